@@ -1,0 +1,64 @@
+# Overbook: the two commands a newcomer needs are `make run` and `make test`.
+#
+#   make run      set up, build (release), run a scenario: SCENARIO=path ARGS='...'
+#   make test     set up, run `swift test` against a throwaway Redis and PostgreSQL
+#   make bench    set up, build (release), `overbook bench` (ARGS='...')
+#   make build    debug build of everything
+#   make clean    remove build products (keeps fetched package checkouts)
+#   make distclean  remove the whole build folder
+#
+# Variables: SCRATCH_PATH (build folder, default .build), TEST_ARGS (passed to
+# `swift test`, e.g. TEST_ARGS='--filter SimulationTests'), SWIFT (default swift).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# The toolchain lives at /opt/swift/usr/bin on this project's machines; use it when
+# swift is not already on PATH.
+SWIFT_FALLBACK_DIR ?= /opt/swift/usr/bin
+ifeq ($(shell command -v swift 2>/dev/null),)
+  ifneq ($(wildcard $(SWIFT_FALLBACK_DIR)/swift),)
+    export PATH := $(PATH):$(SWIFT_FALLBACK_DIR)
+  endif
+endif
+
+SWIFT        ?= swift
+SCRATCH_PATH ?= .build
+SCENARIO     ?= scenarios/seed-experiment.yaml
+ARGS         ?=
+TEST_ARGS    ?=
+OVERBOOK     := $(SCRATCH_PATH)/release/overbook
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build release run test bench clean distclean
+
+help:
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build --scratch-path $(SCRATCH_PATH)
+
+release: setup
+	$(SWIFT) build -c release --product overbook --scratch-path $(SCRATCH_PATH)
+
+run: release
+	$(OVERBOOK) run $(SCENARIO) $(ARGS)
+
+bench: release
+	$(OVERBOOK) bench $(ARGS)
+
+# SWIFT_DETERMINISTIC_HASHING=1 is a backstop, not the fix: the code must never let
+# Set/Dictionary order shape behaviour (DESIGN.md section 5). It only makes a slip
+# reproducible between processes instead of random.
+test: export SWIFT_DETERMINISTIC_HASHING := 1
+test: setup
+	scripts/with-servers.sh $(SWIFT) test --scratch-path $(SCRATCH_PATH) $(TEST_ARGS)
+
+clean:
+	$(SWIFT) package clean --scratch-path $(SCRATCH_PATH)
+
+distclean:
+	rm -rf -- $(SCRATCH_PATH)

@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependency direction (DESIGN.md section 3): a target never imports one listed above it.
+//   BookingCore <- Simulation <- Checking <- Reports <- overbook
+//   BookingCore <- Scenarios (YAML)
+//   BookingCore, CHiredis, CLibpq <- Backends
+let package = Package(
+    name: "Overbook",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "overbook", targets: ["overbook"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .target(name: "BookingCore"),
+        .target(name: "Simulation", dependencies: ["BookingCore"]),
+        .target(name: "Checking", dependencies: ["BookingCore", "Simulation"]),
+        .target(name: "Scenarios", dependencies: ["BookingCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Reports", dependencies: ["BookingCore", "Checking"]),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "Backends", dependencies: ["BookingCore", "CHiredis", "CLibpq"]),
+        .executableTarget(
+            name: "overbook",
+            dependencies: [
+                "BookingCore", "Simulation", "Checking", "Scenarios", "Reports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BookingCoreTests", dependencies: ["BookingCore"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BookingCore"]),
+        .testTarget(name: "CheckingTests", dependencies: ["Checking", "Simulation", "BookingCore", "Scenarios"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "BookingCore"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "BookingCore"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checking", "BookingCore"]),
+        .testTarget(name: "OverbookTests", dependencies: ["overbook"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,163 @@
+import BookingCore
+import CLibpq
+import Foundation
+
+/// One libpq connection and the thread that owns it.
+///
+/// `@unchecked Sendable` because `connection`, `generation` and `backendPID` are mutable and
+/// only read or written by jobs running on `thread`, one at a time.
+final class PostgresSession: @unchecked Sendable {
+    let thread: BlockingThread
+    private let configuration: PostgresConfiguration
+    private var connection: OpaquePointer?
+    /// Counts connections opened by this session. A transaction remembers the generation it
+    /// began on, so a reconnect in between can never run its later statements outside it.
+    private(set) var generation = 0
+    private(set) var backendPID = 0
+
+    init(configuration: PostgresConfiguration, index: Int) {
+        self.configuration = configuration
+        thread = BlockingThread(name: "overbook.postgres.\(index)")
+    }
+
+    deinit {
+        guard let connection else { return }
+        let doomed = UncheckedSendable(connection)
+        thread.submit { PQfinish(doomed.value) }
+    }
+
+    // MARK: On `thread` only
+
+    /// Runs one statement with `PQexecParams`.
+    ///
+    /// - Parameters:
+    ///   - generation: when given, the statement belongs to a transaction begun on that
+    ///     connection; if it has been lost since, the statement is refused.
+    ///   - retryIfStale: the statement is safe to run twice (`BEGIN`, a plain `SELECT`), so a
+    ///     reused connection the server has closed meanwhile (restart, idle kill) is replaced
+    ///     and the statement retried once instead of failing the caller.
+    func execute(_ sql: String, _ parameters: [PostgresValue] = [], generation: Int? = nil,
+                 retryIfStale: Bool = false) throws(StoreError) -> PostgresRows {
+        if let generation, connection == nil || generation != self.generation {
+            throw StoreError.connectionLost("the connection this transaction began on was closed")
+        }
+        var attempts = retryIfStale && generation == nil ? 2 : 1
+        while true {
+            attempts -= 1
+            let reused = connection != nil
+            let connection = try connected()
+            do throws(StoreError) {
+                return try Self.run(sql, parameters, on: connection)
+            } catch {
+                if PQstatus(connection) != CONNECTION_OK || error.isConnectionLoss {
+                    disconnect()
+                    if reused, attempts > 0, error.isConnectionLoss { continue }
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Ends whatever transaction is open on `generation`'s connection, ignoring failures: the
+    /// server rolls back on its own if the connection is gone.
+    func rollbackQuietly(generation: Int) {
+        _ = try? execute("ROLLBACK", generation: generation)
+    }
+
+    func connected() throws(StoreError) -> OpaquePointer {
+        if let connection { return connection }
+        let parameters = configuration.connectionParameters
+        let keywords = parameters.map { strdup($0.0) }
+        let values = parameters.map { strdup($0.1) }
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let keywordPointers = keywords.map { UnsafePointer($0) } + [nil]
+        let valuePointers = values.map { UnsafePointer($0) } + [nil]
+        guard let connection = PQconnectdbParams(keywordPointers, valuePointers, 1) else {
+            throw StoreError.connectionLost("cannot allocate a libpq connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let detail = Self.message(of: connection)
+            PQfinish(connection)
+            throw StoreError.connectionLost("cannot connect to PostgreSQL: \(detail); check that PostgreSQL is running and that the URL (host, port, user, database) is right")
+        }
+        self.connection = connection
+        generation += 1
+        backendPID = Int(PQbackendPID(connection))
+        return connection
+    }
+
+    func disconnect() {
+        if let connection { PQfinish(connection) }
+        connection = nil
+        backendPID = 0
+    }
+
+    private static func run(_ sql: String, _ parameters: [PostgresValue], on connection: OpaquePointer) throws(StoreError) -> PostgresRows {
+        let texts = parameters.map(\.textFormat)
+        if texts.contains(where: { $0?.utf8.contains(0) == true }) {
+            // PostgreSQL text cannot hold NUL, and a C string would silently cut it off.
+            throw StoreError.server(sqlstate: "22021", message: "a parameter contains a NUL byte, which PostgreSQL text cannot store")
+        }
+        let copies = texts.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let values = copies.map { $0.map { UnsafePointer($0) } }
+        guard let result = PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0) else {
+            if PQstatus(connection) != CONNECTION_OK { throw StoreError.connectionLost(message(of: connection)) }
+            throw StoreError.server(sqlstate: "53200", message: message(of: connection))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return rows(of: result)
+        default:
+            throw error(of: result, on: connection)
+        }
+    }
+
+    private static func rows(of result: OpaquePointer) -> PostgresRows {
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        let rows = (0..<rowCount).map { row in
+            (0..<columnCount).map { column -> String? in
+                PQgetisnull(result, Int32(row), Int32(column)) == 1 ? nil
+                    : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+            }
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private static func error(of result: OpaquePointer, on connection: OpaquePointer) -> StoreError {
+        func field(_ code: UInt8) -> String? {
+            PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+        }
+        let message = field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace
+        guard PQstatus(connection) == CONNECTION_OK else { return .connectionLost(message) }
+        guard let sqlstate = field(UInt8(ascii: "C")) else { return .connectionLost(message) }
+        switch sqlstate {
+        case "40P01": return .deadlockDetected
+        case "40001": return .serializationFailure
+        case "23505": return .uniqueViolation(constraint: field(UInt8(ascii: "n")) ?? "")
+        case "57014": return .statementTimeout
+        // The server is ending this session (admin shutdown, crash, restart) or the link broke.
+        case "57P01", "57P02", "57P03": return .connectionLost("\(message) (SQLSTATE \(sqlstate))")
+        case _ where sqlstate.hasPrefix("08"): return .connectionLost("\(message) (SQLSTATE \(sqlstate))")
+        default: return .server(sqlstate: sqlstate, message: message)
+        }
+    }
+
+    private static func message(of connection: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+}
+
+extension StoreError {
+    var isConnectionLoss: Bool {
+        if case .connectionLost = self { true } else { false }
+    }
+}

@@ -1,0 +1,201 @@
+/// The booking service (port 5002), written once: the simulator runs it inside each simulated
+/// booking replica and real mode serves it over HTTP.
+
+/// The seed's lock policy: `SET NX EX 10`, 3 attempts with backoff 0.1 s, 0.2 s, 0.4 s.
+public struct LockPolicy: Hashable, Sendable {
+    public var ttl: Duration
+    /// One pause after each failed attempt; the number of attempts is `backoff.count`.
+    public var backoff: [Duration]
+
+    public init(ttl: Duration, backoff: [Duration]) {
+        self.ttl = ttl
+        self.backoff = backoff
+    }
+
+    public static let seed = LockPolicy(ttl: .seconds(10), backoff: [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
+}
+
+public struct BookingConfiguration: Hashable, Sendable {
+    public var variant: Variant
+    public var lock: LockPolicy
+    /// How long the booking service waits for the inventory service (the seed's `requests` timeout).
+    public var inventoryTimeout: Duration
+
+    public init(variant: Variant = .seed, lock: LockPolicy = .seed, inventoryTimeout: Duration = .seconds(5)) {
+        self.variant = variant
+        self.lock = lock
+        self.inventoryTimeout = inventoryTimeout
+    }
+}
+
+/// The algorithm variants a scenario can name.
+public enum Variant: String, Hashable, Sendable, CaseIterable, Codable {
+    /// The seed experiment's algorithm, kept faithfully, flaws included: a TTL lock without
+    /// fencing, two databases with no transaction across them, a lock on the check-in night only,
+    /// and an inventory that decrements by read-modify-write.
+    case seed
+}
+
+public struct BookingService<C: Clock<Duration>>: Sendable {
+    public let clock: C
+    public let lock: any LockService
+    public let database: any BookingDatabase
+    public let inventory: any RemoteService<InventoryRequest>
+    public let ids: any IdentifierSource
+    public let faults: any FaultPoints
+    public let configuration: BookingConfiguration
+
+    public init(clock: C, lock: any LockService, database: any BookingDatabase,
+                inventory: any RemoteService<InventoryRequest>, ids: any IdentifierSource,
+                faults: any FaultPoints = NoFaultPoints(), configuration: BookingConfiguration = BookingConfiguration()) {
+        self.clock = clock
+        self.lock = lock
+        self.database = database
+        self.inventory = inventory
+        self.ids = ids
+        self.faults = faults
+        self.configuration = configuration
+    }
+
+    public func handle(_ request: BookingRequest) async -> APIResponse {
+        switch request {
+        case .health:
+            return await health()
+        case .confirm(let body):
+            guard let stay = Stay(room: body.room, checkIn: body.checkIn, checkOut: body.checkOut) else {
+                return .error(StatusCode.badRequest, "check_out must be after check_in")
+            }
+            switch configuration.variant {
+            case .seed: return await confirmSeed(userID: body.userID, stay: stay, requestID: body.requestID)
+            }
+        case .booking(let id):
+            return await answer { () async throws(StoreError) in
+                guard let booking = try await database.booking(id: id) else {
+                    return .error(StatusCode.notFound, "booking \(id) not found")
+                }
+                return APIResponse(status: StatusCode.ok, body: .booking(booking))
+            }
+        case .userBookings(let user):
+            return await answer { () async throws(StoreError) in
+                APIResponse(status: StatusCode.ok, body: .bookings(try await database.bookings(userID: user)))
+            }
+        case .allBookings:
+            return await answer { () async throws(StoreError) in
+                APIResponse(status: StatusCode.ok, body: .bookings(try await database.allBookings()))
+            }
+        }
+    }
+
+    private func answer(_ body: () async throws(StoreError) -> APIResponse) async -> APIResponse {
+        do {
+            return try await body()
+        } catch {
+            return .error(StatusCode.serviceUnavailable, "booking database: \(error)")
+        }
+    }
+
+    private func health() async -> APIResponse {
+        var dependencies: [String: String] = [:]
+        do { _ = try await database.allBookings(); dependencies["booking_db"] = "ok" } catch { dependencies["booking_db"] = "\(error)" }
+        do { _ = try await lock.holder(of: "health:probe"); dependencies["redis"] = "ok" } catch { dependencies["redis"] = "\(error)" }
+        do {
+            let answer = try await inventory.call(.health, timeout: configuration.inventoryTimeout)
+            dependencies["inventory"] = answer.isSuccess ? "ok" : "status \(answer.status)"
+        } catch {
+            dependencies["inventory"] = "\(error)"
+        }
+        let healthy = dependencies.values.allSatisfy { $0 == "ok" }
+        return APIResponse(status: healthy ? StatusCode.ok : StatusCode.serviceUnavailable,
+                           body: .health(HealthBody(service: "booking", status: healthy ? "healthy" : "degraded", dependencies: dependencies)))
+    }
+
+    /// The seed algorithm, step by step as the experiment's README gives it:
+    /// lock `lock:room:{room}:{check_in}` with `SET NX EX 10` (3 attempts, backoff 0.1/0.2/0.4 s,
+    /// then 503); ask the inventory service for availability; insert the booking; decrement the
+    /// inventory through the inventory service; commit; release with compare-and-delete; 201.
+    /// Not available: release and 409.
+    func confirmSeed(userID: UserID, stay: Stay, requestID: RequestID?) async -> APIResponse {
+        let key = "lock:room:\(stay.room):\(stay.checkIn)"
+        let token = ids.lockToken()
+        var acquired = false
+        for pause in configuration.lock.backoff {
+            do {
+                if try await lock.acquire(key: key, token: token, ttl: configuration.lock.ttl) {
+                    acquired = true
+                    break
+                }
+            } catch {
+                return .error(StatusCode.serviceUnavailable, "could not reach the lock service: \(error)")
+            }
+            try? await clock.sleep(for: pause)
+        }
+        guard acquired else {
+            return .error(StatusCode.serviceUnavailable, "Could not acquire lock, please retry")
+        }
+        await faults.reached(.lockAcquired)
+        // The seed's bookings table has no request id: a retried request books again.
+        let outcome = await bookWhileLocked(userID: userID, stay: stay, requestID: nil)
+        await faults.reached(.beforeRelease)
+        // The seed ignores whether the compare-and-delete found its own token.
+        _ = try? await lock.release(key: key, token: token)
+        return outcome
+    }
+
+    private func bookWhileLocked(userID: UserID, stay: Stay, requestID: RequestID?) async -> APIResponse {
+        for night in stay.nights {
+            let answer: APIResponse
+            do {
+                answer = try await inventory.call(.availability(stay.room, night), timeout: configuration.inventoryTimeout)
+            } catch {
+                return .error(StatusCode.serviceUnavailable, "inventory service: \(error)")
+            }
+            guard answer.status == StatusCode.ok, case .availability(let availability) = answer.body else {
+                return answer.status == StatusCode.notFound
+                    ? .error(StatusCode.notFound, "no availability record for room \(stay.room) on \(night)")
+                    : .error(StatusCode.serviceUnavailable, "inventory service answered \(answer.status)")
+            }
+            guard availability.available else {
+                return .error(StatusCode.conflict, "Room not available for the selected dates")
+            }
+        }
+        let transaction: any BookingTransaction
+        do {
+            transaction = try await database.begin()
+        } catch {
+            return .error(StatusCode.serviceUnavailable, "booking database: \(error)")
+        }
+        await faults.reached(.beforeInsert)
+        let booking: Booking
+        do {
+            booking = try await transaction.insert(NewBooking(userID: userID, stay: stay, requestID: requestID))
+        } catch {
+            await transaction.rollback()
+            return .error(StatusCode.internalError, "booking database: \(error)")
+        }
+        await faults.reached(.beforeDecrement)
+        let reserve: APIResponse
+        do {
+            reserve = try await inventory.call(.reserve(stay.room, ReserveBody(checkIn: stay.checkIn, checkOut: stay.checkOut, requestID: requestID)),
+                                               timeout: configuration.inventoryTimeout)
+        } catch {
+            // The reserve may have happened (reply lost): the seed does not find out.
+            await transaction.rollback()
+            return .error(StatusCode.serviceUnavailable, "inventory service: \(error)")
+        }
+        guard reserve.isSuccess else {
+            await transaction.rollback()
+            return reserve.status == StatusCode.conflict
+                ? .error(StatusCode.conflict, "Room not available for the selected dates")
+                : .error(StatusCode.serviceUnavailable, "inventory service answered \(reserve.status)")
+        }
+        await faults.reached(.beforeCommit)
+        do {
+            try await transaction.commit()
+        } catch {
+            // The inventory was already decremented: the seed leaves the two databases apart.
+            return .error(StatusCode.internalError, "booking database: \(error)")
+        }
+        await faults.reached(.afterCommit)
+        return APIResponse(status: StatusCode.created, body: .booking(booking))
+    }
+}

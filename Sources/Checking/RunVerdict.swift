@@ -1,0 +1,117 @@
+import BookingCore
+import Simulation
+
+/// Latency figures over the requests that got an answer, in nanoseconds (virtual or real).
+/// Percentiles interpolate linearly between ranks (numpy's default), in exact integers.
+public struct LatencyStatistics: Hashable, Sendable {
+    public var count: Int
+    public var min: Int64
+    public var max: Int64
+    public var mean: Int64
+    public var median: Int64
+    public var p95: Int64
+    public var p99: Int64
+
+    public init(_ samples: [Int64]) {
+        let sorted = samples.sorted()
+        count = sorted.count
+        guard let first = sorted.first, let last = sorted.last else {
+            min = 0; max = 0; mean = 0; median = 0; p95 = 0; p99 = 0
+            return
+        }
+        min = first
+        max = last
+        mean = sorted.reduce(0, &+) / Int64(sorted.count)
+        median = Self.percentile(sorted, 50)
+        p95 = Self.percentile(sorted, 95)
+        p99 = Self.percentile(sorted, 99)
+    }
+
+    public static func percentile(_ sorted: [Int64], _ percent: Int) -> Int64 {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = (sorted.count - 1) * percent
+        let index = rank / 100
+        let remainder = Int64(rank % 100)
+        guard index + 1 < sorted.count else { return sorted[index] }
+        return sorted[index] + (sorted[index + 1] - sorted[index]) * remainder / 100
+    }
+}
+
+/// One row of the seed's "VALIDATION CRITERIA" table.
+public struct Criterion: Hashable, Sendable {
+    public var title: String
+    public var expected: String
+    public var got: String
+    public var passed: Bool
+}
+
+/// Everything decided about one run.
+public struct RunVerdict: Sendable {
+    public var scenario: Scenario
+    public var seed: UInt64
+    public var output: SimulationOutput
+    public var latency: LatencyStatistics
+    public var violations: [Violation]
+    public var criteria: [Criterion]
+
+    public var passed: Bool { violations.isEmpty }
+    public var violatedInvariants: [Invariant] { Array(Set(violations.map(\.invariant))).sorted() }
+
+    /// Status code → count; `nil` key = no answer (timeout or unknown).
+    public var statusCounts: [(status: Int?, count: Int)] { Self.countStatuses(output.outcomes.map(\.status)) }
+
+    static func countStatuses(_ statuses: [Int?]) -> [(status: Int?, count: Int)] {
+        var counts: [Int: Int] = [:]
+        var unknown = 0
+        for status in statuses {
+            if let status { counts[status, default: 0] += 1 } else { unknown += 1 }
+        }
+        var result: [(Int?, Int)] = counts.keys.sorted().map { ($0, counts[$0]!) }
+        if unknown > 0 { result.append((nil, unknown)) }
+        return result
+    }
+}
+
+public enum Verdicts {
+    /// Runs `scenario` for `seed` with every check on.
+    public static func simulate(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions()) -> RunVerdict {
+        let monitor = InvariantMonitor(scenario: scenario)
+        let output = ScenarioSimulation.run(scenario, seed: seed, options: options, observer: monitor)
+        return judge(scenario: scenario, seed: seed, output: output, duringRun: monitor.violations)
+    }
+
+    public static func judge(scenario: Scenario, seed: UInt64, output: SimulationOutput, duringRun: [Violation]) -> RunVerdict {
+        let latency = LatencyStatistics(output.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
+        var violations = duringRun
+        for violation in QuiescenceChecks.violations(scenario: scenario, output: output, latency: latency) {
+            // The monitor already reported a capacity breach the moment it was committed.
+            if violation.invariant == .capacity, duringRun.contains(where: { $0.invariant == .capacity }) { continue }
+            violations.append(violation)
+        }
+        violations.sort { ($0.time, $0.invariant) < ($1.time, $1.invariant) }
+        return RunVerdict(scenario: scenario, seed: seed, output: output, latency: latency, violations: violations,
+                          criteria: criteria(scenario: scenario, outcomes: output.outcomes, latency: latency))
+    }
+
+    /// The seed client's pass criteria, as its README lists them.
+    public static func criteria(scenario: Scenario, outcomes: [ClientOutcome], latency: LatencyStatistics) -> [Criterion] {
+        let successes = outcomes.filter { $0.status == StatusCode.created }.count
+        let failures = outcomes.count - successes
+        let timeouts = outcomes.filter { $0.status == nil }.count
+        var rows: [Criterion] = []
+        if let expected = scenario.expectedSuccesses {
+            rows.append(Criterion(title: "Only \(expected) successful booking\(expected == 1 ? "" : "s")",
+                                  expected: "\(expected)", got: "\(successes)", passed: successes == expected))
+            rows.append(Criterion(title: "Correct number of failures", expected: "\(outcomes.count - expected)",
+                                  got: "\(failures)", passed: failures == outcomes.count - expected))
+        }
+        rows.append(Criterion(title: "95th percentile < \(formatSeconds(scenario.slo.p95.nanoseconds))",
+                              expected: "< \(formatSeconds(scenario.slo.p95.nanoseconds))", got: formatSeconds(latency.p95),
+                              passed: latency.p95 < scenario.slo.p95.nanoseconds))
+        rows.append(Criterion(title: "Average < \(formatSeconds(scenario.slo.mean.nanoseconds))",
+                              expected: "< \(formatSeconds(scenario.slo.mean.nanoseconds))", got: formatSeconds(latency.mean),
+                              passed: latency.mean < scenario.slo.mean.nanoseconds))
+        rows.append(Criterion(title: "No timeouts", expected: "0", got: "\(timeouts)", passed: timeouts == 0))
+        return rows
+    }
+}

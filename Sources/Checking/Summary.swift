@@ -1,0 +1,150 @@
+import BookingCore
+import Simulation
+
+/// The figures of many runs of one scenario, gathered seed by seed.
+public struct BatchSummary: Sendable {
+    public private(set) var runs = 0
+    public private(set) var failedRuns = 0
+    /// Status → requests over all runs; `nil` = no answer.
+    public private(set) var statusTotals: [Int?: Int] = [:]
+    /// Number of 201s in a run → how many runs had it.
+    public private(set) var successesPerRun: [Int: Int] = [:]
+    public private(set) var latencies: [Int64] = []
+    public private(set) var worstRunP95: (seed: UInt64, p95: Int64)?
+    /// Invariant → (failing runs, first failing seed, its first violation).
+    public private(set) var failures: [Invariant: (count: Int, firstSeed: UInt64, example: Violation)] = [:]
+    /// Criterion title → runs where it passed.
+    public private(set) var criteriaPassed: [String: Int] = [:]
+    public private(set) var criteriaOrder: [String] = []
+    public private(set) var firstFailingSeed: UInt64?
+    public private(set) var steps = 0
+
+    public init() {}
+
+    public mutating func add(_ verdict: RunVerdict) {
+        runs += 1
+        steps += verdict.output.steps
+        for (status, count) in verdict.statusCounts { statusTotals[status, default: 0] += count }
+        let successes = verdict.output.outcomes.filter { $0.status == StatusCode.created }.count
+        successesPerRun[successes, default: 0] += 1
+        latencies.append(contentsOf: verdict.output.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
+        if worstRunP95 == nil || verdict.latency.p95 > worstRunP95!.p95 { worstRunP95 = (verdict.seed, verdict.latency.p95) }
+        for criterion in verdict.criteria {
+            if criteriaPassed[criterion.title] == nil { criteriaOrder.append(criterion.title); criteriaPassed[criterion.title] = 0 }
+            if criterion.passed { criteriaPassed[criterion.title]! += 1 }
+        }
+        guard !verdict.passed else { return }
+        failedRuns += 1
+        if firstFailingSeed == nil { firstFailingSeed = verdict.seed }
+        for invariant in verdict.violatedInvariants {
+            let example = verdict.violations.first { $0.invariant == invariant }!
+            if let existing = failures[invariant] {
+                failures[invariant] = (existing.count + 1, existing.firstSeed, existing.example)
+            } else {
+                failures[invariant] = (1, verdict.seed, example)
+            }
+        }
+    }
+}
+
+/// Text in the seed client's layout (`concurrent_booking_test.py`), so that its users find
+/// every figure where they expect it.
+public enum SummaryText {
+    static let rule = String(repeating: "=", count: 80)
+
+    static func section(_ title: String) -> String { "\n\(rule)\n\(title)\n\(rule)\n" }
+
+    public static func statusLine(_ status: Int?, _ count: Int) -> String {
+        let name = status.map(String.init) ?? "no answer (timeout)"
+        return "  \(name): \(count) requests"
+    }
+
+    /// One run, as the seed's test prints it, plus the invariants it never checked.
+    public static func render(_ verdict: RunVerdict, header: Bool = true) -> String {
+        let scenario = verdict.scenario
+        let outcomes = verdict.output.outcomes
+        var text = ""
+        if header {
+            text += section("CONCURRENT BOOKING TEST (simulated, seed \(verdict.seed))")
+            let stays = Array(Set(outcomes.map(\.stay.description))).sorted()
+            text += "Scenario: \(scenario.name)\nVariant: \(scenario.variant.rawValue)\n"
+            text += "Stays: \(stays.joined(separator: "; "))\nConcurrent Users: \(outcomes.count)\n"
+        }
+        text += section("TEST RESULTS ANALYSIS")
+        let successes = outcomes.filter { $0.status == StatusCode.created }.count
+        text += "\nTotal Requests: \(outcomes.count)\nSuccessful Bookings (201): \(successes)\nFailed Bookings: \(outcomes.count - successes)\n"
+        text += "\nStatus Code Distribution:\n"
+        for (status, count) in verdict.statusCounts { text += statusLine(status, count) + "\n" }
+        text += section("PERFORMANCE METRICS (virtual time)")
+        text += "\nTotal Test Duration: \(formatSeconds(verdict.output.quiescent.time))\n"
+        text += latencyBlock(verdict.latency)
+        text += criteriaBlock(verdict.criteria.map { ($0, $0.passed ? "PASS" : "FAIL") })
+        text += invariantBlock(violations: verdict.violations)
+        text += section("OVERALL RESULT: \(verdict.passed && verdict.criteria.allSatisfy(\.passed) ? "✓ PASS" : "✗ FAIL")")
+        return text
+    }
+
+    static func latencyBlock(_ latency: LatencyStatistics) -> String {
+        """
+
+        Response Time Statistics:
+          Min: \(formatSeconds(latency.min))
+          Max: \(formatSeconds(latency.max))
+          Average: \(formatSeconds(latency.mean))
+          Median: \(formatSeconds(latency.median))
+          95th Percentile: \(formatSeconds(latency.p95))
+          99th Percentile: \(formatSeconds(latency.p99))
+
+        """
+    }
+
+    static func criteriaBlock(_ rows: [(Criterion, String)]) -> String {
+        var text = section("VALIDATION CRITERIA")
+        for (criterion, result) in rows {
+            text += "\n\(result == "PASS" ? "✓" : "✗") \(criterion.title): \(result)\n  Expected: \(criterion.expected), Got: \(criterion.got)\n"
+        }
+        return text
+    }
+
+    static func invariantBlock(violations: [Violation]) -> String {
+        var text = section("INVARIANTS (checked during the run and at quiescence)")
+        let broken = Set(violations.map(\.invariant))
+        for invariant in Invariant.allCases {
+            text += "\(broken.contains(invariant) ? "✗" : "✓") \(invariant.title): \(broken.contains(invariant) ? "FAIL" : "PASS")\n"
+        }
+        for violation in violations.prefix(20) { text += "  - \(violation)\n" }
+        if violations.count > 20 { text += "  ... and \(violations.count - 20) more\n" }
+        return text
+    }
+
+    /// Many seeds: totals, pooled latency, criteria and invariants by how many runs kept them.
+    public static func render(_ batch: BatchSummary, scenario: Scenario, firstSeed: UInt64) -> String {
+        var text = section("SIMULATED RUNS: \(scenario.name), seeds \(firstSeed)..\(firstSeed &+ UInt64(batch.runs) &- 1) (\(batch.runs) runs)")
+        let requests = batch.statusTotals.values.reduce(0, +)
+        text += "\nTotal Requests: \(requests) (\(batch.runs) runs x \(scenario.userCount) users)\n\nStatus Code Distribution (all runs):\n"
+        let order = batch.statusTotals.keys.sorted { ($0 ?? Int.max) < ($1 ?? Int.max) }
+        for status in order { text += statusLine(status, batch.statusTotals[status]!) + "\n" }
+        text += "\nSuccessful bookings per run:\n"
+        for successes in batch.successesPerRun.keys.sorted() {
+            text += "  \(successes) x 201: \(batch.successesPerRun[successes]!) runs\n"
+        }
+        text += section("PERFORMANCE METRICS (virtual time, all answered requests pooled)")
+        text += latencyBlock(LatencyStatistics(batch.latencies))
+        if let worst = batch.worstRunP95 { text += "  Worst run p95: \(formatSeconds(worst.p95)) (seed \(worst.seed))\n" }
+        text += section("VALIDATION CRITERIA (runs that passed each)")
+        for title in batch.criteriaOrder {
+            let passed = batch.criteriaPassed[title] ?? 0
+            text += "\(passed == batch.runs ? "✓" : "✗") \(title): \(passed)/\(batch.runs) runs\n"
+        }
+        text += section("INVARIANTS (runs that kept each)")
+        for invariant in Invariant.allCases {
+            if let failure = batch.failures[invariant] {
+                text += "✗ \(invariant.title): \(batch.runs - failure.count)/\(batch.runs) runs; first failing seed \(failure.firstSeed)\n    \(failure.example)\n"
+            } else {
+                text += "✓ \(invariant.title): \(batch.runs)/\(batch.runs) runs\n"
+            }
+        }
+        text += section("OVERALL RESULT: \(batch.failedRuns == 0 ? "✓ all invariants held in every run" : "✗ \(batch.failedRuns) of \(batch.runs) runs violated an invariant")")
+        return text
+    }
+}

@@ -1,0 +1,384 @@
+// Scenario files: YAML a person writes, decoded into `BookingCore.Scenario`.
+//
+// The format (scenarios/README.md has the same with more words):
+//
+//     name: seed-experiment            # required, non-empty
+//     description: ...                 # optional -> Scenario.summary
+//     seed: 1                          # optional, 0 ... 2^64-1, default 1
+//     variant: seed                    # optional, a BookingCore.Variant raw value, default seed
+//     rooms:                           # required, non-empty; ids unique and >= 1, capacity >= 0
+//       - {id: 1, name: Standard Single, capacity: 1}    # name optional, default "Room <id>"
+//     inventory:                       # optional; default: every night of every user's stay
+//       from: 2026-03-01               # a real date, strictly YYYY-MM-DD
+//       nights: 30                     # >= 1; must cover every night of every stay
+//     users:                           # required, non-empty list of groups
+//       - count: 50                    # >= 1
+//         room: 1                      # one of the rooms' ids
+//         check_in: 2026-03-15
+//         check_out: 2026-03-17        # after check_in; the stay is the nights before it
+//         arrival: 0ms                 # optional, default 0ms: a duration (all at once), or
+//                                      # {uniform: [0ms, 50ms]} (each user drawn in the range)
+//     booking_replicas: 2              # optional, default 2, >= 1
+//     client_timeout: 30s              # optional, default 30s, > 0
+//     inventory_timeout: 5s            # optional, default 5s, > 0
+//     lock: {ttl: 10s, backoff: [100ms, 200ms, 400ms]}   # optional, each key defaults to the
+//                                      # seed's; one backoff pause per attempt, at least one
+//     latency:                         # optional; a hop left out keeps LatencyProfile.lan's value
+//       client-booking: {min: 1ms, max: 5ms}             # or one duration for a fixed delay
+//       booking-redis: {min: 200us, max: 1ms, tail: {ratio: 1/100, min: 50ms, max: 200ms}}
+//                                      # keys: BookingCore.Hop raw values
+//     faults: []                       # must be empty until fault injection lands (issue #3)
+//     slo: {p95: 1.5s, mean: 1.0s}     # optional, each key defaults to the seed's objective
+//     expect: {successes: 1}           # optional -> Scenario.expectedSuccesses, >= 0
+//
+// Durations are a whole or decimal number and a unit, ns, us, ms or s (`1.5s`, `200us`), read
+// with integer arithmetic so `1.5s` is exactly 1,500,000,000 ns; negative ones and ones finer
+// than a nanosecond are errors. Ratios are `n/d` with 0 <= n <= d and d > 0. Whole numbers may
+// use `_` between digits (`5_000`). A key with no value (`seed:`) counts as absent.
+//
+// The loader composes Yams's node tree and decodes it by hand rather than through `Codable`:
+// nodes carry their line and column, so every error can point at the exact spot, and unknown
+// keys (typos) can be caught instead of silently ignored.
+
+import BookingCore
+import Foundation
+import Yams
+
+public enum ScenarioLoader {
+    /// Reads and decodes the scenario file at `path`; errors name `path` as given.
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let reader = NodeReader(file: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw reader.error(.fileNotFound, at: nil, "no such scenario file")
+        }
+        guard !isDirectory.boolValue else {
+            throw reader.error(.unreadableFile, at: nil, "is a directory; expected a scenario file (.yaml)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw reader.error(.unreadableFile, at: nil, "cannot be read; check its permissions")
+        }
+        return try parse(yaml: try utf8Text(Array(data), reader), file: path)
+    }
+
+    /// Decodes scenario YAML; `file` labels the errors (a path, or a name such as `<stdin>`).
+    public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+        let reader = NodeReader(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw syntaxError(error, yaml: yaml, reader)
+        }
+        guard let root else {
+            throw reader.error(.missingKey, line: 1, column: 1, "the file holds no scenario; it needs at least 'name', 'rooms' and 'users'")
+        }
+        return try reader.scenario(root)
+    }
+
+    /// The top-level keys, in the order the format documents them.
+    public static let topLevelKeys = [
+        "name", "description", "seed", "variant", "rooms", "inventory", "users", "booking_replicas",
+        "client_timeout", "inventory_timeout", "lock", "latency", "faults", "slo", "expect",
+    ]
+
+    private static func utf8Text(_ bytes: [UInt8], _ reader: NodeReader) throws(ScenarioError) -> String {
+        // Validate by hand rather than let `String(decoding:)` replace bad bytes, so the error
+        // can say where the bad byte is.
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var line = 1, column = 1
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+            case .emptyInput:
+                break decoding
+            case .error:
+                throw reader.error(.unreadableFile, line: line, column: column, "is not UTF-8 text; save the file as UTF-8")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The character at a libyaml mark (1-based line, column in Unicode scalars).
+    private static func character(in yaml: String, at mark: Mark) -> Unicode.Scalar? {
+        var line = 1, column = 1
+        for scalar in yaml.unicodeScalars {
+            if line == mark.line, column == mark.column { return scalar }
+            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+            if line > mark.line { return nil }
+        }
+        return nil
+    }
+
+    private static func syntaxError(_ error: any Error, yaml: String, _ reader: NodeReader) -> ScenarioError {
+        guard let yamlError = error as? YamlError else {
+            return reader.error(.syntax, at: nil, "invalid YAML: \(error)")
+        }
+        func withContext(_ problem: String, _ context: YamlError.Context?) -> String {
+            guard let context else { return "invalid YAML: \(problem)" }
+            return "invalid YAML: \(problem) (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+        }
+        switch yamlError {
+        case let .scanner(context, problem, mark, _):
+            // libyaml's wording for a tab says nothing about tabs.
+            if character(in: yaml, at: mark) == "\t" {
+                return reader.error(.syntax, at: mark, "invalid YAML: tabs cannot indent YAML; use spaces")
+            }
+            return reader.error(.syntax, at: mark, withContext(problem, context))
+        case let .parser(context, problem, mark, _):
+            return reader.error(.syntax, at: mark, withContext(problem, context))
+        case let .composer(context, problem, mark, _):
+            if problem == "but found another document" {
+                return reader.error(.syntax, at: mark, "invalid YAML: a scenario file holds one document, but a second one starts here")
+            }
+            return reader.error(.syntax, at: mark, withContext(problem, context))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            // Yams marks the first occurrence only; the repeat has no mark to report.
+            let keys = duplicates.map(reader.quoted).joined(separator: ", ")
+            return reader.error(.syntax, at: context.mark, "key \(keys) appears more than once in this mapping (first here); each key may appear once")
+        case let .reader(problem, offset, _, _):
+            guard let offset else { return reader.error(.syntax, at: nil, "invalid YAML: \(problem)") }
+            // Yams reports the offset in Characters.
+            let before = yaml.prefix(offset)
+            let line = before.reduce(1) { $1 == "\n" || $1 == "\r\n" ? $0 + 1 : $0 }
+            let column = before.reversed().prefix { $0 != "\n" && $0 != "\r\n" }.reduce(1) { $0 + $1.unicodeScalars.count }
+            return reader.error(.syntax, line: line, column: column, "invalid YAML: \(problem)")
+        default:
+            return reader.error(.syntax, at: nil, "invalid YAML: \(yamlError)")
+        }
+    }
+}
+
+// MARK: - Decoding, section by section
+
+extension NodeReader {
+    func scenario(_ root: Node) throws(ScenarioError) -> Scenario {
+        let top = try mapping(root, "", allowed: ScenarioLoader.topLevelKeys)
+
+        let name = try string(try top.required("name", self, expected: "text naming the scenario"), "name")
+        guard !name.allSatisfy(\.isWhitespace) else {
+            throw error(.invalidValue, at: top["name"]?.mark, "'name' must not be empty")
+        }
+        var summary = ""
+        if let node = top["description"] { summary = trimmed(try string(node, "description")) }
+        var seed: UInt64 = 1
+        if let node = top["seed"] { seed = try unsigned(node, "seed") }
+        var variant = Variant.seed
+        if let node = top["variant"] { variant = try self.variant(node) }
+
+        let rooms = try self.rooms(try top.required("rooms", self, expected: "a list of rooms like {id: 1, name: Standard Single, capacity: 1}"))
+        let users = try self.users(
+            try top.required("users", self, expected: "a list of user groups with count, room, check_in and check_out"),
+            rooms: rooms)
+        var inventoryNights: [Night]?
+        if let node = top["inventory"] { inventoryNights = try inventory(node, heading: top.keyMark("inventory"), covering: users) }
+
+        var scenario = Scenario(name: name, summary: summary, seed: seed, variant: variant, rooms: rooms,
+                                inventoryNights: inventoryNights, users: users.map(\.group))
+        if let node = top["booking_replicas"] { scenario.bookingReplicas = try integer(node, "booking_replicas", atLeast: 1) }
+        if let node = top["client_timeout"] { scenario.clientTimeout = try duration(node, "client_timeout", positive: true) }
+        if let node = top["inventory_timeout"] { scenario.inventoryTimeout = try duration(node, "inventory_timeout", positive: true) }
+        if let node = top["lock"] { scenario.lock = try lock(node) }
+        if let node = top["latency"] { scenario.latency = try latency(node) }
+        if let node = top["faults"] { scenario.faults = try faults(node) }
+        if let node = top["slo"] { scenario.slo = try slo(node) }
+        if let node = top["expect"] { scenario.expectedSuccesses = try expectedSuccesses(node) }
+        return scenario
+    }
+
+    private func variant(_ node: Node) throws(ScenarioError) -> Variant {
+        let allowed = Variant.allCases.map(\.rawValue).joined(separator: ", ")
+        let text = try scalar(node, "variant", expected: "one of: \(allowed)")
+        guard let variant = Variant(rawValue: text) else {
+            throw error(.invalidValue, at: node.mark, "'variant' must be one of: \(allowed); got \(quoted(text))")
+        }
+        return variant
+    }
+
+    private func rooms(_ node: Node) throws(ScenarioError) -> [RoomSpec] {
+        let items = try sequence(node, "rooms", of: "rooms like {id: 1, name: Standard Single, capacity: 1}")
+        guard !items.isEmpty else {
+            throw error(.invalidValue, at: node.mark, "'rooms' must list at least one room, like {id: 1, name: Standard Single, capacity: 1}")
+        }
+        var rooms: [RoomSpec] = []
+        var lines: [Int?] = []
+        for (index, item) in items.enumerated() {
+            let fields = try mapping(item, "rooms[\(index)]", allowed: ["id", "name", "capacity"])
+            let idNode = try fields.required("id", self, expected: "a whole number >= 1")
+            let id = RoomID(try integer(idNode, fields.childPath("id"), atLeast: 1))
+            if let earlier = rooms.firstIndex(where: { $0.id == id }) {
+                let line = lines[earlier].map { " (line \($0))" } ?? ""
+                throw error(.invalidValue, at: idNode.mark, "room id \(id) is already used by rooms[\(earlier)]\(line); room ids must be unique")
+            }
+            var name = "Room \(id)"
+            if let node = fields["name"] { name = try string(node, fields.childPath("name")) }
+            let capacity = try integer(try fields.required("capacity", self, expected: "a whole number >= 0"),
+                                       fields.childPath("capacity"), atLeast: 0)
+            rooms.append(RoomSpec(id: id, name: name, capacity: capacity))
+            lines.append(item.mark?.line)
+        }
+        return rooms
+    }
+
+    /// A user group with where it was written, for the inventory check that follows.
+    struct PlacedGroup {
+        var group: UserGroup
+        var path: String
+        var mark: Mark?
+    }
+
+    private func users(_ node: Node, rooms: [RoomSpec]) throws(ScenarioError) -> [PlacedGroup] {
+        let items = try sequence(node, "users", of: "user groups with count, room, check_in and check_out")
+        guard !items.isEmpty else {
+            throw error(.invalidValue, at: node.mark, "'users' must list at least one group, like {count: 50, room: 1, check_in: 2026-03-15, check_out: 2026-03-17}")
+        }
+        var groups: [PlacedGroup] = []
+        for (index, item) in items.enumerated() {
+            let path = "users[\(index)]"
+            let fields = try mapping(item, path, allowed: ["count", "room", "check_in", "check_out", "arrival"])
+            let count = try integer(try fields.required("count", self, expected: "a whole number >= 1"), fields.childPath("count"), atLeast: 1)
+
+            let roomIDs = rooms.map(\.id.description).joined(separator: ", ")
+            let roomNode = try fields.required("room", self, expected: "one of the rooms' ids (\(roomIDs))")
+            let roomText = try scalar(roomNode, fields.childPath("room"), expected: "one of the rooms' ids (\(roomIDs))")
+            guard let roomNumber = ValueSyntax.integer(roomText), rooms.contains(where: { $0.id == RoomID(roomNumber) }) else {
+                throw error(.invalidValue, at: roomNode.mark, "'\(fields.childPath("room"))' must be one of the rooms' ids (\(roomIDs)); got \(quoted(roomText))")
+            }
+
+            let checkIn = try date(try fields.required("check_in", self, expected: "a date YYYY-MM-DD"), fields.childPath("check_in"))
+            let checkOutNode = try fields.required("check_out", self, expected: "a date YYYY-MM-DD after check_in")
+            let checkOut = try date(checkOutNode, fields.childPath("check_out"))
+            guard let stay = Stay(room: RoomID(roomNumber), checkIn: checkIn, checkOut: checkOut) else {
+                throw error(.invalidValue, at: checkOutNode.mark, "'\(fields.childPath("check_out"))' (\(checkOut)) must be after check_in (\(checkIn)): a stay is at least one night")
+            }
+            var arrival = Arrival.at(.zero)
+            if let node = fields["arrival"] { arrival = try self.arrival(node, fields.childPath("arrival")) }
+            groups.append(PlacedGroup(group: UserGroup(count: count, stay: stay, arrival: arrival), path: path, mark: item.mark))
+        }
+        return groups
+    }
+
+    private func arrival(_ node: Node, _ path: String) throws(ScenarioError) -> Arrival {
+        let expected = "a duration like 0ms (everyone at once) or {uniform: [0ms, 50ms]}"
+        switch node {
+        case .scalar:
+            return .at(try duration(node, path))
+        case .mapping:
+            let fields = try mapping(node, path, allowed: ["uniform"])
+            let rangeNode = try fields.required("uniform", self, expected: "a list of two durations [from, to]")
+            let range = try sequence(rangeNode, fields.childPath("uniform"), of: "two durations [from, to]")
+            guard range.count == 2 else {
+                throw error(.invalidValue, at: rangeNode.mark, "'\(fields.childPath("uniform"))' must be two durations [from, to]; got \(range.count) values")
+            }
+            let from = try duration(range[0], "\(fields.childPath("uniform"))[0]")
+            let to = try duration(range[1], "\(fields.childPath("uniform"))[1]")
+            guard from <= to else {
+                throw error(.invalidValue, at: rangeNode.mark, "'\(fields.childPath("uniform"))' must run from the earlier to the later time; got [\(ValueSyntax.format(from)), \(ValueSyntax.format(to))]")
+            }
+            return .uniform(from, to)
+        default:
+            throw error(.wrongType, at: node.mark, "\(quoted(path)) must be \(expected); got \(describe(node))")
+        }
+    }
+
+    private func inventory(_ node: Node, heading: Mark?, covering users: [PlacedGroup]) throws(ScenarioError) -> [Night] {
+        let fields = try mapping(node, "inventory", allowed: ["from", "nights"])
+        let from = try date(try fields.required("from", self, expected: "the first night with availability, YYYY-MM-DD"), "inventory.from")
+        let count = try integer(try fields.required("nights", self, expected: "how many nights from 'from', >= 1"), "inventory.nights", atLeast: 1)
+        let last = from.adding(days: count - 1)
+        let written = heading.map { " (line \($0.line))" } ?? ""
+        for placed in users {
+            let stay = placed.group.stay
+            if let missing = stay.nights.first(where: { $0 < from || $0 > last }) {
+                throw error(.invalidValue, at: placed.mark,
+                            "'\(placed.path)' stays \(stay.checkIn)..\(stay.checkOut) but 'inventory'\(written) has no availability for the night of \(missing); it covers \(from) to \(last) (\(count) nights)")
+            }
+        }
+        return (0..<count).map { from.adding(days: $0) }
+    }
+
+    private func lock(_ node: Node) throws(ScenarioError) -> LockPolicy {
+        let fields = try mapping(node, "lock", allowed: ["ttl", "backoff"])
+        var policy = LockPolicy.seed
+        if let ttl = fields["ttl"] { policy.ttl = try duration(ttl, "lock.ttl", positive: true) }
+        if let backoff = fields["backoff"] {
+            let pauses = try sequence(backoff, "lock.backoff", of: "durations, one pause per attempt, like [100ms, 200ms, 400ms]")
+            guard !pauses.isEmpty else {
+                throw error(.invalidValue, at: backoff.mark, "'lock.backoff' must list at least one pause: the number of pauses is the number of attempts")
+            }
+            policy.backoff = []
+            for (index, pause) in pauses.enumerated() {
+                policy.backoff.append(try duration(pause, "lock.backoff[\(index)]"))
+            }
+        }
+        return policy
+    }
+
+    private func latency(_ node: Node) throws(ScenarioError) -> LatencyProfile {
+        let fields = try mapping(node, "latency", allowed: Hop.allCases.map(\.rawValue))
+        var profile = LatencyProfile.lan
+        for hop in Hop.allCases {
+            if let value = fields[hop.rawValue] {
+                profile.hops[hop] = try distribution(value, fields.childPath(hop.rawValue))
+            }
+        }
+        return profile
+    }
+
+    private func distribution(_ node: Node, _ path: String) throws(ScenarioError) -> LatencyDistribution {
+        if case .scalar = node { return .fixed(try duration(node, path)) }
+        guard case .mapping = node else {
+            throw error(.wrongType, at: node.mark, "\(quoted(path)) must be a duration like 1ms (fixed) or a range like {min: 1ms, max: 5ms}; got \(describe(node))")
+        }
+        let fields = try mapping(node, path, allowed: ["min", "max", "tail"])
+        let (min, max) = try range(fields)
+        var distribution = LatencyDistribution(min: min, max: max)
+        if let tailNode = fields["tail"] {
+            let tail = try mapping(tailNode, fields.childPath("tail"), allowed: ["ratio", "min", "max"])
+            let ratio = try ratio(try tail.required("ratio", self, expected: "how often the slow path is taken, like 1/100"), tail.childPath("ratio"))
+            let (tailMin, tailMax) = try range(tail)
+            distribution.tail = LatencyDistribution.Tail(numerator: ratio.numerator, denominator: ratio.denominator, min: tailMin, max: tailMax)
+        }
+        return distribution
+    }
+
+    /// `min` and `max` of a mapping, both required, in order.
+    private func range(_ fields: Fields) throws(ScenarioError) -> (Duration, Duration) {
+        let min = try duration(try fields.required("min", self, expected: "a duration like 1ms"), fields.childPath("min"))
+        let maxNode = try fields.required("max", self, expected: "a duration like 5ms")
+        let max = try duration(maxNode, fields.childPath("max"))
+        guard min <= max else {
+            throw error(.invalidValue, at: maxNode.mark, "'\(fields.childPath("max"))' (\(ValueSyntax.format(max))) must not be less than '\(fields.childPath("min"))' (\(ValueSyntax.format(min)))")
+        }
+        return (min, max)
+    }
+
+    private func faults(_ node: Node) throws(ScenarioError) -> [FaultSpec] {
+        let items = try sequence(node, "faults", of: "faults (empty for now)")
+        guard items.isEmpty else {
+            throw error(.unsupported, at: node.mark, "fault injection is not available yet (issue #3); 'faults' must be an empty list")
+        }
+        return []
+    }
+
+    private func slo(_ node: Node) throws(ScenarioError) -> ServiceLevelObjective {
+        let fields = try mapping(node, "slo", allowed: ["p95", "mean"])
+        var slo = ServiceLevelObjective.seed
+        if let p95 = fields["p95"] { slo.p95 = try duration(p95, "slo.p95", positive: true) }
+        if let mean = fields["mean"] { slo.mean = try duration(mean, "slo.mean", positive: true) }
+        return slo
+    }
+
+    private func expectedSuccesses(_ node: Node) throws(ScenarioError) -> Int? {
+        let fields = try mapping(node, "expect", allowed: ["successes"])
+        guard let successes = fields["successes"] else { return nil }
+        return try integer(successes, "expect.successes", atLeast: 0)
+    }
+
+    private func trimmed(_ text: String) -> String {
+        // A folded or literal block (`description: >`) ends with a newline nobody means.
+        String(text.reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

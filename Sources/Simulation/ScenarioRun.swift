@@ -1,0 +1,201 @@
+import BookingCore
+
+/// What one simulated user saw of its confirm request.
+public struct ClientOutcome: Hashable, Sendable {
+    public var user: UserID
+    public var process: ProcessID
+    public var stay: Stay
+    /// Virtual time the request was sent; `nil` if the user never got to send it.
+    public var sentAt: Int64?
+    public var completedAt: Int64?
+    /// The HTTP status; `nil` when the outcome is unknown (timeout, no answer).
+    public var status: Int?
+    public var booking: Booking?
+    public var error: String?
+
+    /// Answered or explicitly unknown: the client's task ran to its end.
+    public var finished: Bool { completedAt != nil }
+    public var timedOut: Bool { finished && status == nil }
+    public var latency: Int64? {
+        guard let sentAt, let completedAt else { return nil }
+        return completedAt - sentAt
+    }
+}
+
+/// How to run: what to record and when to give up.
+public struct SimulationOptions: Sendable {
+    public var traceMode: Trace.Mode
+    public var recordChoices: Bool
+    public var budget: SimulationBudget
+    public init(traceMode: Trace.Mode = .hashOnly, recordChoices: Bool = false, budget: SimulationBudget = SimulationBudget()) {
+        self.traceMode = traceMode
+        self.recordChoices = recordChoices
+        self.budget = budget
+    }
+}
+
+/// The state of the world when the run went quiet, before the seal.
+public struct QuiescentState: Sendable {
+    public var time: Int64
+    public var bookings: [Booking]
+    public var availability: [(RoomNight, Int)]
+    public var liveLocks: [(key: String, value: String, setter: ProcessContext?)]
+    public var openTransactions: [String]
+    /// Processes that crashed during the run (their locks may legitimately outlive them).
+    public var crashed: [ProcessID]
+}
+
+public struct SimulationOutput: Sendable {
+    public var seed: UInt64
+    public var outcomes: [ClientOutcome]
+    public var failure: SimulationFailure?
+    public var quiescent: QuiescentState
+    public var traceHash: UInt64
+    public var traceCount: Int
+    public var steps: Int
+    public var events: [TraceEvent]
+    public var choices: [Simulator.Choice]
+}
+
+/// Observes a run as it goes; the checkers implement it (no I/O, called on the simulator's thread).
+public protocol RunObserver: AnyObject {
+    /// After each successful commit in either database.
+    func committed(in database: SimPostgresServer, world: SimWorld)
+}
+
+/// Builds the world a scenario describes (clients, booking replicas, the inventory service,
+/// Redis and both databases), runs it for one seed, and reports what happened.
+public enum ScenarioSimulation {
+    public static func run(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions(),
+                           observer: (any RunObserver)? = nil) -> SimulationOutput {
+        let simulator = Simulator(seed: seed, trace: Trace(mode: options.traceMode), budget: options.budget)
+        simulator.recordsChoices = options.recordChoices
+        var availability: [RoomNight: Int] = [:]
+        for room in scenario.rooms {
+            for night in scenario.inventoryNights {
+                availability[RoomNight(room: room.id, night: night)] = room.capacity
+            }
+        }
+        let world = SimWorld(simulator: simulator, latency: scenario.latency, rooms: scenario.rooms.map(\.room), availability: availability)
+        if let observer {
+            world.onCommit = { [unowned world] server in observer.committed(in: server, world: world) }
+        }
+
+        let inventory = SimServiceProcess<InventoryRequest>(id: ProcessID(kind: .inventory, index: 0)) { _ in
+            .error(StatusCode.serviceUnavailable, "starting")
+        }
+        inventory.handler = inventoryHandler(world: world, context: inventory.context)
+
+        let configuration = scenario.bookingConfiguration
+        let replicas = (1...max(1, scenario.bookingReplicas)).map { index in
+            let process = SimServiceProcess<BookingRequest>(id: ProcessID(kind: .booking, index: index)) { _ in
+                .error(StatusCode.serviceUnavailable, "starting")
+            }
+            process.handler = bookingHandler(world: world, context: process.context, inventory: inventory, configuration: configuration)
+            return process
+        }
+
+        let plans = scenario.expandedUsers
+        let outcomes = Box<[ClientOutcome]>()
+        outcomes.value = plans.enumerated().map { index, plan in
+            ClientOutcome(user: plan.user, process: ProcessID(kind: .client, index: index + 1), stay: plan.stay)
+        }
+        // Arrivals are drawn up front, in user order, so they do not depend on the schedule.
+        let arrivals: [Int64] = plans.map { plan in
+            switch plan.arrival {
+            case .at(let time): time.nanoseconds
+            case .uniform(let from, let to): simulator.world.inRange(from.nanoseconds, to.nanoseconds)
+            }
+        }
+        let clientTimeout = scenario.clientTimeout
+
+        var quiescent = QuiescentState(time: 0, bookings: [], availability: [], liveLocks: [], openTransactions: [], crashed: [])
+        let failure = simulator.run({
+            await withDiscardingTaskGroup { group in
+                for (index, plan) in plans.enumerated() {
+                    let context = ProcessContext(id: ProcessID(kind: .client, index: index + 1), incarnation: 0)
+                    let booking = SimRemoteService(world: world, caller: context, hop: .clientBooking, replicas: replicas)
+                    let clock = SimClock(simulator: simulator, process: context)
+                    let arrival = arrivals[index]
+                    group.addTask {
+                        await runClient(plan: plan, index: index, arrival: arrival, clock: clock, booking: booking,
+                                        timeout: clientTimeout, world: world, context: context, outcomes: outcomes)
+                    }
+                }
+            }
+        }, atQuiescence: {
+            quiescent = QuiescentState(
+                time: simulator.now,
+                bookings: world.bookingDatabase.model.bookings(),
+                availability: world.inventoryDatabase.model.committedAvailability,
+                liveLocks: world.redis.liveKeys(now: simulator.now).map { ($0.key, $0.entry.value, world.lockSetters[$0.entry.value]) },
+                openTransactions: world.inventoryDatabase.model.openTransactions.map { "inventory_db \($0)" }
+                    + world.bookingDatabase.model.openTransactions.map { "booking_db \($0)" },
+                crashed: [])
+        })
+        return SimulationOutput(seed: seed, outcomes: outcomes.value ?? [], failure: failure, quiescent: quiescent,
+                                traceHash: simulator.trace.hash, traceCount: simulator.trace.count, steps: simulator.steps,
+                                events: simulator.trace.events, choices: simulator.choices)
+    }
+
+    static func inventoryHandler(world: SimWorld, context: ProcessContext) -> @Sendable (InventoryRequest) async -> APIResponse {
+        let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context))
+        return { request in await service.handle(request) }
+    }
+
+    static func bookingHandler(world: SimWorld, context: ProcessContext, inventory: SimServiceProcess<InventoryRequest>,
+                               configuration: BookingConfiguration) -> @Sendable (BookingRequest) async -> APIResponse {
+        let service = BookingService(
+            clock: SimClock(simulator: world.simulator, process: context),
+            lock: SimLockService(world: world, caller: context),
+            database: SimBookingDatabase(world: world, caller: context),
+            inventory: SimRemoteService(world: world, caller: context, hop: .bookingInventory, replicas: [inventory]),
+            ids: SimIdentifiers(simulator: world.simulator),
+            configuration: configuration)
+        return { request in await service.handle(request) }
+    }
+
+    private static func runClient(plan: UserPlan, index: Int, arrival: Int64, clock: SimClock,
+                                  booking: SimRemoteService<BookingRequest>, timeout: Duration,
+                                  world: SimWorld, context: ProcessContext, outcomes: Box<[ClientOutcome]>) async {
+        if arrival > 0 {
+            do { try await clock.sleep(until: SimClock.Instant(nanoseconds: arrival), tolerance: nil) } catch { return }
+        }
+        let requestID = RequestID("req-\(index + 1)")
+        world.trace(TraceEvent(time: world.now, process: context, op: .arrive, subject: .user(plan.user), a: Int64(index + 1)))
+        outcomes.value![index].sentAt = world.now
+        let body = ConfirmBody(userID: plan.user, stay: plan.stay, requestID: requestID)
+        do {
+            let response = try await booking.call(.confirm(body), timeout: timeout)
+            guard !world.simulator.sealed else { return }
+            outcomes.value![index].status = response.status
+            if case .booking(let booking) = response.body { outcomes.value![index].booking = booking }
+            if case .error(let message) = response.body { outcomes.value![index].error = message }
+        } catch {
+            guard !world.simulator.sealed else { return }
+            outcomes.value![index].error = error.description
+        }
+        outcomes.value![index].completedAt = world.now
+        world.trace(TraceEvent(time: world.now, process: context, op: .complete, subject: .user(plan.user),
+                               a: Int64(outcomes.value![index].status ?? 0), b: outcomes.value![index].latency ?? 0))
+    }
+}
+
+/// Runs arbitrary async code inside a fresh simulated world: for contract tests of the simulated
+/// services and for tests of the simulator itself.
+public enum SimulationHarness {
+    /// `body` runs as a task of process `client 1`; returns the run's failure, if any.
+    public static func run(seed: UInt64 = 1, latency: LatencyProfile = .lan, rooms: [Room] = [],
+                           availability: [RoomNight: Int] = [:], trace: Trace.Mode = .hashOnly,
+                           _ body: @escaping @Sendable (SimWorld) async -> Void) -> (failure: SimulationFailure?, world: SimWorld) {
+        let simulator = Simulator(seed: seed, trace: Trace(mode: trace))
+        let world = SimWorld(simulator: simulator, latency: latency, rooms: rooms, availability: availability)
+        let failure = simulator.run({ await body(world) })
+        return (failure, world)
+    }
+
+    /// A caller process for harness code (`user-N`).
+    public static func process(_ index: Int) -> ProcessContext {
+        ProcessContext(id: ProcessID(kind: .client, index: index), incarnation: 0)
+    }
+}

@@ -1,0 +1,418 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a simulated run could not be completed. Each is a bug in the harness or in the code
+/// under test, never a property of the booking algorithm's results.
+public enum SimulationFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A job reached the simulator from another thread: something escaped the executor
+    /// (`Task {}`, `Task.detached`, `Task.sleep`, a `ContinuousClock`, the main actor, a
+    /// dispatch queue). The run's determinism is gone.
+    case foreignEnqueue(String)
+    /// A simulated service was used from a thread that is not the simulator's.
+    case offThreadAccess(String)
+    /// The run used more steps or virtual time than its budget.
+    case budgetExceeded(String)
+    /// Nothing can run and no timer is due, but tasks still wait: a hang.
+    case stuck([String])
+
+    public var description: String {
+        switch self {
+        case .foreignEnqueue(let detail):
+            "a job was enqueued from a foreign thread (\(detail)); code under simulation must not use Task {}, Task.detached, Task.sleep, ContinuousClock, DispatchQueue or the main actor"
+        case .offThreadAccess(let detail):
+            "a simulated service was used off the simulator's thread (\(detail)); something escaped the simulator's executor"
+        case .budgetExceeded(let detail):
+            "the run did not finish within its budget: \(detail)"
+        case .stuck(let waiting):
+            "the run cannot finish: nothing is ready and no timer is due, yet these still wait: " + waiting.joined(separator: "; ")
+        }
+    }
+}
+
+/// Limits that turn a run that would not end into a loud failure.
+public struct SimulationBudget: Hashable, Sendable {
+    public var maxSteps: Int
+    public var maxVirtualTime: Duration
+    public init(maxSteps: Int = 50_000_000, maxVirtualTime: Duration = .seconds(24 * 3600)) {
+        self.maxSteps = maxSteps
+        self.maxVirtualTime = maxVirtualTime
+    }
+}
+
+/// A parked task: the simulator resumes it exactly once, or, if its process crashed, only at
+/// teardown (a crash never resumes a pending continuation while the world still runs).
+public final class Waker: @unchecked Sendable {
+    fileprivate var continuation: UnsafeContinuation<Void, Never>?
+    public let process: ProcessContext
+    let label: StaticString
+    fileprivate var previous: Waker?
+    fileprivate var next: Waker?
+
+    fileprivate init(process: ProcessContext, label: StaticString, continuation: UnsafeContinuation<Void, Never>) {
+        self.process = process
+        self.label = label
+        self.continuation = continuation
+    }
+}
+
+/// A timer; cancelled timers are dropped without advancing virtual time. Like `Waker`, only
+/// ever touched on the simulator's thread.
+public final class SimTimer: @unchecked Sendable {
+    fileprivate let deadline: Int64
+    fileprivate let sequence: UInt64
+    fileprivate var action: (() -> Void)?
+    fileprivate init(deadline: Int64, sequence: UInt64, action: @escaping () -> Void) {
+        self.deadline = deadline
+        self.sequence = sequence
+        self.action = action
+    }
+    public func cancel() { action = nil }
+}
+
+/// The deterministic, single-threaded, discrete-event core.
+///
+/// It is the `TaskExecutor` every simulated task prefers: ready jobs wait here as `UnownedJob`s
+/// and run one at a time on the thread that created the simulator; the scheduler's seeded stream
+/// picks which. Virtual time advances only when no job is ready, to the earliest timer (ties
+/// broken by insertion order). All state is confined to that one thread, hence `@unchecked`.
+public final class Simulator: TaskExecutor, @unchecked Sendable {
+    public private(set) var now: Int64 = 0
+    public var scheduler: SimRandom
+    public var world: SimRandom
+    public let seed: UInt64
+    public let trace: Trace
+    public let budget: SimulationBudget
+
+    /// The scheduler's choices where there was one: (index, width). Seed + choices = the run.
+    public private(set) var choices: [Choice] = []
+    public var recordsChoices = false
+    public private(set) var steps = 0
+    public private(set) var failure: SimulationFailure?
+    /// After quiescence the world is sealed: every simulated service refuses work at once, so
+    /// that parked tasks can be resumed and run to their end without effects.
+    public private(set) var sealed = false
+
+    private var ready: [UnownedJob] = []
+    private var timers = TimerHeap()
+    private var timerSequence: UInt64 = 0
+    private let ownerThread: pthread_t
+    private let foreignJobs = Mutex<[String]>([])
+    private let sawForeignJob = Atomic<Bool>(false)
+
+    private var parkedHead: Waker?
+    private var parkedCount = 0
+    private var crashedWakers: [Waker] = []
+    private var incarnations: [ProcessID: Int] = [:]
+
+    private var spawnQueue: [@Sendable () async -> Void] = []
+    private var spawnerWaker: Waker?
+    private var spawnerContext: ProcessContext
+
+    public struct Choice: Hashable, Sendable, Codable {
+        public var index: UInt32
+        public var width: UInt32
+    }
+
+    public init(seed: UInt64, trace: Trace = Trace(mode: .hashOnly), budget: SimulationBudget = SimulationBudget()) {
+        self.seed = seed
+        self.scheduler = SimRandom(seed: seed, stream: 1)
+        self.world = SimRandom(seed: seed, stream: 2)
+        self.trace = trace
+        self.budget = budget
+        self.ownerThread = pthread_self()
+        self.spawnerContext = ProcessContext(id: ProcessID(kind: .harness, index: 0), incarnation: 0)
+        ready.reserveCapacity(256)
+    }
+
+    // MARK: TaskExecutor
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        guard pthread_equal(pthread_self(), ownerThread) != 0 else {
+            // Never touch `ready` from here: it belongs to the simulator's thread.
+            foreignJobs.withLock { $0.append("job \(unowned) from another thread") }
+            sawForeignJob.store(true, ordering: .releasing)
+            return
+        }
+        ready.append(unowned)
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor { UnownedTaskExecutor(ordinary: self) }
+
+    // MARK: Time
+
+    /// Runs `action` at virtual time `deadline` (never in the past).
+    @discardableResult
+    public func schedule(at deadline: Int64, _ action: @escaping () -> Void) -> SimTimer {
+        timerSequence &+= 1
+        let timer = SimTimer(deadline: max(deadline, now), sequence: timerSequence, action: action)
+        timers.push(timer)
+        return timer
+    }
+
+    @discardableResult
+    public func schedule(after delay: Int64, _ action: @escaping () -> Void) -> SimTimer {
+        schedule(at: now &+ max(0, delay), action)
+    }
+
+    // MARK: Processes
+
+    public func incarnation(of process: ProcessID) -> Int { incarnations[process] ?? 0 }
+
+    public func isAlive(_ context: ProcessContext) -> Bool {
+        incarnation(of: context.id) == context.incarnation
+    }
+
+    /// Crashes `process`: its parked tasks are never resumed while the world runs, and the
+    /// callers of `crash` roll back its transactions and forget its connections. Returns the
+    /// context the restarted process will run as.
+    @discardableResult
+    public func crash(_ process: ProcessID) -> ProcessContext {
+        let next = incarnation(of: process) + 1
+        incarnations[process] = next
+        return ProcessContext(id: process, incarnation: next)
+    }
+
+    // MARK: Parking
+
+    /// Parks the current task until `wake(_:)`; `register` runs synchronously with the waker.
+    public func park(_ process: ProcessContext, _ label: StaticString, _ register: (Waker) -> Void) async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let waker = Waker(process: process, label: label, continuation: continuation)
+            link(waker)
+            register(waker)
+        }
+    }
+
+    /// Resumes a parked task (a second call does nothing). A task of a crashed process stays
+    /// parked until teardown.
+    public func wake(_ waker: Waker) {
+        guard let continuation = waker.continuation else { return }
+        if !sealed && !isAlive(waker.process) {
+            return
+        }
+        waker.continuation = nil
+        unlink(waker)
+        continuation.resume()
+    }
+
+    private func link(_ waker: Waker) {
+        waker.next = parkedHead
+        parkedHead?.previous = waker
+        parkedHead = waker
+        parkedCount += 1
+    }
+
+    private func unlink(_ waker: Waker) {
+        if let previous = waker.previous { previous.next = waker.next } else { parkedHead = waker.next }
+        waker.next?.previous = waker.previous
+        waker.previous = nil
+        waker.next = nil
+        parkedCount -= 1
+    }
+
+    // MARK: Spawning
+
+    /// Starts `body` as a new task of the run (a request handler in a server process). Tasks
+    /// are created by one spawner task in a task group, in request order, so creation is
+    /// deterministic and stays on this executor (unlike `Task {}`).
+    public func spawn(_ body: @escaping @Sendable () async -> Void) {
+        spawnQueue.append(body)
+        if let waker = spawnerWaker {
+            spawnerWaker = nil
+            wake(waker)
+        }
+    }
+
+    private func spawnerLoop(_ group: inout DiscardingTaskGroup) async {
+        while true {
+            if spawnQueue.isEmpty {
+                if sealed { return }
+                await park(spawnerContext, "spawner") { spawnerWaker = $0 }
+                continue
+            }
+            let batch = spawnQueue
+            spawnQueue.removeAll(keepingCapacity: true)
+            for body in batch where !sealed {
+                group.addTask(operation: body)
+            }
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs `main` and everything it spawns to quiescence, calls `atQuiescence` (where the
+    /// caller checks invariants on the world as it stands), then seals the world and drains
+    /// every parked task. Must be called on the thread that created the simulator, from a plain
+    /// synchronous context.
+    public func run(_ main: @escaping @Sendable () async -> Void, atQuiescence: () -> Void = {}) -> SimulationFailure? {
+        precondition(pthread_equal(pthread_self(), ownerThread) != 0,
+                     "Simulator.run must be called on the thread that created the simulator")
+        let root = Task(executorPreference: self) { [self] in
+            // The only unstructured task of a run: its executor preference keeps every job on
+            // this simulator, so it does not escape like a plain `Task {}` would.
+            await withDiscardingTaskGroup { group in
+                group.addTask { await main() }
+                await self.spawnerLoop(&group)
+            }
+        }
+        _ = root
+        drive()
+        if failure == nil {
+            let waiting = describeParked(excludingSpawner: true)
+            if !waiting.isEmpty && crashedAll(waiting: waiting) == false {
+                failure = .stuck(waiting)
+            }
+        }
+        atQuiescence()
+        sealAndDrain()
+        return failure
+    }
+
+    private func crashedAll(waiting: [String]) -> Bool {
+        var waker = parkedHead
+        while let current = waker {
+            if current !== spawnerWaker && isAlive(current.process) { return false }
+            waker = current.next
+        }
+        return true
+    }
+
+    private func drive() {
+        let maxTime = budget.maxVirtualTime.nanoseconds
+        while failure == nil {
+            if sawForeignJob.load(ordering: .acquiring) {
+                failure = .foreignEnqueue(foreignJobs.withLock { $0.joined(separator: ", ") })
+                return
+            }
+            if !ready.isEmpty {
+                let width = ready.count
+                var index = 0
+                if width > 1 {
+                    index = scheduler.below(width)
+                    if recordsChoices { choices.append(Choice(index: UInt32(index), width: UInt32(width))) }
+                }
+                let job = ready[index]
+                ready[index] = ready[width - 1]
+                ready.removeLast()
+                steps += 1
+                if steps > budget.maxSteps {
+                    failure = .budgetExceeded("more than \(budget.maxSteps) steps")
+                    return
+                }
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                continue
+            }
+            guard let timer = timers.pop() else { return }
+            guard let action = timer.action else { continue }
+            if timer.deadline > maxTime {
+                failure = .budgetExceeded("virtual time passed \(budget.maxVirtualTime)")
+                return
+            }
+            now = timer.deadline
+            timer.action = nil
+            action()
+        }
+    }
+
+    private func sealAndDrain() {
+        sealed = true
+        while let timer = timers.pop() { timer.action = nil }
+        // Resume everything still parked; sealed services answer at once with errors, so each
+        // task runs to its end without touching the world.
+        while true {
+            while let waker = parkedHead {
+                wake(waker)
+            }
+            if let waker = spawnerWaker {
+                spawnerWaker = nil
+                wake(waker)
+            }
+            guard !ready.isEmpty else { break }
+            while let job = ready.popLast() {
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+    }
+
+    private func describeParked(excludingSpawner: Bool) -> [String] {
+        var result: [String] = []
+        var waker = parkedHead
+        while let current = waker {
+            if !(excludingSpawner && current.process.id.kind == .harness) {
+                result.append("\(current.process.id) at \(current.label)")
+            }
+            waker = current.next
+        }
+        return result.sorted()
+    }
+
+    /// Checks that a simulated service is used on the simulator's thread; records a failure
+    /// otherwise (the caller then refuses the operation).
+    public func onSimulatorThread(_ what: @autoclosure () -> String) -> Bool {
+        if pthread_equal(pthread_self(), ownerThread) != 0 { return true }
+        foreignJobs.withLock { $0.append("off-thread use of \(what())") }
+        sawForeignJob.store(true, ordering: .releasing)
+        return false
+    }
+
+    public func fail(_ failure: SimulationFailure) {
+        if self.failure == nil { self.failure = failure }
+    }
+}
+
+/// A binary min-heap of timers keyed by (deadline, insertion sequence).
+struct TimerHeap {
+    private var items: [SimTimer] = []
+
+    var isEmpty: Bool { items.isEmpty }
+
+    mutating func push(_ timer: SimTimer) {
+        items.append(timer)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> SimTimer? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            let count = items.count
+            while true {
+                let left = 2 * parent + 1
+                guard left < count else { break }
+                let right = left + 1
+                let smallest = right < count && Self.before(items[right], items[left]) ? right : left
+                guard Self.before(items[smallest], items[parent]) else { break }
+                items.swapAt(smallest, parent)
+                parent = smallest
+            }
+        }
+        return top
+    }
+
+    @inline(__always)
+    private static func before(_ a: SimTimer, _ b: SimTimer) -> Bool {
+        a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (truncating below a nanosecond), as virtual time counts them.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+    }
+}

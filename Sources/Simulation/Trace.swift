@@ -1,0 +1,182 @@
+import BookingCore
+
+/// Which kind of process a task belongs to.
+public enum ProcessKind: String, Hashable, Sendable, Codable, Comparable {
+    case client
+    case booking
+    case inventory
+    case redis
+    case postgres
+    /// The simulator's own bookkeeping tasks (the spawner).
+    case harness
+
+    var order: Int {
+        switch self {
+        case .client: 0
+        case .booking: 1
+        case .inventory: 2
+        case .redis: 3
+        case .postgres: 4
+        case .harness: 5
+        }
+    }
+    public static func < (a: ProcessKind, b: ProcessKind) -> Bool { a.order < b.order }
+}
+
+public struct ProcessID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    public var kind: ProcessKind
+    public var index: Int
+    public init(kind: ProcessKind, index: Int) {
+        self.kind = kind
+        self.index = index
+    }
+    public static func < (a: ProcessID, b: ProcessID) -> Bool { (a.kind, a.index) < (b.kind, b.index) }
+    public var description: String {
+        switch kind {
+        case .client: "user-\(index)"
+        case .booking: "booking-\(index)"
+        case .inventory: "inventory"
+        case .redis: "redis"
+        case .postgres: index == 0 ? "inventory_db" : "booking_db"
+        case .harness: "harness"
+        }
+    }
+}
+
+/// A process as one incarnation: after a crash and restart the same `ProcessID` runs as a new
+/// incarnation, and the old one's parked tasks are never resumed.
+public struct ProcessContext: Hashable, Sendable, CustomStringConvertible {
+    public var id: ProcessID
+    public var incarnation: Int
+    public init(id: ProcessID, incarnation: Int) {
+        self.id = id
+        self.incarnation = incarnation
+    }
+    public var description: String { incarnation == 0 ? id.description : "\(id)#\(incarnation)" }
+}
+
+/// What happened at one step. Fields are typed so that a run that records nothing still hashes
+/// every event cheaply; text is built only when a person reads it.
+public enum TraceOp: String, Sendable, Codable, CaseIterable {
+    case arrive
+    case send
+    case deliver
+    case respond
+    case receive
+    case timeout
+    case lockAcquire = "lock.acquire"
+    case lockRelease = "lock.release"
+    case lockGet = "lock.get"
+    case lockExpired = "lock.expired"
+    case sqlBegin = "sql.begin"
+    case sqlSelect = "sql.select"
+    case sqlUpdate = "sql.update"
+    case sqlInsert = "sql.insert"
+    case sqlBlocked = "sql.blocked"
+    case sqlCommit = "sql.commit"
+    case sqlRollback = "sql.rollback"
+    case sqlError = "sql.error"
+    case sleep
+    case complete
+}
+
+public enum TraceSubject: Hashable, Sendable {
+    case none
+    case process(ProcessID)
+    case key(String)
+    case roomNight(RoomNight)
+    case booking(BookingID)
+    case request(Int)
+    case user(UserID)
+}
+
+/// One step: virtual time, the acting process, the operation, its subject and up to three
+/// numbers whose meaning depends on the operation (documented where each event is emitted and
+/// rendered in `TraceEvent.description`).
+public struct TraceEvent: Sendable {
+    public var time: Int64
+    public var process: ProcessContext
+    public var op: TraceOp
+    public var subject: TraceSubject
+    public var a: Int64
+    public var b: Int64
+    public var c: Int64
+    public var text: String
+
+    public init(time: Int64, process: ProcessContext, op: TraceOp, subject: TraceSubject = .none,
+                a: Int64 = 0, b: Int64 = 0, c: Int64 = 0, text: String = "") {
+        self.time = time
+        self.process = process
+        self.op = op
+        self.subject = subject
+        self.a = a
+        self.b = b
+        self.c = c
+        self.text = text
+    }
+}
+
+/// Collects events: always into a running 64-bit FNV-1a hash (the run's fingerprint), and into
+/// a list when someone will read them.
+public final class Trace: @unchecked Sendable {
+    public enum Mode: Sendable {
+        case hashOnly
+        case record
+    }
+
+    public let mode: Mode
+    public private(set) var events: [TraceEvent] = []
+    public private(set) var count = 0
+    private var hasher = FNV1a()
+
+    public init(mode: Mode) { self.mode = mode }
+
+    public var hash: UInt64 { hasher.value }
+
+    public func append(_ event: TraceEvent) {
+        count += 1
+        hasher.feed(event.time)
+        hasher.feed(Int64(event.process.id.kind.order))
+        hasher.feed(Int64(event.process.id.index))
+        hasher.feed(Int64(event.process.incarnation))
+        hasher.feed(event.op.rawValue)
+        switch event.subject {
+        case .none: hasher.feed(0)
+        case .process(let id): hasher.feed(1); hasher.feed(Int64(id.kind.order)); hasher.feed(Int64(id.index))
+        case .key(let key): hasher.feed(2); hasher.feed(key)
+        case .roomNight(let key): hasher.feed(3); hasher.feed(Int64(key.room.rawValue)); hasher.feed(Int64(key.night.daysSinceEpoch))
+        case .booking(let id): hasher.feed(4); hasher.feed(Int64(id.rawValue))
+        case .request(let id): hasher.feed(5); hasher.feed(Int64(id))
+        case .user(let user): hasher.feed(6); hasher.feed(user.rawValue)
+        }
+        hasher.feed(event.a)
+        hasher.feed(event.b)
+        hasher.feed(event.c)
+        hasher.feed(event.text)
+        if mode == .record { events.append(event) }
+    }
+}
+
+/// 64-bit FNV-1a: stable across processes and Swift versions, unlike `Hasher`.
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    public init() {}
+
+    @inline(__always)
+    public mutating func feed(_ number: Int64) {
+        var bits = UInt64(bitPattern: number)
+        for _ in 0..<8 {
+            value = (value ^ (bits & 0xff)) &* 0x100_0000_01b3
+            bits >>= 8
+        }
+    }
+
+    @inline(__always)
+    public mutating func feed(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            for byte in bytes { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        feed(Int64(text.utf8.count))
+    }
+}

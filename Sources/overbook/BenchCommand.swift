@@ -1,0 +1,72 @@
+import Foundation
+import ArgumentParser
+import BookingCore
+import Checking
+import Simulation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure simulator throughput (build with -c release for real figures).",
+        discussion: """
+        Prints seed-experiment runs per second on one core with every check on, and the cost per \
+        user request at 50, 500 and 5,000 users.
+
+        Example:
+          swift build -c release && .build/release/overbook bench
+        """
+    )
+
+    @Option(help: "Wall-clock seconds to spend on each measurement.")
+    var seconds: Double = 3
+
+    @Option(parsing: .upToNextOption, help: "User counts for the per-user cost table.")
+    var users: [Int] = [50, 500, 5000]
+
+    func run() throws {
+        #if DEBUG
+        print("warning: this is a debug build; figures are not representative (use swift build -c release)")
+        #endif
+        print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
+        let base = measure(Scenario.seedExperiment())
+        print("\nseed experiment (50 users, all checks on): \(format(base.runsPerSecond)) runs/s "
+              + "(\(base.runs) runs, \(format(base.stepsPerSecond)) jobs/s, \(base.steps / max(1, base.runs)) jobs/run)")
+        print("\nusers   runs/s      µs/run      µs/user-request   x vs 50 users")
+        var reference: Double?
+        for count in users {
+            let result = count == 50 ? base : measure(Scenario.seedExperiment(users: count))
+            let perUser = result.secondsPerRun / Double(count) * 1e6
+            if reference == nil { reference = perUser }
+            print(pad("\(count)", 8) + pad(format(result.runsPerSecond), 12) + pad(format(result.secondsPerRun * 1e6), 12)
+                  + pad(String(format: "%.2f", perUser), 18) + String(format: "%.2fx", perUser / (reference ?? perUser)))
+        }
+    }
+
+    struct Measurement {
+        var runs: Int
+        var steps: Int
+        var elapsed: Duration
+        var runsPerSecond: Double { Double(runs) / elapsed.seconds }
+        var secondsPerRun: Double { elapsed.seconds / Double(runs) }
+        var stepsPerSecond: Double { Double(steps) / elapsed.seconds }
+    }
+
+    func measure(_ scenario: Scenario) -> Measurement {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var runs = 0
+        var steps = 0
+        var seed: UInt64 = 1
+        repeat {
+            let verdict = Verdicts.simulate(scenario, seed: seed)
+            precondition(verdict.passed, "seed \(seed) violated an invariant during the benchmark")
+            steps += verdict.output.steps
+            runs += 1
+            seed += 1
+        } while (clock.now - start).seconds < seconds
+        return Measurement(runs: runs, steps: steps, elapsed: clock.now - start)
+    }
+
+    func format(_ value: Double) -> String { value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value) }
+    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+}

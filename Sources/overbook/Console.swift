@@ -1,0 +1,86 @@
+import Foundation
+import ArgumentParser
+import BookingCore
+import Scenarios
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Terminal output helpers: the CLI's only side effects besides files.
+enum Console {
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    static func error(_ message: String) {
+        var stream = StandardError()
+        print("error: \(message)", to: &stream)
+    }
+
+    static func progress(_ line: String) {
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    struct StandardError: TextOutputStream {
+        mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
+    }
+}
+
+/// Shows progress of long batches: a redrawn line on a terminal, a plain line per tenth otherwise.
+struct ProgressMeter {
+    let total: Int
+    let label: String
+    let clock = ContinuousClock()
+    let start: ContinuousClock.Instant
+    private var lastDraw: ContinuousClock.Instant
+    private var lastTenth = 0
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+        start = clock.now
+        lastDraw = start
+    }
+
+    mutating func update(done: Int, failures: Int) {
+        guard total > 1 else { return }
+        let now = clock.now
+        let rate = Double(done) / max(1e-9, (now - start).seconds)
+        if Console.stderrIsTerminal {
+            guard now - lastDraw > .milliseconds(100) || done == total else { return }
+            lastDraw = now
+            let width = 30
+            let filled = width * done / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            Console.progress("\r\(label) [\(bar)] \(done)/\(total)  \(Int(rate)) runs/s  failures: \(failures)" + (done == total ? "\n" : ""))
+        } else {
+            let tenth = done * 10 / total
+            guard tenth > lastTenth else { return }
+            lastTenth = tenth
+            Console.progress("\(label): \(done)/\(total) runs, \(Int(rate)) runs/s, failures: \(failures)\n")
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// Loads a scenario or exits with the loader's file:line:column message.
+func loadScenario(_ path: String) throws -> Scenario {
+    do {
+        return try ScenarioLoader.load(path: path)
+    } catch {
+        Console.error(error.description)
+        throw ExitCode(2)
+    }
+}
+
+/// Shell-quotes `argument` when it needs it, so printed commands can be pasted.
+func shellQuoted(_ argument: String) -> String {
+    let safe = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,".contains($0) }
+    return safe ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+@main
+struct Overbook: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overbook",
+        abstract: "Tells the truth about a concurrent hotel-booking algorithm under faults.",
+        discussion: """
+        Runs the seed experiment's booking algorithm in a seeded, deterministic simulator: virtual \
+        users, virtual time, simulated Redis, PostgreSQL and network; checks invariants as the run \
+        goes and at quiescence; any failing seed replays exactly.
+
+        Examples:
+          overbook run scenarios/seed-experiment.yaml
+          overbook run scenarios/seed-experiment.yaml --seed 7 --runs 10000
+          overbook replay scenarios/seed-experiment.yaml --seed 7
+          overbook replay scenarios/seed-experiment.yaml --seed 7 --trace run-7.jsonl
+          overbook bench
+        """,
+        subcommands: [RunCommand.self, ReplayCommand.self, BenchCommand.self, HashesCommand.self]
+    )
+}

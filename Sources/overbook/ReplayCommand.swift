@@ -1,0 +1,74 @@
+import ArgumentParser
+import BookingCore
+import Checking
+import Foundation
+import Simulation
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-run one seed exactly and show what happened, step by step.",
+        discussion: """
+        The same scenario and seed give the same run, event for event, in any process: the \
+        trace hash printed at the end is the run's fingerprint.
+
+        Examples:
+          overbook replay scenarios/seed-experiment.yaml --seed 7
+          overbook replay scenarios/seed-experiment.yaml --seed 7 --trace run-7.jsonl
+        """
+    )
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "Write the trace as JSON lines to this file instead of printing the timeline.")
+    var trace: String?
+
+    func run() throws {
+        let scenario = try loadScenario(options.scenario)
+        let seed = options.seed ?? scenario.seed
+        logInvocation("replay", options, scenario: scenario, seed: seed, extra: trace.map { ["trace=\($0)"] } ?? [])
+        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record))
+        let events = verdict.output.events
+        if let trace {
+            var text = ""
+            text.reserveCapacity(events.count * 200)
+            for event in events { text += event.jsonLine + "\n" }
+            do {
+                try text.write(toFile: trace, atomically: true, encoding: .utf8)
+            } catch {
+                Console.error("cannot write the trace to \(trace): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+            print("wrote \(events.count) events to \(trace)")
+        } else {
+            print("\nTIMELINE (virtual time, process, what happened)")
+            for event in events { print(event.description) }
+        }
+        print(SummaryText.render(verdict))
+        print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
+        if !verdict.passed { throw ExitCode(1) }
+    }
+}
+
+struct HashesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hashes",
+        abstract: "Print each seed's trace hash (for determinism checks across processes).",
+        discussion: "Example: overbook hashes scenarios/seed-experiment.yaml --seed 1 --count 1000"
+    )
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "How many consecutive seeds.")
+    var count: Int = 1
+
+    func run() throws {
+        let scenario = try loadScenario(options.scenario)
+        let first = options.seed ?? scenario.seed
+        for offset in 0..<max(0, count) {
+            let seed = first &+ UInt64(offset)
+            let output = ScenarioSimulation.run(scenario, seed: seed)
+            print("\(seed) \(hex(output.traceHash))")
+        }
+    }
+}

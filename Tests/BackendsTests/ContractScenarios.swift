@@ -1,0 +1,292 @@
+import BookingCore
+import Synchronization
+import Testing
+
+// Contract scenarios: each function states one behaviour of an abstraction over its protocol
+// only, so the same function can run against the real server (here) and, later, against the
+// simulator's model of it. Scenarios that need time take the clock to sleep on; scenarios that
+// need a fault take it as a closure, since only the world knows how to cut a connection.
+
+/// The data the inventory scenarios expect: seeded, nothing booked yet.
+enum ContractFixture {
+    static let lastRoom = RoomSpec(id: RoomID(1), name: "Standard Single", capacity: 1)
+    static let roomyRoom = RoomSpec(id: RoomID(2), name: "Standard Double", capacity: 5)
+    static let rooms = [lastRoom, roomyRoom]
+    static let nights = [Night(iso: "2026-03-15")!, Night(iso: "2026-03-16")!]
+
+    /// Capacity 1: the seed experiment's contested room-night.
+    static let contested = RoomNight(room: lastRoom.id, night: nights[0])
+    static let roomy = RoomNight(room: roomyRoom.id, night: nights[0])
+    static let unknownNight = RoomNight(room: lastRoom.id, night: Night(iso: "2026-04-01")!)
+
+    static let stay = Stay(room: lastRoom.id, checkIn: nights[0], checkOut: nights[1])!
+}
+
+/// A flag set by one task and read by another.
+final class Flag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
+}
+
+func outcome<T>(_ body: () async throws(StoreError) -> T) async -> Result<T, StoreError> {
+    do throws(StoreError) { return .success(try await body()) } catch { return .failure(error) }
+}
+
+// MARK: - Lock service
+
+/// `SET NX` grants the key to one holder; a second token is refused until the first releases.
+func acquireIsExclusive(_ lock: any LockService, key: String) async throws {
+    #expect(try await lock.acquire(key: key, token: "token-a", ttl: .seconds(10)))
+    #expect(try await lock.acquire(key: key, token: "token-b", ttl: .seconds(10)) == false)
+    #expect(try await lock.holder(of: key) == "token-a")
+    #expect(try await lock.release(key: key, token: "token-a"))
+    #expect(try await lock.holder(of: key) == nil)
+    #expect(try await lock.acquire(key: key, token: "token-b", ttl: .seconds(10)))
+    #expect(try await lock.release(key: key, token: "token-b"))
+}
+
+/// A lease ends on its own after its TTL: the next caller gets the key, and the first holder's
+/// late release must not delete the new holder's lock.
+func leaseExpires<C: Clock<Duration>>(_ lock: any LockService, key: String, clock: C) async throws {
+    #expect(try await lock.acquire(key: key, token: "token-a", ttl: .milliseconds(50)))
+    try await clock.sleep(for: .milliseconds(100))
+    #expect(try await lock.holder(of: key) == nil, "the lease should have expired after 50 ms")
+    #expect(try await lock.acquire(key: key, token: "token-b", ttl: .seconds(10)))
+    #expect(try await lock.release(key: key, token: "token-a") == false, "an expired holder must not release the next holder's lock")
+    #expect(try await lock.holder(of: key) == "token-b")
+    #expect(try await lock.release(key: key, token: "token-b"))
+}
+
+/// Compare-and-delete: a foreign token leaves the key in place; releasing twice is harmless.
+func releaseWithForeignTokenKeepsTheKey(_ lock: any LockService, key: String) async throws {
+    #expect(try await lock.acquire(key: key, token: "owner", ttl: .seconds(10)))
+    #expect(try await lock.release(key: key, token: "intruder") == false)
+    #expect(try await lock.holder(of: key) == "owner")
+    #expect(try await lock.release(key: key, token: "owner"))
+    #expect(try await lock.release(key: key, token: "owner") == false)
+    #expect(try await lock.release(key: "\(key):never-set", token: "owner") == false)
+}
+
+// MARK: - Inventory database
+
+/// The fixture reads back as seeded: rooms in id order, every row at capacity.
+func seedDataReadsBack(_ db: any InventoryDatabase) async throws {
+    #expect(try await db.rooms() == ContractFixture.rooms.map(\.room))
+    for room in ContractFixture.rooms {
+        for night in ContractFixture.nights {
+            #expect(try await db.availableQuantity(RoomNight(room: room.id, night: night)) == room.capacity)
+        }
+    }
+    #expect(try await db.availableQuantity(ContractFixture.unknownNight) == nil)
+}
+
+/// The seed's flaw in one picture: two transactions read 1, both write 0, both commit. The
+/// second UPDATE waits for the first's row lock but writes its stale value anyway, so two
+/// bookings consumed one unit: the final 0 hides a decrement.
+func lostUpdateUnderReadThenWrite(_ db: any InventoryDatabase) async throws {
+    let key = ContractFixture.contested
+    let first = try await db.begin()
+    let second = try await db.begin()
+    let firstRead = try #require(try await first.availableQuantity(key))
+    let secondRead = try #require(try await second.availableQuantity(key))
+    #expect(firstRead == 1 && secondRead == 1)
+
+    #expect(try await first.setAvailableQuantity(key, to: firstRead - 1) == 1)
+    async let secondWrite = second.setAvailableQuantity(key, to: secondRead - 1)
+    try await first.commit()
+    #expect(try await secondWrite == 1, "the second writer updates the row once the first commits")
+    try await second.commit()
+
+    #expect(try await db.availableQuantity(key) == 0, "two decrements, yet the count only fell by one")
+}
+
+/// `UPDATE ... WHERE available_quantity >= 1` takes the row lock: a second writer blocks until
+/// the first commits, then re-evaluates its WHERE on the committed row, finds 0, and changes
+/// nothing. No oversell.
+func conditionalDecrementWaitsThenRechecks<C: Clock<Duration>>(_ db: any InventoryDatabase, clock: C) async throws {
+    let key = ContractFixture.contested
+    let first = try await db.begin()
+    #expect(try await first.decrementIfAvailable(key, by: 1))
+
+    let second = try await db.begin()
+    let secondFinished = Flag()
+    async let secondDecrement: Bool = {
+        defer { secondFinished.set() }
+        return try await second.decrementIfAvailable(key, by: 1)
+    }()
+    try await clock.sleep(for: .milliseconds(200))
+    #expect(!secondFinished.isSet, "the second UPDATE should wait for the first transaction's row lock")
+
+    try await first.commit()
+    #expect(try await secondDecrement == false, "after the wait the WHERE clause sees 0 and refuses")
+    try await second.commit()
+    #expect(try await db.availableQuantity(key) == 0)
+}
+
+/// Many concurrent conditional decrements on the last unit: exactly one wins.
+func conditionalDecrementNeverOversells(_ db: any InventoryDatabase, contenders: Int) async throws {
+    let key = ContractFixture.contested
+    let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+        for _ in 0..<contenders {
+            group.addTask {
+                let transaction = try await db.begin()
+                let won = try await transaction.decrementIfAvailable(key, by: 1)
+                try await transaction.commit()
+                return won
+            }
+        }
+        return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+    }
+    #expect(wins == 1)
+    #expect(try await db.availableQuantity(key) == 0)
+}
+
+/// Two transactions lock two rows in opposite orders: the server picks one victim
+/// (`.deadlockDetected`, rolled back), the other proceeds. Either way each row ends one above
+/// capacity, because only the survivor's two increments remain.
+func deadlockWithOppositeLockOrder(_ db: any InventoryDatabase) async throws {
+    let (a, b) = (ContractFixture.contested, ContractFixture.roomy)
+    let first = try await db.begin()
+    let second = try await db.begin()
+    #expect(try await first.increment(a, by: 1) == 1)
+    #expect(try await second.increment(b, by: 1) == 1)
+
+    async let firstCross = outcome { () async throws(StoreError) in try await first.increment(b, by: 1) }
+    async let secondCross = outcome { () async throws(StoreError) in try await second.increment(a, by: 1) }
+    let results = await [firstCross, secondCross]
+
+    let victims = results.indices.filter { results[$0] == .failure(.deadlockDetected) }
+    let survivors = results.indices.filter { results[$0] == .success(1) }
+    #expect(victims.count == 1 && survivors.count == 1, "expected one deadlock victim and one survivor, got \(results)")
+    guard let victim = victims.first, let survivor = survivors.first else { return }
+
+    let transactions = [first, second]
+    try await transactions[survivor].commit()
+    await #expect(throws: StoreError.transactionClosed) { try await transactions[victim].commit() }
+
+    #expect(try await db.availableQuantity(a) == ContractFixture.lastRoom.capacity + 1)
+    #expect(try await db.availableQuantity(b) == ContractFixture.roomyRoom.capacity + 1)
+}
+
+/// A transaction whose connection dies before COMMIT leaves no trace, and the database stays
+/// usable. `disconnect` is the world's way of cutting the connection.
+func rollbackOnDisconnect(_ db: any InventoryDatabase,
+                          disconnect: (any InventoryTransaction) async throws -> Void) async throws {
+    let key = ContractFixture.contested
+    let doomed = try await db.begin()
+    #expect(try await doomed.decrementIfAvailable(key, by: 1))
+    try await disconnect(doomed)
+
+    do throws(StoreError) {
+        try await doomed.commit()
+        Issue.record("COMMIT on a lost connection should fail")
+    } catch {
+        switch error {
+        case .connectionLost, .transactionClosed: break
+        default: Issue.record("expected .connectionLost or .transactionClosed, got \(error)")
+        }
+    }
+    #expect(try await db.availableQuantity(key) == 1, "the uncommitted decrement must be gone")
+
+    let next = try await db.begin()
+    #expect(try await next.decrementIfAvailable(key, by: 1), "the row lock died with the connection")
+    try await next.commit()
+    #expect(try await db.availableQuantity(key) == 0)
+}
+
+/// A failed statement ends its transaction: later statements and COMMIT are refused.
+func failedStatementClosesTheTransaction(_ db: any BookingDatabase) async throws {
+    let transaction = try await db.begin()
+    _ = try await transaction.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: RequestID("request-1")))
+    await #expect(throws: StoreError.self) {
+        _ = try await transaction.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: RequestID("request-1")))
+    }
+    await #expect(throws: StoreError.transactionClosed) {
+        _ = try await transaction.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay))
+    }
+    await #expect(throws: StoreError.transactionClosed) { try await transaction.commit() }
+    await transaction.rollback()
+    #expect(try await db.allBookings().isEmpty, "nothing of the failed transaction survives")
+}
+
+// MARK: - Booking database
+
+/// Inserted rows read back by id, by user and in full, in id order; rolled-back rows never do.
+func insertAndReadBack(_ db: any BookingDatabase) async throws {
+    let transaction = try await db.begin()
+    let first = try await transaction.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay,
+                                                        requestID: RequestID("request-1"), fencingToken: 7))
+    let second = try await transaction.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay))
+    try await transaction.commit()
+
+    #expect(first.id < second.id)
+    #expect(first.status == .confirmed && first.requestID == RequestID("request-1") && first.fencingToken == 7)
+    #expect(first.userID == UserID("user_1") && first.room == ContractFixture.stay.room)
+    #expect(first.checkIn == ContractFixture.stay.checkIn && first.checkOut == ContractFixture.stay.checkOut)
+    #expect(second.requestID == nil && second.fencingToken == nil)
+
+    #expect(try await db.booking(id: first.id) == first)
+    #expect(try await db.booking(id: BookingID(first.id.rawValue + 1000)) == nil)
+    #expect(try await db.bookings(userID: UserID("user_1")) == [first])
+    #expect(try await db.bookings(userID: UserID("user_3")) == [])
+
+    let abandoned = try await db.begin()
+    _ = try await abandoned.insert(NewBooking(userID: UserID("user_3"), stay: ContractFixture.stay))
+    await abandoned.rollback()
+    #expect(try await db.allBookings() == [first, second])
+}
+
+/// The unique index on `request_id` refuses a second booking for the same request.
+/// - Returns: the constraint the store named.
+@discardableResult
+func duplicateRequestIsRefused(_ db: any BookingDatabase) async throws -> String? {
+    let request = RequestID("request-42")
+    let original = try await db.begin()
+    _ = try await original.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+    try await original.commit()
+
+    let retry = try await db.begin()
+    var constraint: String?
+    do throws(StoreError) {
+        _ = try await retry.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+        Issue.record("a second booking for \(request) should be refused")
+    } catch {
+        if case .uniqueViolation(let name) = error { constraint = name } else { Issue.record("expected .uniqueViolation, got \(error)") }
+    }
+    await #expect(throws: StoreError.transactionClosed) { try await retry.commit() }
+
+    // Rows without a request id are not constrained.
+    let anonymous = try await db.begin()
+    _ = try await anonymous.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay))
+    _ = try await anonymous.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay))
+    try await anonymous.commit()
+    #expect(try await db.allBookings().count == 3)
+    return constraint
+}
+
+/// Two open transactions insert the same request id: the second waits for the first to commit,
+/// then fails with a unique violation (rather than both succeeding).
+func concurrentDuplicateRequestWaitsThenFails<C: Clock<Duration>>(_ db: any BookingDatabase, clock: C) async throws {
+    let request = RequestID("request-race")
+    let first = try await db.begin()
+    _ = try await first.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+
+    let second = try await db.begin()
+    let secondFinished = Flag()
+    async let secondInsert: Result<Booking, StoreError> = outcome { () async throws(StoreError) in
+        defer { secondFinished.set() }
+        return try await second.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+    }
+    try await clock.sleep(for: .milliseconds(200))
+    #expect(!secondFinished.isSet, "the second INSERT should wait for the first transaction's outcome")
+    try await first.commit()
+
+    let result = await secondInsert
+    guard case .failure(.uniqueViolation) = result else {
+        Issue.record("expected .uniqueViolation, got \(result)")
+        return
+    }
+    await second.rollback()
+    #expect(try await db.allBookings().count == 1)
+}

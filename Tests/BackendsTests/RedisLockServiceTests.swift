@@ -1,0 +1,147 @@
+@testable import Backends
+import BookingCore
+import Testing
+
+// Serialized: `SCRIPT FLUSH` empties the script cache for every client of the server.
+@Suite("RedisLockService against a real Redis", .serialized, .timeLimit(.minutes(1)))
+struct RedisLockServiceTests {
+    @Test func acquireIsExclusiveOnRedis() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        try await acquireIsExclusive(lock, key: prefix + "lock:room:1:2026-03-15")
+    }
+
+    @Test func leaseExpiresOnRedis() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        try await leaseExpires(lock, key: prefix + "lock:room:1:2026-03-15", clock: ContinuousClock())
+    }
+
+    @Test func releaseWithForeignTokenKeepsTheKeyOnRedis() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        try await releaseWithForeignTokenKeepsTheKey(lock, key: prefix + "lock:room:1:2026-03-15")
+    }
+
+    @Test func releaseFallsBackToEvalAfterScriptFlush() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        let key = prefix + "lock"
+        let sha = RedisLockService.releaseScriptSHA1
+        #expect(try await lock.acquire(key: key, token: "a", ttl: .seconds(10)))
+        #expect(try await lock.command(["SCRIPT", "FLUSH"]) == .status("OK"))
+        #expect(try await lock.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(0)]))
+
+        #expect(try await lock.release(key: key, token: "a"), "EVALSHA fails with NOSCRIPT; EVAL must take over")
+        #expect(try await lock.command(["SCRIPT", "EXISTS", sha]) == .array([.integer(1)]), "EVAL caches the script again")
+        #expect(try await lock.holder(of: key) == nil)
+
+        #expect(try await lock.acquire(key: key, token: "b", ttl: .seconds(10)))
+        #expect(try await lock.release(key: key, token: "b"))
+    }
+
+    @Test func releaseScriptHashMatchesTheServers() async throws {
+        let (lock, _) = try TestServers.redis()
+        let loaded = try await lock.command(["SCRIPT", "LOAD", RedisLockService.releaseScript])
+        #expect(loaded.text == RedisLockService.releaseScriptSHA1)
+    }
+
+    @Test func fencingTokensStrictlyIncrease() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        let key = prefix + "fence:room:1"
+        let tokens = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 { group.addTask { try await lock.nextFencingToken(key: key) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(tokens.sorted() == Array(1...20), "INCR hands out each number exactly once")
+        #expect(try await lock.nextFencingToken(key: key) == 21)
+    }
+
+    @Test func keysAndTokensAreBinarySafe() async throws {
+        let (lock, prefix) = try TestServers.redis()
+        // Spaces, quotes, CRLF and a RESP-looking fragment: harmless only if each argument
+        // travels with its length rather than inside a formatted command string.
+        let key = prefix + "lock: room \"1\"\r\n*3\r\n$3\r\nDEL"
+        let token = "token with spaces\r\nand 'quotes' ñ"
+        #expect(try await lock.acquire(key: key, token: token, ttl: .seconds(10)))
+        #expect(try await lock.holder(of: key) == token)
+        #expect(try await lock.release(key: key, token: token))
+    }
+
+    @Test func lostConnectionReportsUnavailableThenReconnects() async throws {
+        let (lock, prefix) = try TestServers.redis(connections: 1)
+        let (killer, _) = try TestServers.redis(connections: 1)
+        let key = prefix + "lock"
+        guard case .integer(let id) = try await lock.command(["CLIENT", "ID"]) else {
+            Issue.record("CLIENT ID should answer an integer")
+            return
+        }
+        #expect(try await killer.command(["CLIENT", "KILL", "ID", String(id)]) == .integer(1))
+
+        await #expect(throws: LockError.self, "the first command on the killed connection fails") {
+            _ = try await lock.holder(of: key)
+        }
+        #expect(try await lock.acquire(key: key, token: "a", ttl: .seconds(10)), "the next call reconnects")
+        #expect(try await lock.release(key: key, token: "a"))
+    }
+
+    @Test func downServerIsATypedErrorThatSaysWhatToDo() async throws {
+        let lock = try RedisLockService(url: "redis://127.0.0.1:1", connectTimeout: .milliseconds(500))
+        do throws(LockError) {
+            _ = try await lock.acquire(key: "k", token: "t", ttl: .seconds(1))
+            Issue.record("acquire on a closed port should fail")
+        } catch {
+            guard case .unavailable(let detail) = error else {
+                Issue.record("expected .unavailable, got \(error)")
+                return
+            }
+            #expect(detail.contains("127.0.0.1:1"))
+            #expect(error.description.contains("check that Redis is running"))
+        }
+    }
+
+    @Test func selectsTheDatabaseFromTheURL() async throws {
+        let url = try TestServers.redisURL()
+        let base = url.split(separator: "/").prefix(2).joined(separator: "/")  // redis://host:port
+        let inDatabase3 = try RedisLockService(url: base + "/3")
+        let inDatabase0 = try RedisLockService(url: base + "/0")
+        let key = "overbook-test:\(TestServers.uniqueName("db"))"
+        #expect(try await inDatabase3.acquire(key: key, token: "a", ttl: .seconds(10)))
+        #expect(try await inDatabase0.holder(of: key) == nil)
+        #expect(try await inDatabase3.release(key: key, token: "a"))
+    }
+}
+
+@Suite("Redis configuration")
+struct RedisConfigurationTests {
+    @Test func parsesURLs() throws {
+        let plain = try RedisConfiguration(url: "redis://127.0.0.1:6390")
+        #expect(plain.host == "127.0.0.1" && plain.port == 6390 && plain.database == 0 && plain.password == nil)
+        let full = try RedisConfiguration(url: "redis://user:secret@redis.internal:7000/5")
+        #expect(full.host == "redis.internal" && full.port == 7000 && full.database == 5)
+        #expect(full.username == "user" && full.password == "secret")
+        let passwordOnly = try RedisConfiguration(url: "redis://:secret@localhost")
+        #expect(passwordOnly.username == nil && passwordOnly.password == "secret" && passwordOnly.port == 6379)
+        let ipv6 = try RedisConfiguration(url: "redis://[::1]:6391/2")
+        #expect(ipv6.host == "::1" && ipv6.port == 6391 && ipv6.database == 2)
+        #expect(ipv6.endpoint == "[::1]:6391/2")
+    }
+
+    @Test(arguments: ["http://127.0.0.1:6379", "redis://", "redis://host:notaport", "redis://host:70000", "redis://host:1/x"])
+    func rejectsBadURLs(_ url: String) {
+        #expect(throws: BackendConfigurationError.self) { try RedisConfiguration(url: url) }
+    }
+
+    @Test func errorsNeverShowThePassword() {
+        do {
+            _ = try RedisConfiguration(url: "redis://user:hunter2@host:bad")
+            Issue.record("the port is invalid")
+        } catch {
+            #expect(!error.description.contains("hunter2"))
+            #expect(error.description.contains("redis://host:port"))
+        }
+    }
+
+    @Test func ttlRoundsUpToWholeMilliseconds() {
+        #expect(RedisLockService.milliseconds(.seconds(10)) == 10_000)
+        #expect(RedisLockService.milliseconds(.milliseconds(50)) == 50)
+        #expect(RedisLockService.milliseconds(.microseconds(1500)) == 2)
+        #expect(RedisLockService.milliseconds(.zero) == 1)
+    }
+}
