@@ -131,6 +131,17 @@ public enum Hop: String, Hashable, Sendable, CaseIterable, Codable {
     case bookingPostgres = "booking-postgres"
     case bookingInventory = "booking-inventory"
     case inventoryPostgres = "inventory-postgres"
+
+    /// Position in `allCases`, for array-indexed tables.
+    public var ordinal: Int {
+        switch self {
+        case .clientBooking: 0
+        case .bookingRedis: 1
+        case .bookingPostgres: 2
+        case .bookingInventory: 3
+        case .inventoryPostgres: 4
+        }
+    }
 }
 
 /// One-way message delay: uniform in `[min, max]`, and with probability `tail.ratio` uniform in

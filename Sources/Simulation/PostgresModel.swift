@@ -56,6 +56,7 @@ public final class PostgresModel {
     public init(name: String, rooms: [Room] = [], availability: [RoomNight: Int] = [:]) {
         self.name = name
         self.rooms = rooms
+        self.availability.reserveCapacity(availability.count)
         for (key, quantity) in availability {
             self.availability[key] = VersionedRow(committed: quantity)
         }

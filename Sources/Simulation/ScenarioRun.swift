@@ -68,7 +68,8 @@ public protocol RunObserver: AnyObject {
 public enum ScenarioSimulation {
     public static func run(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions(),
                            observer: (any RunObserver)? = nil) -> SimulationOutput {
-        let simulator = Simulator(seed: seed, trace: Trace(mode: options.traceMode), budget: options.budget)
+        let simulator = Simulator(seed: seed, trace: Trace(mode: options.traceMode), budget: options.budget,
+                                  spawnShards: max(1, scenario.userCount / 64))
         simulator.recordsChoices = options.recordChoices
         var availability: [RoomNight: Int] = [:]
         for room in scenario.rooms {
@@ -111,15 +112,21 @@ public enum ScenarioSimulation {
 
         var quiescent = QuiescentState(time: 0, bookings: [], availability: [], liveLocks: [], openTransactions: [], crashed: [])
         let failure = simulator.run({
-            await withDiscardingTaskGroup { group in
-                for (index, plan) in plans.enumerated() {
-                    let context = ProcessContext(id: ProcessID(kind: .client, index: index + 1), incarnation: 0)
-                    let booking = SimRemoteService(world: world, caller: context, hop: .clientBooking, replicas: replicas)
-                    let clock = SimClock(simulator: simulator, process: context)
-                    let arrival = arrivals[index]
-                    group.addTask {
-                        await runClient(plan: plan, index: index, arrival: arrival, clock: clock, booking: booking,
-                                        timeout: clientTimeout, world: world, context: context, outcomes: outcomes)
+            // Clients in groups of at most 64, for the same reason as the simulator's spawn shards.
+            await withDiscardingTaskGroup { chunks in
+                for chunk in stride(from: 0, to: plans.count, by: 64) {
+                    chunks.addTask {
+                        await withDiscardingTaskGroup { group in
+                            for index in chunk..<min(plans.count, chunk + 64) {
+                                let context = ProcessContext(id: ProcessID(kind: .client, index: index + 1), incarnation: 0)
+                                let client = SimClient(
+                                    plan: plans[index], index: index, arrival: arrivals[index],
+                                    clock: SimClock(simulator: simulator, process: context),
+                                    booking: SimRemoteService(world: world, caller: context, hop: .clientBooking, replicas: replicas),
+                                    timeout: clientTimeout, world: world, context: context, outcomes: outcomes)
+                                group.addTask { await RequestOrigin.$user.withValue(index + 1) { await client.run() } }
+                            }
+                        }
                     }
                 }
             }
@@ -154,10 +161,21 @@ public enum ScenarioSimulation {
             configuration: configuration)
         return { request in await service.handle(request) }
     }
+}
 
-    private static func runClient(plan: UserPlan, index: Int, arrival: Int64, clock: SimClock,
-                                  booking: SimRemoteService<BookingRequest>, timeout: Duration,
-                                  world: SimWorld, context: ProcessContext, outcomes: Box<[ClientOutcome]>) async {
+/// One simulated user: waits for its arrival time, sends its confirm, records what it saw.
+struct SimClient: Sendable {
+    let plan: UserPlan
+    let index: Int
+    let arrival: Int64
+    let clock: SimClock
+    let booking: SimRemoteService<BookingRequest>
+    let timeout: Duration
+    let world: SimWorld
+    let context: ProcessContext
+    let outcomes: Box<[ClientOutcome]>
+
+    func run() async {
         if arrival > 0 {
             do { try await clock.sleep(until: SimClock.Instant(nanoseconds: arrival), tolerance: nil) } catch { return }
         }

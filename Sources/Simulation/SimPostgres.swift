@@ -24,28 +24,28 @@ public final class SimPostgresServer: @unchecked Sendable {
 
     /// Runs `statement` now, in the server; `reply` gets its outcome when it finishes, which for
     /// a blocked statement is after the lock holder ends (or the deadlock check aborts it).
-    func execute<T>(_ tx: TransactionID?, caller: ProcessContext, op: TraceOp, subject: TraceSubject,
+    func execute<T>(_ tx: TransactionID?, caller: ProcessContext, origin: Int, op: TraceOp, subject: TraceSubject,
                     _ statement: @escaping () -> StatementResult<T>, traceValue: @escaping (T) -> Int64,
                     reply: @escaping (Result<T, StoreError>) -> Void) {
         guard let world else { return }
         switch statement() {
         case .done(let value):
             world.trace(TraceEvent(time: world.now, process: caller, op: op, subject: subject,
-                                   a: Int64(tx?.rawValue ?? 0), b: traceValue(value)))
+                                   a: Int64(tx?.rawValue ?? 0), b: traceValue(value), origin: origin))
             reply(.success(value))
         case .failed(let error):
             if let tx { wakeWaiters(model.abort(tx)) }
             world.trace(TraceEvent(time: world.now, process: caller, op: .sqlError, subject: subject,
-                                   a: Int64(tx?.rawValue ?? 0), text: error.sqlstate ?? "connection"))
+                                   a: Int64(tx?.rawValue ?? 0), text: error.sqlstate ?? "connection", origin: origin))
             reply(.failure(error))
         case .blocked(let holder):
             guard let tx else { return }
             world.trace(TraceEvent(time: world.now, process: caller, op: .sqlBlocked, subject: subject,
-                                   a: Int64(tx.rawValue), b: Int64(holder.rawValue)))
+                                   a: Int64(tx.rawValue), b: Int64(holder.rawValue), origin: origin))
             waitGeneration += 1
             let generation = waitGeneration
             waits[tx] = Wait(generation: generation) { [unowned self] in
-                self.execute(tx, caller: caller, op: op, subject: subject, statement, traceValue: traceValue, reply: reply)
+                self.execute(tx, caller: caller, origin: origin, op: op, subject: subject, statement, traceValue: traceValue, reply: reply)
             }
             world.simulator.schedule(after: world.deadlockTimeout) { [weak self] in
                 guard let self, let world = self.world, self.waits[tx]?.generation == generation,
@@ -53,7 +53,7 @@ public final class SimPostgresServer: @unchecked Sendable {
                 self.waits[tx] = nil
                 let waiters = self.model.abort(tx)
                 world.trace(TraceEvent(time: world.now, process: caller, op: .sqlError, subject: subject,
-                                       a: Int64(tx.rawValue), text: "40P01"))
+                                       a: Int64(tx.rawValue), text: "40P01", origin: origin))
                 reply(.failure(.deadlockDetected))
                 self.wakeWaiters(waiters)
             }
@@ -67,32 +67,32 @@ public final class SimPostgresServer: @unchecked Sendable {
         }
     }
 
-    func begin(caller: ProcessContext) -> TransactionID {
+    func begin(caller: ProcessContext, origin: Int) -> TransactionID {
         let tx = model.begin()
         owners[tx] = caller
-        world?.trace(TraceEvent(time: world?.now ?? 0, process: caller, op: .sqlBegin, subject: .process(process.id), a: Int64(tx.rawValue)))
+        world?.trace(TraceEvent(time: world?.now ?? 0, process: caller, op: .sqlBegin, subject: .process(process.id), a: Int64(tx.rawValue), origin: origin))
         return tx
     }
 
-    func end(_ tx: TransactionID, caller: ProcessContext, commit: Bool) -> Result<Void, StoreError> {
+    func end(_ tx: TransactionID, caller: ProcessContext, origin: Int, commit: Bool) -> Result<Void, StoreError> {
         owners[tx] = nil
         waits[tx] = nil
         guard let world else { return .failure(.connectionLost("no server")) }
         if commit {
             switch model.commit(tx) {
             case .done(let waiters):
-                world.trace(TraceEvent(time: world.now, process: caller, op: .sqlCommit, subject: .process(process.id), a: Int64(tx.rawValue), b: 1))
+                world.trace(TraceEvent(time: world.now, process: caller, op: .sqlCommit, subject: .process(process.id), a: Int64(tx.rawValue), b: 1, origin: origin))
                 world.onCommit?(self)
                 wakeWaiters(waiters)
                 return .success(())
             case .failed(let error):
-                world.trace(TraceEvent(time: world.now, process: caller, op: .sqlCommit, subject: .process(process.id), a: Int64(tx.rawValue), b: 0))
+                world.trace(TraceEvent(time: world.now, process: caller, op: .sqlCommit, subject: .process(process.id), a: Int64(tx.rawValue), b: 0, origin: origin))
                 return .failure(error)
             case .blocked:
                 return .failure(.server(sqlstate: "XX000", message: "commit cannot block"))
             }
         }
-        world.trace(TraceEvent(time: world.now, process: caller, op: .sqlRollback, subject: .process(process.id), a: Int64(tx.rawValue)))
+        world.trace(TraceEvent(time: world.now, process: caller, op: .sqlRollback, subject: .process(process.id), a: Int64(tx.rawValue), origin: origin))
         wakeWaiters(model.rollback(tx))
         return .success(())
     }
@@ -103,7 +103,7 @@ public final class SimPostgresServer: @unchecked Sendable {
         for tx in lost {
             owners[tx] = nil
             waits[tx] = nil
-            world?.trace(TraceEvent(time: world?.now ?? 0, process: self.process, op: .sqlRollback, subject: .process(process), a: Int64(tx.rawValue), b: 1))
+            world?.trace(TraceEvent(time: world?.now ?? 0, process: self.process, op: .sqlRollback, subject: .process(process), a: Int64(tx.rawValue), b: 1, origin: 0))
             wakeWaiters(model.rollback(tx))
         }
     }
@@ -121,8 +121,9 @@ struct SimSQLConnection: Sendable {
                 _ statement: @escaping () -> StatementResult<T>) async throws(StoreError) -> T {
         let server = self.server
         let caller = self.caller
+        let origin = RequestOrigin.user
         let result: Result<T, StoreError>? = await world.roundTrip(caller, hop, label) { reply in
-            server.execute(tx, caller: caller, op: op, subject: subject, statement, traceValue: traceValue, reply: reply)
+            server.execute(tx, caller: caller, origin: origin, op: op, subject: subject, statement, traceValue: traceValue, reply: reply)
         }
         guard let result else { throw .connectionLost("the simulation has ended") }
         return try result.get()
@@ -131,8 +132,9 @@ struct SimSQLConnection: Sendable {
     func begin() async throws(StoreError) -> TransactionID {
         let server = self.server
         let caller = self.caller
+        let origin = RequestOrigin.user
         let tx: TransactionID? = await world.roundTrip(caller, hop, "BEGIN") { reply in
-            reply(server.begin(caller: caller))
+            reply(server.begin(caller: caller, origin: origin))
         }
         guard let tx else { throw .connectionLost("the simulation has ended") }
         return tx
@@ -141,8 +143,9 @@ struct SimSQLConnection: Sendable {
     func end(_ tx: TransactionID, commit: Bool) async throws(StoreError) {
         let server = self.server
         let caller = self.caller
+        let origin = RequestOrigin.user
         let result: Result<Void, StoreError>? = await world.roundTrip(caller, hop, commit ? "COMMIT" : "ROLLBACK") { reply in
-            reply(server.end(tx, caller: caller, commit: commit))
+            reply(server.end(tx, caller: caller, origin: origin, commit: commit))
         }
         guard let result else { throw .connectionLost("the simulation has ended") }
         try result.get()

@@ -11,6 +11,8 @@ final class Box<Value>: @unchecked Sendable {
 public final class SimWorld: @unchecked Sendable {
     public let simulator: Simulator
     public let latency: LatencyProfile
+    /// `latency` by `Hop` ordinal: sampled on every message, so no hashing there.
+    private let latencyByHop: [LatencyDistribution]
     public let redis = RedisModel()
     public let redisProcess = ProcessContext(id: ProcessID(kind: .redis, index: 0), incarnation: 0)
     public let inventoryDatabase: SimPostgresServer
@@ -27,6 +29,7 @@ public final class SimWorld: @unchecked Sendable {
     public init(simulator: Simulator, latency: LatencyProfile, rooms: [Room], availability: [RoomNight: Int]) {
         self.simulator = simulator
         self.latency = latency
+        latencyByHop = Hop.allCases.map { latency[$0] }
         inventoryDatabase = SimPostgresServer(model: PostgresModel(name: "inventory_db", rooms: rooms, availability: availability),
                                               process: ProcessContext(id: ProcessID(kind: .postgres, index: 0), incarnation: 0))
         bookingDatabase = SimPostgresServer(model: PostgresModel(name: "booking_db"),
@@ -41,7 +44,7 @@ public final class SimWorld: @unchecked Sendable {
 
     /// One message's delay on `hop`, drawn from the world's stream.
     public func sampleLatency(_ hop: Hop) -> Int64 {
-        let distribution = latency[hop]
+        let distribution = latencyByHop[hop.ordinal]
         var low = distribution.min.nanoseconds
         var high = distribution.max.nanoseconds
         if let tail = distribution.tail, simulator.world.chance(tail.numerator, in: tail.denominator) {
@@ -162,6 +165,7 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
         let server = replicas.count == 1 ? replicas[0] : replicas[simulator.world.below(replicas.count)]
         let message = world.nextMessageID()
         let caller = self.caller
+        let origin = RequestOrigin.user
         world.trace(TraceEvent(time: world.now, process: caller, op: .send, subject: .process(server.id),
                                a: Int64(message), text: request.endpoint))
         let box = Box<Result<APIResponse, NetworkError>>()
@@ -169,7 +173,7 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
             let timer = simulator.schedule(after: timeout.nanoseconds) {
                 guard box.value == nil else { return }
                 box.value = .failure(.timeout)
-                world.trace(TraceEvent(time: world.now, process: caller, op: .timeout, subject: .process(server.id), a: Int64(message)))
+                world.trace(TraceEvent(time: world.now, process: caller, op: .timeout, subject: .process(server.id), a: Int64(message), origin: origin))
                 simulator.wake(waker)
             }
             simulator.schedule(after: world.sampleLatency(hop)) {
@@ -177,19 +181,19 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
                 // A request to a crashed process is lost; the caller's timeout answers.
                 guard simulator.isAlive(serverContext) else { return }
                 world.trace(TraceEvent(time: world.now, process: serverContext, op: .deliver, subject: .process(caller.id),
-                                       a: Int64(message), text: request.endpoint))
+                                       a: Int64(message), text: request.endpoint, origin: origin))
                 let handler = server.handler
                 simulator.spawn {
-                    let response = await handler(request)
+                    let response = await RequestOrigin.$user.withValue(origin) { await handler(request) }
                     guard simulator.isAlive(serverContext), !simulator.sealed else { return }
                     world.trace(TraceEvent(time: world.now, process: serverContext, op: .respond, subject: .process(caller.id),
-                                           a: Int64(message), b: Int64(response.status)))
+                                           a: Int64(message), b: Int64(response.status), origin: origin))
                     simulator.schedule(after: world.sampleLatency(hop)) {
                         guard box.value == nil else { return }
                         box.value = .success(response)
                         timer.cancel()
                         world.trace(TraceEvent(time: world.now, process: caller, op: .receive, subject: .process(server.id),
-                                               a: Int64(message), b: Int64(response.status)))
+                                               a: Int64(message), b: Int64(response.status), origin: origin))
                         simulator.wake(waker)
                     }
                 }
@@ -213,20 +217,21 @@ public struct SimLockService: LockService {
         self.caller = caller
     }
 
-    private func traceExpiry(_ key: String) {
+    private func traceExpiry(_ key: String, origin: Int) {
         guard world.redis.lastExpired != nil else { return }
-        world.trace(TraceEvent(time: world.now, process: world.redisProcess, op: .lockExpired, subject: .key(key)))
+        world.trace(TraceEvent(time: world.now, process: world.redisProcess, op: .lockExpired, subject: .key(key), origin: origin))
     }
 
     public func acquire(key: String, token: String, ttl: Duration) async throws(LockError) -> Bool {
         let world = self.world
         let caller = self.caller
+        let origin = RequestOrigin.user
         let acquired: Bool? = await world.roundTrip(caller, .bookingRedis, "SET NX") { reply in
             let done = world.redis.set(key, token, onlyIfAbsent: true, ttl: ttl.nanoseconds, now: world.now)
-            traceExpiry(key)
+            traceExpiry(key, origin: origin)
             if done { world.recordLockSetter(token, caller) }
             world.trace(TraceEvent(time: world.now, process: caller, op: .lockAcquire, subject: .key(key),
-                                   a: done ? 1 : 0, b: ttl.nanoseconds, text: token))
+                                   a: done ? 1 : 0, b: ttl.nanoseconds, text: token, origin: origin))
             reply(done)
         }
         guard let acquired else { throw .unavailable("the simulation has ended") }
@@ -236,11 +241,12 @@ public struct SimLockService: LockService {
     public func release(key: String, token: String) async throws(LockError) -> Bool {
         let world = self.world
         let caller = self.caller
+        let origin = RequestOrigin.user
         let released: Bool? = await world.roundTrip(caller, .bookingRedis, "EVAL compare-and-delete") { reply in
             let done = world.redis.compareAndDelete(key, token: token, now: world.now)
-            traceExpiry(key)
+            traceExpiry(key, origin: origin)
             world.trace(TraceEvent(time: world.now, process: caller, op: .lockRelease, subject: .key(key),
-                                   a: done ? 1 : 0, text: token))
+                                   a: done ? 1 : 0, text: token, origin: origin))
             reply(done)
         }
         guard let released else { throw .unavailable("the simulation has ended") }
@@ -250,10 +256,11 @@ public struct SimLockService: LockService {
     public func holder(of key: String) async throws(LockError) -> String? {
         let world = self.world
         let caller = self.caller
+        let origin = RequestOrigin.user
         let value: String?? = await world.roundTrip(caller, .bookingRedis, "GET") { reply in
             let value = world.redis.get(key, now: world.now)
-            traceExpiry(key)
-            world.trace(TraceEvent(time: world.now, process: caller, op: .lockGet, subject: .key(key), text: value ?? ""))
+            traceExpiry(key, origin: origin)
+            world.trace(TraceEvent(time: world.now, process: caller, op: .lockGet, subject: .key(key), text: value ?? "", origin: origin))
             reply(value)
         }
         guard let value else { throw .unavailable("the simulation has ended") }

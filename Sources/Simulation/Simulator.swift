@@ -108,23 +108,31 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     private var crashedWakers: [Waker] = []
     private var incarnations: [ProcessID: Int] = [:]
 
-    private var spawnQueue: [@Sendable () async -> Void] = []
-    private var spawnerWaker: Waker?
-    private var spawnerContext: ProcessContext
+    /// Spawned tasks are spread over several task groups: the runtime removes a finished child
+    /// from its group's list by walking it, so one group of thousands of children is quadratic.
+    private final class SpawnShard: @unchecked Sendable {
+        var queue: [@Sendable () async -> Void] = []
+        var waker: Waker?
+    }
+    private let shards: [SpawnShard]
+    private var nextShard = 0
+    private let spawnerContext = ProcessContext(id: ProcessID(kind: .harness, index: 0), incarnation: 0)
 
     public struct Choice: Hashable, Sendable, Codable {
         public var index: UInt32
         public var width: UInt32
     }
 
-    public init(seed: UInt64, trace: Trace = Trace(mode: .hashOnly), budget: SimulationBudget = SimulationBudget()) {
+    /// `spawnShards`: how many task groups hold spawned tasks; about one per 64 concurrent ones.
+    public init(seed: UInt64, trace: Trace = Trace(mode: .hashOnly), budget: SimulationBudget = SimulationBudget(),
+                spawnShards: Int = 1) {
         self.seed = seed
         self.scheduler = SimRandom(seed: seed, stream: 1)
         self.world = SimRandom(seed: seed, stream: 2)
         self.trace = trace
         self.budget = budget
         self.ownerThread = pthread_self()
-        self.spawnerContext = ProcessContext(id: ProcessID(kind: .harness, index: 0), incarnation: 0)
+        self.shards = (0..<max(1, spawnShards)).map { _ in SpawnShard() }
         ready.reserveCapacity(256)
     }
 
@@ -164,7 +172,9 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public func incarnation(of process: ProcessID) -> Int { incarnations[process] ?? 0 }
 
     public func isAlive(_ context: ProcessContext) -> Bool {
-        incarnation(of: context.id) == context.incarnation
+        // Most runs crash nothing: skip the lookup then (this is on every wake-up).
+        if incarnations.isEmpty { return context.incarnation == 0 }
+        return incarnation(of: context.id) == context.incarnation
     }
 
     /// Crashes `process`: its parked tasks are never resumed while the world runs, and the
@@ -221,24 +231,28 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     /// are created by one spawner task in a task group, in request order, so creation is
     /// deterministic and stays on this executor (unlike `Task {}`).
     public func spawn(_ body: @escaping @Sendable () async -> Void) {
-        spawnQueue.append(body)
-        if let waker = spawnerWaker {
-            spawnerWaker = nil
+        let shard = shards[nextShard]
+        nextShard = nextShard + 1 == shards.count ? 0 : nextShard + 1
+        shard.queue.append(body)
+        if let waker = shard.waker {
+            shard.waker = nil
             wake(waker)
         }
     }
 
-    private func spawnerLoop(_ group: inout DiscardingTaskGroup) async {
-        while true {
-            if spawnQueue.isEmpty {
-                if sealed { return }
-                await park(spawnerContext, "spawner") { spawnerWaker = $0 }
-                continue
-            }
-            let batch = spawnQueue
-            spawnQueue.removeAll(keepingCapacity: true)
-            for body in batch where !sealed {
-                group.addTask(operation: body)
+    private func spawnerLoop(_ shard: SpawnShard) async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                if shard.queue.isEmpty {
+                    if sealed { return }
+                    await park(spawnerContext, "spawner") { shard.waker = $0 }
+                    continue
+                }
+                let batch = shard.queue
+                shard.queue.removeAll(keepingCapacity: true)
+                for body in batch where !sealed {
+                    group.addTask(operation: body)
+                }
             }
         }
     }
@@ -257,7 +271,9 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
             // this simulator, so it does not escape like a plain `Task {}` would.
             await withDiscardingTaskGroup { group in
                 group.addTask { await main() }
-                await self.spawnerLoop(&group)
+                for shard in self.shards {
+                    group.addTask { await self.spawnerLoop(shard) }
+                }
             }
         }
         _ = root
@@ -276,7 +292,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     private func crashedAll(waiting: [String]) -> Bool {
         var waker = parkedHead
         while let current = waker {
-            if current !== spawnerWaker && isAlive(current.process) { return false }
+            if current.process.id.kind != .harness && isAlive(current.process) { return false }
             waker = current.next
         }
         return true
@@ -328,9 +344,11 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
             while let waker = parkedHead {
                 wake(waker)
             }
-            if let waker = spawnerWaker {
-                spawnerWaker = nil
-                wake(waker)
+            for shard in shards {
+                if let waker = shard.waker {
+                    shard.waker = nil
+                    wake(waker)
+                }
             }
             guard !ready.isEmpty else { break }
             while let job = ready.popLast() {
@@ -367,12 +385,18 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
 
 /// A binary min-heap of timers keyed by (deadline, insertion sequence).
 struct TimerHeap {
-    private var items: [SimTimer] = []
+    /// Keys inline, so sifting compares without chasing pointers.
+    private struct Entry {
+        var deadline: Int64
+        var sequence: UInt64
+        var timer: SimTimer
+    }
+    private var items: [Entry] = []
 
     var isEmpty: Bool { items.isEmpty }
 
     mutating func push(_ timer: SimTimer) {
-        items.append(timer)
+        items.append(Entry(deadline: timer.deadline, sequence: timer.sequence, timer: timer))
         var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -384,7 +408,7 @@ struct TimerHeap {
 
     mutating func pop() -> SimTimer? {
         guard !items.isEmpty else { return nil }
-        let top = items[0]
+        let top = items[0].timer
         let last = items.removeLast()
         if !items.isEmpty {
             items[0] = last
@@ -404,7 +428,7 @@ struct TimerHeap {
     }
 
     @inline(__always)
-    private static func before(_ a: SimTimer, _ b: SimTimer) -> Bool {
+    private static func before(_ a: Entry, _ b: Entry) -> Bool {
         a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
     }
 }

@@ -90,6 +90,13 @@ public enum TraceSubject: Hashable, Sendable {
     case user(UserID)
 }
 
+/// Which user's request a task is working for: set by each client, carried across the
+/// simulated network into the handlers it causes, so the timeline can say on whose behalf a
+/// booking replica or the inventory acted. A task-local, hence deterministic.
+public enum RequestOrigin {
+    @TaskLocal public static var user: Int = 0
+}
+
 /// One step: virtual time, the acting process, the operation, its subject and up to three
 /// numbers whose meaning depends on the operation (documented where each event is emitted and
 /// rendered in `TraceEvent.description`).
@@ -102,9 +109,12 @@ public struct TraceEvent: Sendable {
     public var b: Int64
     public var c: Int64
     public var text: String
+    /// The user (1-based) whose request caused this step; 0 when none.
+    public var origin: Int
+
 
     public init(time: Int64, process: ProcessContext, op: TraceOp, subject: TraceSubject = .none,
-                a: Int64 = 0, b: Int64 = 0, c: Int64 = 0, text: String = "") {
+                a: Int64 = 0, b: Int64 = 0, c: Int64 = 0, text: String = "", origin: Int = RequestOrigin.user) {
         self.time = time
         self.process = process
         self.op = op
@@ -113,6 +123,7 @@ public struct TraceEvent: Sendable {
         self.b = b
         self.c = c
         self.text = text
+        self.origin = origin
     }
 }
 
@@ -153,6 +164,7 @@ public final class Trace: @unchecked Sendable {
         hasher.feed(event.b)
         hasher.feed(event.c)
         hasher.feed(event.text)
+        hasher.feed(Int64(event.origin))
         if mode == .record { events.append(event) }
     }
 }

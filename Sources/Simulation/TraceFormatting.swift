@@ -51,14 +51,16 @@ extension TraceEvent: CustomStringConvertible {
     public var description: String {
         let time = formatVirtualTime(self.time)
         let who = process.description
-        return time + "  " + who + String(repeating: " ", count: max(1, 13 - who.count)) + summary
+        let cause = origin == 0 ? "" : "user_\(origin)"
+        return time + "  " + who + String(repeating: " ", count: max(1, 13 - who.count))
+            + cause + String(repeating: " ", count: max(1, 10 - cause.count)) + summary
     }
 
     /// One JSON object (a line of `--trace FILE`).
     public var jsonLine: String {
         "{\"t_ns\":\(time),\"process\":\(jsonString(process.description)),\"op\":\(jsonString(op.rawValue)),"
             + "\"subject\":\(jsonString(subject.description)),\"a\":\(a),\"b\":\(b),\"c\":\(c),"
-            + "\"text\":\(jsonString(text)),\"summary\":\(jsonString(summary))}"
+            + "\"text\":\(jsonString(text)),\"origin_user\":\(origin),\"summary\":\(jsonString(summary))}"
     }
 }
 

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+/// Runs the built `overbook` executable as a separate process, as a user would.
+enum OverbookBinary {
+    static var url: URL {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        // On Linux the tests run from `<products>/OverbookPackageTests.xctest`.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("overbook").path),
+              directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("overbook")
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        if let environment { process.environment = environment }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Read before waiting so a large output cannot fill the pipe and stall the child.
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      error: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    /// Same seed, same trace, in two separate processes: 1,000 seeds, one process with Swift's
+    /// per-process random hashing seed and one with deterministic hashing, so any Set or
+    /// Dictionary order that shaped a run would show as a different hash.
+    @Test func traceHashesAreIdenticalAcrossProcesses() throws {
+        var randomized = ProcessInfo.processInfo.environment
+        randomized["SWIFT_DETERMINISTIC_HASHING"] = nil
+        var deterministic = randomized
+        deterministic["SWIFT_DETERMINISTIC_HASHING"] = "1"
+        let arguments = ["hashes", "scenarios/seed-experiment.yaml", "--seed", "1", "--count", "1000"]
+        let first = try OverbookBinary.run(arguments, environment: randomized)
+        let second = try OverbookBinary.run(arguments, environment: deterministic)
+        #expect(first.status == 0, "\(first.error)")
+        #expect(second.status == 0, "\(second.error)")
+        let lines = first.output.split(separator: "\n")
+        #expect(lines.count == 1000)
+        #expect(first.output == second.output)
+        #expect(Set(lines.map { $0.split(separator: " ")[1] }).count == 1000, "distinct seeds should give distinct runs")
+    }
+
+    @Test func runPrintsTheSeedSummaryAndPasses() throws {
+        let result = try OverbookBinary.run(["run", "scenarios/seed-experiment.yaml", "--seed", "3"])
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        #expect(result.output.hasPrefix("overbook run: scenario=scenarios/seed-experiment.yaml seed=3 "))
+        for section in ["TEST RESULTS ANALYSIS", "Status Code Distribution:", "95th Percentile:", "99th Percentile:",
+                        "VALIDATION CRITERIA", "✓ Only 1 successful booking: PASS", "INVARIANTS", "OVERALL RESULT: ✓ PASS"] {
+            #expect(result.output.contains(section), "missing \(section)")
+        }
+    }
+
+    @Test func manyRunsSummarizeEverySeed() throws {
+        let result = try OverbookBinary.run(["run", "scenarios/seed-experiment.yaml", "--seed", "10", "--runs", "20"])
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        #expect(result.output.contains("seeds 10..29 (20 runs)"))
+        #expect(result.output.contains("1 x 201: 20 runs"))
+        #expect(result.output.contains("✓ no lock left held at quiescence: 20/20 runs"))
+    }
+
+    @Test func aBadScenarioNamesFileAndLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-bad-\(getpid()).yaml")
+        try "name: bad\nrooms:\n  - {id: 1, capacity: 1}\nusers:\n  - count: 2\n    room: 1\n    check_in: 2026-03-15\n    check_out: 2026-03-14\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try OverbookBinary.run(["run", file.path])
+        #expect(result.status == 2)
+        #expect(result.error.contains("\(file.path):8:"), "\(result.error)")
+    }
+
+    @Test func replayWritesTheTraceAsJSONLinesAndMatchesRun() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-trace-\(getpid()).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let replay = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--seed", "4", "--trace", file.path])
+        #expect(replay.status == 0, "\(replay.error)")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 100)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["t_ns"] != nil && object?["op"] != nil && object?["summary"] != nil)
+        }
+        let run = try OverbookBinary.run(["run", "scenarios/seed-experiment.yaml", "--seed", "4"])
+        let hashLine = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("trace hash:") } }
+        #expect(hashLine(replay.output) != nil)
+        #expect(hashLine(replay.output) == hashLine(run.output))
+    }
+
+    @Test func replayPrintsATimeline() throws {
+        let result = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--seed", "2"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("TIMELINE"))
+        #expect(result.output.contains("SET lock:room:1:2026-03-15"))
+        #expect(result.output.contains("-> OK (lock acquired)"))
+        #expect(result.output.contains("COMMIT tx"))
+    }
+}
