@@ -43,6 +43,9 @@ public struct Criterion: Hashable, Sendable {
     public var expected: String
     public var got: String
     public var passed: Bool
+    /// `false` for rows that test a claim rather than a pass criterion of the seed's client;
+    /// they are shown but do not decide the overall result.
+    public var decides: Bool = true
 }
 
 /// Everything decided about one run.
@@ -104,6 +107,12 @@ public enum Verdicts {
                                   expected: "\(expected)", got: "\(successes)", passed: successes == expected))
             rows.append(Criterion(title: "Correct number of failures", expected: "\(outcomes.count - expected)",
                                   got: "\(failures)", passed: failures == outcomes.count - expected))
+            // The seed's README claims every failure is a 409; its client only counted them.
+            let conflicts = outcomes.filter { $0.status == StatusCode.conflict }.count
+            let others = VerdictText.statusMix(outcomes.filter { $0.status != StatusCode.created && $0.status != StatusCode.conflict })
+            rows.append(Criterion(title: "Failures are 409 Conflict (the seed's claim)", expected: "\(outcomes.count - expected) x 409",
+                                  got: others.isEmpty ? "\(conflicts) x 409" : "\(conflicts) x 409, \(others)",
+                                  passed: conflicts == outcomes.count - expected, decides: false))
         }
         rows.append(Criterion(title: "95th percentile < \(formatSeconds(scenario.slo.p95.nanoseconds))",
                               expected: "< \(formatSeconds(scenario.slo.p95.nanoseconds))", got: formatSeconds(latency.p95),
@@ -113,5 +122,15 @@ public enum Verdicts {
                               passed: latency.mean < scenario.slo.mean.nanoseconds))
         rows.append(Criterion(title: "No timeouts", expected: "0", got: "\(timeouts)", passed: timeouts == 0))
         return rows
+    }
+}
+
+enum VerdictText {
+    /// `47 x 503, 1 x no answer`: counts by status, most frequent first.
+    static func statusMix(_ outcomes: [ClientOutcome]) -> String {
+        RunVerdict.countStatuses(outcomes.map(\.status))
+            .sorted { $0.count > $1.count }
+            .map { "\($0.count) x \($0.status.map(String.init) ?? "no answer")" }
+            .joined(separator: ", ")
     }
 }

@@ -169,25 +169,36 @@ public final class Trace: @unchecked Sendable {
     }
 }
 
-/// 64-bit FNV-1a: stable across processes and Swift versions, unlike `Hasher`.
+/// A stable 64-bit hash (FNV-1a's multiply-xor over 64-bit words, with a shift to spread high
+/// bits): identical across processes and Swift versions, unlike `Hasher`, and a word at a time
+/// because every event of every run goes through it.
 public struct FNV1a: Sendable {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     public init() {}
 
     @inline(__always)
     public mutating func feed(_ number: Int64) {
-        var bits = UInt64(bitPattern: number)
-        for _ in 0..<8 {
-            value = (value ^ (bits & 0xff)) &* 0x100_0000_01b3
-            bits >>= 8
-        }
+        value = (value ^ UInt64(bitPattern: number)) &* 0x100_0000_01b3
+        value ^= value >> 29
     }
 
     @inline(__always)
     public mutating func feed(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
-            for byte in bytes { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            var index = 0
+            while index + 8 <= bytes.count {
+                feed(Int64(bitPattern: UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))))
+                index += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < bytes.count {
+                tail |= UInt64(bytes[index]) << shift
+                shift += 8
+                index += 1
+            }
+            feed(Int64(bitPattern: tail))
         }
         feed(Int64(text.utf8.count))
     }

@@ -93,10 +93,14 @@ struct PostgresPoolTests {
     }
 
     @Test func statementTimeoutIsTyped() async throws {
-        try await withTestDatabase(settings: ["statement_timeout": "100ms"]) { db in
+        try await withTestDatabase { db in
+            // A pool of its own, so the short timeout cannot hit the migrations.
+            let impatient = PostgresPool(configuration: try PostgresConfiguration(
+                url: try TestServers.postgresURL(), database: db.name, poolSize: 1, settings: ["statement_timeout": "100ms"]))
             await #expect(throws: StoreError.statementTimeout) {
-                _ = try await db.pool.execute("SELECT pg_sleep(2)")
+                _ = try await impatient.execute("SELECT pg_sleep(2)")
             }
+            await impatient.close()
         }
     }
 
@@ -127,7 +131,7 @@ struct PostgresPoolTests {
     }
 
     @Test func badConfigurationFailsFast() {
-        #expect(throws: BackendConfigurationError.self) { try PostgresConfiguration(url: "postgresql://host:notaport/db") }
+        #expect(throws: BackendConfigurationError.self) { try PostgresConfiguration(url: "postgresql://host/db?no_such_option=1") }
         #expect(throws: BackendConfigurationError.self) { try PostgresConfiguration(url: "postgresql://host/db", poolSize: 0) }
         #expect(throws: BackendConfigurationError.self) {
             try PostgresConfiguration(url: "postgresql://host/db", settings: ["statement_timeout; DROP": "1"])

@@ -97,10 +97,11 @@ struct RedisLockServiceTests {
     }
 
     @Test func selectsTheDatabaseFromTheURL() async throws {
-        let url = try TestServers.redisURL()
-        let base = url.split(separator: "/").prefix(2).joined(separator: "/")  // redis://host:port
-        let inDatabase3 = try RedisLockService(url: base + "/3")
-        let inDatabase0 = try RedisLockService(url: base + "/0")
+        var configuration = try RedisConfiguration(url: try TestServers.redisURL())
+        configuration.database = 3
+        let inDatabase3 = RedisLockService(configuration: configuration)
+        configuration.database = 0
+        let inDatabase0 = RedisLockService(configuration: configuration)
         let key = "overbook-test:\(TestServers.uniqueName("db"))"
         #expect(try await inDatabase3.acquire(key: key, token: "a", ttl: .seconds(10)))
         #expect(try await inDatabase0.holder(of: key) == nil)
