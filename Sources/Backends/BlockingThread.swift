@@ -41,7 +41,9 @@ final class BlockingThread: Sendable {
 /// The job queue between submitters (any thread) and the one serving thread.
 private final class Mailbox: Sendable {
     private struct State {
-        var jobs: [@Sendable () -> Void] = []
+        // A taken job's slot is set to nil at once: a finished job must not keep what it
+        // captured (a transaction whose deinit rolls back) alive until the next compaction.
+        var jobs: [(@Sendable () -> Void)?] = []
         var head = 0
         var closed = false
         var started = false
@@ -85,9 +87,14 @@ private final class Mailbox: Sendable {
             let next: (@Sendable () -> Void)? = state.withLock { state in
                 guard state.head < state.jobs.count else { return nil }
                 let job = state.jobs[state.head]
+                state.jobs[state.head] = nil
                 state.head += 1
-                // Compact now and then instead of paying `removeFirst`'s O(n) per job.
-                if state.head >= 64, state.head * 2 >= state.jobs.count {
+                // Reuse the storage once drained (the common case), and compact a long-lived
+                // backlog now and then, instead of paying `removeFirst`'s O(n) per job.
+                if state.head == state.jobs.count {
+                    state.jobs.removeAll(keepingCapacity: true)
+                    state.head = 0
+                } else if state.head >= 64, state.head * 2 >= state.jobs.count {
                     state.jobs.removeFirst(state.head)
                     state.head = 0
                 }

@@ -59,10 +59,4 @@ final class SessionPool<Session: AnyObject & Sendable>: Sendable {
         waiter?.resume(returning: session)
     }
 
-    /// Borrows a session for the duration of `body`.
-    func withSession<T: Sendable, E: Error>(_ body: (Session) async throws(E) -> T) async throws(E) -> T {
-        let session = await acquire()
-        defer { release(session) }
-        return try await body(session)
-    }
 }

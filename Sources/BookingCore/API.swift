@@ -41,13 +41,17 @@ public struct ReserveBody: Hashable, Sendable, Codable {
     public var quantity: Int
     public var requestID: RequestID?
     public var fencingToken: Int?
+    /// The lock the fencing token belongs to (the fence's resource).
+    public var fenceKey: String?
 
-    public init(checkIn: Night, checkOut: Night, quantity: Int = 1, requestID: RequestID? = nil, fencingToken: Int? = nil) {
+    public init(checkIn: Night, checkOut: Night, quantity: Int = 1, requestID: RequestID? = nil,
+                fencingToken: Int? = nil, fenceKey: String? = nil) {
         self.checkIn = checkIn
         self.checkOut = checkOut
         self.quantity = quantity
         self.requestID = requestID
         self.fencingToken = fencingToken
+        self.fenceKey = fenceKey
     }
 
     enum CodingKeys: String, CodingKey {
@@ -56,6 +60,7 @@ public struct ReserveBody: Hashable, Sendable, Codable {
         case quantity
         case requestID = "request_id"
         case fencingToken = "fencing_token"
+        case fenceKey = "fence_key"
     }
 }
 

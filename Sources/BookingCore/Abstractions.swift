@@ -13,6 +13,8 @@ public protocol LockService: Sendable {
     func release(key: String, token: String) async throws(LockError) -> Bool
     /// `GET key`.
     func holder(of key: String) async throws(LockError) -> String?
+    /// `INCR key`: the next fencing token.
+    func nextFencingToken(_ key: String) async throws(LockError) -> Int
 }
 
 // MARK: Stores
@@ -28,12 +30,23 @@ public protocol BookingDatabase: Sendable {
     func bookings(userID: UserID) async throws(StoreError) -> [Booking]
     /// `SELECT ... FROM bookings ORDER BY id`
     func allBookings() async throws(StoreError) -> [Booking]
+    /// `SELECT ... FROM bookings WHERE request_id = $1`
+    func booking(requestID: RequestID) async throws(StoreError) -> Booking?
+    /// `SELECT ... FROM bookings WHERE status = 'pending' ORDER BY id`
+    func pendingBookings() async throws(StoreError) -> [Booking]
 }
 
 public protocol BookingTransaction: Sendable {
     /// `INSERT INTO bookings (...) VALUES (...) RETURNING id`; a unique index on `request_id`
     /// (where present) raises `StoreError.uniqueViolation`.
     func insert(_ booking: NewBooking) async throws(StoreError) -> Booking
+    /// `UPDATE bookings SET status = $3 WHERE id = $1 AND status = $2`: whether it changed.
+    func setStatus(of id: BookingID, from old: BookingStatus, to new: BookingStatus) async throws(StoreError) -> Bool
+    /// `INSERT INTO fences (resource, token) VALUES ($1, $2) ON CONFLICT (resource) DO UPDATE
+    ///  SET token = EXCLUDED.token WHERE fences.token <= EXCLUDED.token RETURNING token`:
+    /// `false` when a newer token already wrote (the caller's lock is stale). Locks the fence
+    /// row to commit.
+    func advanceFence(_ resource: String, to token: Int) async throws(StoreError) -> Bool
     /// `COMMIT`. After an error the transaction is over either way.
     func commit() async throws(StoreError)
     /// `ROLLBACK`. Never fails from the caller's point of view: a lost connection rolls back too.
@@ -61,6 +74,13 @@ public protocol InventoryTransaction: Sendable {
     func decrementIfAvailable(_ key: RoomNight, by quantity: Int) async throws(StoreError) -> Bool
     /// `UPDATE availability SET available_quantity = available_quantity + $3 WHERE room_id = $1 AND date = $2`
     func increment(_ key: RoomNight, by quantity: Int) async throws(StoreError) -> Int
+    /// The same fence as `BookingTransaction.advanceFence`, in the inventory's database.
+    func advanceFence(_ resource: String, to token: Int) async throws(StoreError) -> Bool
+    /// `INSERT INTO reservations (request_id, room_id, check_in, check_out) VALUES (...)
+    ///  ON CONFLICT (request_id) DO NOTHING`: `false` when this request already reserved.
+    func recordReservation(_ requestID: RequestID, stay: Stay) async throws(StoreError) -> Bool
+    /// `DELETE FROM reservations WHERE request_id = $1`: whether there was one.
+    func removeReservation(_ requestID: RequestID) async throws(StoreError) -> Bool
     func commit() async throws(StoreError)
     func rollback() async
 }
@@ -95,6 +115,12 @@ public enum AlgorithmPoint: String, Sendable, CaseIterable, Hashable, Codable {
 
 public protocol FaultPoints: Sendable {
     func reached(_ point: AlgorithmPoint) async
+}
+
+/// Starts background work that outlives a request (the crash-safe variant's recovery worker).
+/// The simulator's spawner keeps it on the simulated executor; real mode uses a task.
+public protocol BackgroundWork: Sendable {
+    func start(_ work: @escaping @Sendable () async -> Void)
 }
 
 /// For worlds with no fault injection.

@@ -28,12 +28,75 @@ public struct BookingConfiguration: Hashable, Sendable {
     }
 }
 
-/// The algorithm variants a scenario can name.
-public enum Variant: String, Hashable, Sendable, CaseIterable, Codable {
+/// One design fix to the seed algorithm. Fixes combine (`atomic+idempotent+crash-safe`); the
+/// empty combination is the seed itself.
+public enum Fix: String, Hashable, Sendable, CaseIterable, Codable, Comparable {
+    /// A fencing token (`INCR` of a Redis counter taken with the lock) that both databases check
+    /// and advance: a holder whose lock expired (a pause past the TTL) has its writes refused
+    /// once a newer holder wrote. Prevents the lock-expiry double booking. Costs one Redis round
+    /// trip and a row-locked fence update per database per confirm; does nothing for stays that
+    /// take different lock keys.
+    case fenced
+    /// The inventory decrement is `UPDATE ... WHERE available_quantity >= 1`, the source of
+    /// truth: no read-modify-write, so no lost update and no oversold night whatever the lock
+    /// does (the lock only spares the database contention). Prevents every double booking,
+    /// including overlapping stays with different check-ins. Costs nothing measurable.
+    case atomic
+    /// A request id makes a retry idempotent: the booking insert is unique per request id and
+    /// the inventory records each reservation by request id, so a client's retry after a
+    /// timeout gets the first answer instead of a second booking. Costs a lookup per confirm
+    /// and a reservations row.
+    case idempotent
+    /// A saga across the two databases: insert the booking as `pending`, reserve (idempotent,
+    /// atomic), then mark it `confirmed` or `cancelled`; a recovery worker on every replica
+    /// (after a restart, and whenever a saga could not finish) re-drives pending bookings until
+    /// each is resolved, so the databases agree at quiescence whatever crashed. Implies
+    /// `atomic` and `idempotent`. Costs two more statements per confirm and a worker.
+    case crashSafe = "crash-safe"
+
+    public static func < (a: Fix, b: Fix) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+}
+
+/// The algorithm variant a scenario names: the seed, or the seed with a set of fixes.
+public struct Variant: Hashable, Sendable, CustomStringConvertible {
+    public let fixes: Set<Fix>
+
+    public init(fixes: Set<Fix>) {
+        // crash-safe is built on atomic, idempotent reservations.
+        self.fixes = fixes.contains(.crashSafe) ? fixes.union([.atomic, .idempotent]) : fixes
+    }
+
     /// The seed experiment's algorithm, kept faithfully, flaws included: a TTL lock without
-    /// fencing, two databases with no transaction across them, a lock on the check-in night only,
-    /// and an inventory that decrements by read-modify-write.
-    case seed
+    /// fencing, two databases with no transaction across them, a lock on the check-in night
+    /// only, and an inventory that decrements by read-modify-write.
+    public static let seed = Variant(fixes: [])
+
+    public func has(_ fix: Fix) -> Bool { fixes.contains(fix) }
+
+    /// `seed`, or the fixes joined by `+` in a fixed order (`atomic+idempotent`).
+    public var rawValue: String {
+        fixes.isEmpty ? "seed" : fixes.sorted().map(\.rawValue).joined(separator: "+")
+    }
+
+    public var description: String { rawValue }
+
+    /// Parses `seed` or `fix+fix+...`.
+    public init?(rawValue: String) {
+        if rawValue == "seed" {
+            self = .seed
+            return
+        }
+        var fixes: Set<Fix> = []
+        for part in rawValue.split(separator: "+", omittingEmptySubsequences: false) {
+            guard let fix = Fix(rawValue: String(part)) else { return nil }
+            fixes.insert(fix)
+        }
+        self.init(fixes: fixes)
+    }
+
+    /// The variants the matrix compares: the seed, each fix alone, and all of them.
+    public static let allCases: [Variant] =
+        [.seed] + Fix.allCases.map { Variant(fixes: [$0]) } + [Variant(fixes: Set(Fix.allCases))]
 }
 
 public struct BookingService<C: Clock<Duration>>: Sendable {
@@ -44,10 +107,13 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
     public let ids: any IdentifierSource
     public let faults: any FaultPoints
     public let configuration: BookingConfiguration
+    let background: (any BackgroundWork)?
+    let recovery = RecoveryGate()
 
     public init(clock: C, lock: any LockService, database: any BookingDatabase,
                 inventory: any RemoteService<InventoryRequest>, ids: any IdentifierSource,
-                faults: any FaultPoints = NoFaultPoints(), configuration: BookingConfiguration = BookingConfiguration()) {
+                faults: any FaultPoints = NoFaultPoints(), configuration: BookingConfiguration = BookingConfiguration(),
+                background: (any BackgroundWork)? = nil) {
         self.clock = clock
         self.lock = lock
         self.database = database
@@ -55,7 +121,11 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
         self.ids = ids
         self.faults = faults
         self.configuration = configuration
+        self.background = background
     }
+
+    /// The seed's 503 body when every lock attempt failed.
+    public static var lockExhaustedMessage: String { "Could not acquire lock, please retry" }
 
     public func handle(_ request: BookingRequest) async -> APIResponse {
         switch request {
@@ -65,9 +135,10 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
             guard let stay = Stay(room: body.room, checkIn: body.checkIn, checkOut: body.checkOut) else {
                 return .error(StatusCode.badRequest, "check_out must be after check_in")
             }
-            switch configuration.variant {
-            case .seed: return await confirmSeed(userID: body.userID, stay: stay, requestID: body.requestID)
+            if configuration.variant == .seed {
+                return await confirmSeed(userID: body.userID, stay: stay, requestID: body.requestID)
             }
+            return await confirmFixed(userID: body.userID, stay: stay, requestID: body.requestID)
         case .booking(let id):
             return await answer { () async throws(StoreError) in
                 guard let booking = try await database.booking(id: id) else {
@@ -130,7 +201,7 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
             try? await clock.sleep(for: pause)
         }
         guard acquired else {
-            return .error(StatusCode.serviceUnavailable, "Could not acquire lock, please retry")
+            return .error(StatusCode.serviceUnavailable, Self.lockExhaustedMessage)
         }
         await faults.reached(.lockAcquired)
         // The seed's bookings table has no request id: a retried request books again.

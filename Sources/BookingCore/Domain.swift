@@ -196,6 +196,8 @@ public struct Room: Hashable, Sendable, Codable {
 }
 
 public enum BookingStatus: String, Sendable, Codable, Hashable {
+    /// The crash-safe saga's first step: written before the inventory is reserved.
+    case pending
     case confirmed
     case cancelled
 }
@@ -244,10 +246,12 @@ public struct NewBooking: Hashable, Sendable {
     public var stay: Stay
     public var requestID: RequestID?
     public var fencingToken: Int?
-    public init(userID: UserID, stay: Stay, requestID: RequestID? = nil, fencingToken: Int? = nil) {
+    public var status: BookingStatus
+    public init(userID: UserID, stay: Stay, requestID: RequestID? = nil, fencingToken: Int? = nil, status: BookingStatus = .confirmed) {
         self.userID = userID
         self.stay = stay
         self.requestID = requestID
         self.fencingToken = fencingToken
+        self.status = status
     }
 }

@@ -56,7 +56,11 @@ public struct InventoryService: Sendable {
             return .error(StatusCode.badRequest, "quantity must be positive")
         }
         let transaction = try await database.begin()
-        do {
+        do throws(StoreError) {
+            if let refusal = try await guardRequest(body, stay: stay, reserving: delta < 0, in: transaction) {
+                await transaction.rollback()
+                return refusal
+            }
             for night in stay.nights {
                 let key = RoomNight(room: room, night: night)
                 if let refusal = try await apply(delta, to: key, in: transaction) {
@@ -70,6 +74,20 @@ public struct InventoryService: Sendable {
             throw error
         }
         return APIResponse(status: StatusCode.ok, body: .inventoryChanged(room: room, nights: stay.nights))
+    }
+
+    /// The fixed variants' checks before any night changes: a stale fencing token is refused;
+    /// a request id already reserved (or already released) is answered without changing twice.
+    private func guardRequest(_ body: ReserveBody, stay: Stay, reserving: Bool,
+                              in transaction: any InventoryTransaction) async throws(StoreError) -> APIResponse? {
+        if let token = body.fencingToken, let key = body.fenceKey, !(try await transaction.advanceFence(key, to: token)) {
+            return .error(StatusCode.conflict, "stale fencing token \(token) for \(key): a newer lock holder already wrote")
+        }
+        guard let requestID = body.requestID else { return nil }
+        let firstTime = reserving
+            ? try await transaction.recordReservation(requestID, stay: stay)
+            : try await transaction.removeReservation(requestID)
+        return firstTime ? nil : APIResponse(status: StatusCode.ok, body: .inventoryChanged(room: stay.room, nights: stay.nights))
     }
 
     /// Applies one night's change; a non-nil answer refuses the whole request.

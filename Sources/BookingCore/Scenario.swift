@@ -61,6 +61,11 @@ public struct Scenario: Hashable, Sendable {
         BookingConfiguration(variant: variant, lock: lock, inventoryTimeout: inventoryTimeout)
     }
 
+    /// How the inventory service decrements under this scenario's variant.
+    public var inventoryDecrement: InventoryService.Decrement {
+        variant.has(.atomic) ? .conditionalUpdate : .readModifyWrite
+    }
+
     public static func nightsCovering(_ users: [UserGroup]) -> [Night] {
         Array(Set(users.flatMap { $0.stay.nights })).sorted()
     }
@@ -183,13 +188,6 @@ public struct LatencyProfile: Hashable, Sendable {
         .bookingInventory: LatencyDistribution(min: .milliseconds(1), max: .milliseconds(3)),
         .inventoryPostgres: LatencyDistribution(min: .microseconds(500), max: .milliseconds(2)),
     ])
-}
-
-/// A fault the scenario injects. The fault kinds arrive with the faults issue (#3); until then a
-/// scenario's fault list must be empty.
-public struct FaultSpec: Hashable, Sendable {
-    public var kind: String
-    public init(kind: String) { self.kind = kind }
 }
 
 public struct ServiceLevelObjective: Hashable, Sendable {

@@ -146,11 +146,14 @@ public enum QuiescenceChecks {
                                         message: "\(outcome.user) (\(outcome.process)) neither got an answer nor timed out"))
         }
 
+        // A crashed holder's lock is left to expire, and so is one whose release was sent but
+        // lost; a live holder that never tried to release it leaked it.
         let crashed = Set(state.crashed)
-        for lock in state.liveLocks where !(lock.setter.map { crashed.contains($0.id) } ?? false) {
+        for lock in state.liveLocks where !lock.releaseAttempted && !(lock.setter.map { crashed.contains($0.id) } ?? false) {
+            guard lock.key.hasPrefix("lock:") else { continue }
             let who = lock.setter.map { "\($0)" } ?? "unknown"
             violations.append(Violation(invariant: .noLockLeftHeld, time: time,
-                                        message: "\(lock.key) still held (token \(lock.value), set by \(who))"))
+                                        message: "\(lock.key) still held (token \(lock.value), set by \(who), never released)"))
         }
 
         if latency.count > 0 {

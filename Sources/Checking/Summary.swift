@@ -18,31 +18,70 @@ public struct BatchSummary: Sendable {
     public private(set) var criteriaOrder: [String] = []
     public private(set) var firstFailingSeed: UInt64?
     public private(set) var steps = 0
+    public private(set) var coverage = Coverage()
+    /// Fault kinds active in at least one run, with how many runs.
+    public private(set) var activeFaultRuns: [FaultKind: Int] = [:]
 
     public init() {}
 
     public mutating func add(_ verdict: RunVerdict) {
         runs += 1
         steps += verdict.output.steps
+        coverage.merge(verdict.output.coverage)
+        for kind in Set(verdict.output.activeFaults.map(\.kind)) { activeFaultRuns[kind, default: 0] += 1 }
         for (status, count) in verdict.statusCounts { statusTotals[status, default: 0] += count }
         let successes = verdict.output.outcomes.filter { $0.status == StatusCode.created }.count
         successesPerRun[successes, default: 0] += 1
         latencies.append(contentsOf: verdict.output.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
-        if worstRunP95 == nil || verdict.latency.p95 > worstRunP95!.p95 { worstRunP95 = (verdict.seed, verdict.latency.p95) }
+        noteWorst(seed: verdict.seed, p95: verdict.latency.p95)
         for criterion in verdict.criteria {
             if criteriaPassed[criterion.title] == nil { criteriaOrder.append(criterion.title); criteriaPassed[criterion.title] = 0 }
             if criterion.passed { criteriaPassed[criterion.title]! += 1 }
         }
         guard !verdict.passed else { return }
         failedRuns += 1
-        if firstFailingSeed == nil { firstFailingSeed = verdict.seed }
+        firstFailingSeed = min(firstFailingSeed ?? verdict.seed, verdict.seed)
         for invariant in verdict.violatedInvariants {
             let example = verdict.violations.first { $0.invariant == invariant }!
-            if let existing = failures[invariant] {
-                failures[invariant] = (existing.count + 1, existing.firstSeed, existing.example)
-            } else {
-                failures[invariant] = (1, verdict.seed, example)
-            }
+            noteFailure(invariant, count: 1, seed: verdict.seed, example: example)
+        }
+    }
+
+    private mutating func noteWorst(seed: UInt64, p95: Int64) {
+        // Highest p95 wins; on a tie, the lower seed.
+        if let worst = worstRunP95, worst.p95 > p95 || (worst.p95 == p95 && worst.seed < seed) { return }
+        worstRunP95 = (seed, p95)
+    }
+
+    private mutating func noteFailure(_ invariant: Invariant, count: Int, seed: UInt64, example: Violation) {
+        if let existing = failures[invariant] {
+            let earlier = seed < existing.firstSeed
+            failures[invariant] = (existing.count + count, earlier ? seed : existing.firstSeed, earlier ? example : existing.example)
+        } else {
+            failures[invariant] = (count, seed, example)
+        }
+    }
+
+    /// Folds another part of a sweep in. The result does not depend on how seeds were split
+    /// between parts or in which order parts arrive: counts add, "first" means lowest seed.
+    public mutating func merge(_ other: BatchSummary) {
+        runs += other.runs
+        failedRuns += other.failedRuns
+        steps += other.steps
+        coverage.merge(other.coverage)
+        for (kind, count) in other.activeFaultRuns { activeFaultRuns[kind, default: 0] += count }
+        for (status, count) in other.statusTotals { statusTotals[status, default: 0] += count }
+        for (successes, count) in other.successesPerRun { successesPerRun[successes, default: 0] += count }
+        latencies.append(contentsOf: other.latencies)
+        if let worst = other.worstRunP95 { noteWorst(seed: worst.seed, p95: worst.p95) }
+        for title in other.criteriaOrder where criteriaPassed[title] == nil {
+            criteriaOrder.append(title)
+            criteriaPassed[title] = 0
+        }
+        for (title, passed) in other.criteriaPassed { criteriaPassed[title, default: 0] += passed }
+        if let seed = other.firstFailingSeed { firstFailingSeed = min(firstFailingSeed ?? seed, seed) }
+        for (invariant, failure) in other.failures {
+            noteFailure(invariant, count: failure.count, seed: failure.firstSeed, example: failure.example)
         }
     }
 }
@@ -144,7 +183,26 @@ public enum SummaryText {
                 text += "✓ \(invariant.title): \(batch.runs)/\(batch.runs) runs\n"
             }
         }
+        text += coverageBlock(batch)
         text += section("OVERALL RESULT: \(batch.failedRuns == 0 ? "✓ all invariants held in every run" : "✗ \(batch.failedRuns) of \(batch.runs) runs violated an invariant")")
+        return text
+    }
+
+    /// Which fault kinds were active, and which rare paths the runs reached (and never reached).
+    public static func coverageBlock(_ batch: BatchSummary) -> String {
+        var text = section("COVERAGE (runs with each fault kind active; paths reached)")
+        if batch.activeFaultRuns.isEmpty {
+            text += "No fault was active in any run.\n"
+        } else {
+            for kind in FaultKind.allCases {
+                text += "  \(kind.rawValue): active in \(batch.activeFaultRuns[kind] ?? 0) runs\n"
+            }
+        }
+        text += "\nCoverage marks (times reached):\n"
+        let marks = CoverageMark.allCases
+        for mark in marks where batch.coverage[mark] > 0 { text += "  \(mark.rawValue): \(batch.coverage[mark])\n" }
+        let never = marks.filter { batch.coverage[$0] == 0 }
+        text += never.isEmpty ? "\nEvery coverage mark was reached.\n" : "\nNever reached:\n" + never.map { "  - \($0.rawValue)\n" }.joined()
         return text
     }
 }

@@ -5,7 +5,7 @@
 //     name: seed-experiment            # required, non-empty
 //     description: ...                 # optional -> Scenario.summary
 //     seed: 1                          # optional, 0 ... 2^64-1, default 1
-//     variant: seed                    # optional, a BookingCore.Variant raw value, default seed
+//     variant: seed                    # optional: seed, or fixes joined by '+' (atomic+idempotent)
 //     rooms:                           # required, non-empty; ids unique and >= 1, capacity >= 0
 //       - {id: 1, name: Standard Single, capacity: 1}    # name optional, default "Room <id>"
 //     inventory:                       # optional; default: every night of every user's stay
@@ -27,7 +27,10 @@
 //       client-booking: {min: 1ms, max: 5ms}             # or one duration for a fixed delay
 //       booking-redis: {min: 200us, max: 1ms, tail: {ratio: 1/100, min: 50ms, max: 200ms}}
 //                                      # keys: BookingCore.Hop raw values
-//     faults: []                       # must be empty until fault injection lands (issue #3)
+//     faults:                          # optional; see scenarios/README.md for every kind
+//       - {kind: pause, target: booking, point: after-lock-acquired, duration: 12s}
+//       - {kind: reply-loss, hop: booking-inventory, ratio: 1/50}
+//       - {kind: partition, between: [booking-1, redis], at: 50ms, duration: 2s}
 //     slo: {p95: 1.5s, mean: 1.0s}     # optional, each key defaults to the seed's objective
 //     expect: {successes: 1}           # optional -> Scenario.expectedSuccesses, >= 0
 //
@@ -189,10 +192,10 @@ extension NodeReader {
     }
 
     private func variant(_ node: Node) throws(ScenarioError) -> Variant {
-        let allowed = Variant.allCases.map(\.rawValue).joined(separator: ", ")
-        let text = try scalar(node, "variant", expected: "one of: \(allowed)")
+        let allowed = "seed, or fixes joined by '+' from: " + Fix.allCases.map(\.rawValue).joined(separator: ", ")
+        let text = try scalar(node, "variant", expected: allowed)
         guard let variant = Variant(rawValue: text) else {
-            throw error(.invalidValue, at: node.mark, "'variant' must be one of: \(allowed); got \(quoted(text))")
+            throw error(.invalidValue, at: node.mark, "'variant' must be \(allowed); got \(quoted(text))")
         }
         return variant
     }
@@ -356,11 +359,137 @@ extension NodeReader {
     }
 
     private func faults(_ node: Node) throws(ScenarioError) -> [FaultSpec] {
-        let items = try sequence(node, "faults", of: "faults (empty for now)")
-        guard items.isEmpty else {
-            throw error(.unsupported, at: node.mark, "fault injection is not available yet (issue #3); 'faults' must be an empty list")
+        let items = try sequence(node, "faults", of: "faults like {kind: pause, target: booking, point: after-lock-acquired, duration: 12s}")
+        var faults: [FaultSpec] = []
+        for (index, item) in items.enumerated() {
+            faults.append(try fault(item, "faults[\(index)]"))
         }
-        return []
+        return faults
+    }
+
+    /// One fault: its kind, what it hits, when it fires, and how big it is. The rules per kind
+    /// are in `FaultRules`.
+    private func fault(_ node: Node, _ path: String) throws(ScenarioError) -> FaultSpec {
+        let fields = try mapping(node, path, allowed: ["kind", "target", "hop", "between", "at", "point", "ratio",
+                                                       "from", "until", "duration", "activation", "limit", "retries"])
+        let kinds = FaultKind.allCases.map(\.rawValue).joined(separator: ", ")
+        let kindNode = try fields.required("kind", self, expected: "one of: \(kinds)")
+        let kindText = try scalar(kindNode, fields.childPath("kind"), expected: "one of: \(kinds)")
+        guard let kind = FaultKind(rawValue: kindText) else {
+            throw error(.invalidValue, at: kindNode.mark, "'\(fields.childPath("kind"))' must be one of: \(kinds); got \(quoted(kindText))")
+        }
+        let rules = FaultRules.of(kind)
+        func selector(_ node: Node, _ path: String) throws(ScenarioError) -> ProcessSelector {
+            let expected = "a process: booking, booking-N, inventory, client, user-N, redis, inventory_db or booking_db"
+            let text = try scalar(node, path, expected: expected)
+            guard let selector = ProcessSelector(text) else {
+                throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be \(expected); got \(quoted(text))")
+            }
+            return selector
+        }
+
+        var target: ProcessSelector?
+        if let node = fields["target"] {
+            guard rules.targets != nil else {
+                throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'target'")
+            }
+            target = try selector(node, fields.childPath("target"))
+            if let allowed = rules.targets, !allowed.contains(where: { $0.matches(target!) }) {
+                throw error(.invalidValue, at: node.mark,
+                            "\(quoted(fields.childPath("target"))) of a \(kind.rawValue) fault must be \(allowed.map(\.description).joined(separator: " or ")); got \(quoted(target!.description))")
+            }
+        } else if rules.needsTarget {
+            throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'target' (\(rules.targets!.map(\.description).joined(separator: " or ")))")
+        }
+
+        var hop: Hop?
+        let hops = Hop.allCases.map(\.rawValue).joined(separator: ", ")
+        if let node = fields["hop"] {
+            guard rules.needsHop else { throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'hop'") }
+            let text = try scalar(node, fields.childPath("hop"), expected: "one of: \(hops)")
+            guard let parsed = Hop(rawValue: text) else {
+                throw error(.invalidValue, at: node.mark, "'\(fields.childPath("hop"))' must be one of: \(hops); got \(quoted(text))")
+            }
+            hop = parsed
+        } else if rules.needsHop {
+            throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'hop' (one of: \(hops))")
+        }
+
+        var peers: [ProcessSelector] = []
+        if let node = fields["between"] {
+            guard kind == .partition else { throw error(.invalidValue, at: node.mark, "only a partition takes 'between'") }
+            let items = try sequence(node, fields.childPath("between"), of: "two processes, like [booking-1, redis]")
+            guard items.count == 2 else {
+                throw error(.invalidValue, at: node.mark, "'\(fields.childPath("between"))' must name two processes, like [booking-1, redis]; got \(items.count)")
+            }
+            for (index, item) in items.enumerated() { peers.append(try selector(item, "\(fields.childPath("between"))[\(index)]")) }
+        } else if kind == .partition {
+            throw error(.missingKey, at: node.mark, "a partition needs 'between', like [booking-1, redis]")
+        }
+
+        let triggerKeys = ["at", "point"].filter { fields[$0] != nil }
+        guard triggerKeys.count <= 1 else {
+            throw error(.invalidValue, at: fields[triggerKeys[1]]?.mark, "give either 'at' (a time) or 'point' (a place in the algorithm), not both")
+        }
+        var ratio = Ratio.always
+        if let node = fields["ratio"] {
+            let parsed = try self.ratio(node, fields.childPath("ratio"))
+            ratio = Ratio(parsed.numerator, parsed.denominator)
+        }
+        let trigger: FaultTrigger
+        if let node = fields["at"] {
+            guard rules.triggers.contains(.at) else {
+                throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault cannot be pinned at a time; it fires per \(rules.callName) with 'ratio'")
+            }
+            if fields["ratio"] != nil { throw error(.invalidValue, at: fields["ratio"]?.mark, "'at' fires once; it takes no 'ratio'") }
+            trigger = .at(try duration(node, fields.childPath("at")))
+        } else if let node = fields["point"] {
+            let points = AlgorithmPoint.allCases.map(\.rawValue).joined(separator: ", ")
+            guard rules.triggers.contains(.point) else {
+                throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault cannot fire at a point of the algorithm")
+            }
+            let text = try scalar(node, fields.childPath("point"), expected: "one of: \(points)")
+            guard let point = AlgorithmPoint(rawValue: text) else {
+                throw error(.invalidValue, at: node.mark, "'\(fields.childPath("point"))' must be one of: \(points); got \(quoted(text))")
+            }
+            trigger = .point(point, ratio)
+        } else {
+            guard rules.triggers.contains(.ratio) else {
+                throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'at' (a time) or 'point' (a place in the algorithm)")
+            }
+            if fields["ratio"] == nil && kind != .clientRetry {
+                throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'ratio' (per \(rules.callName)), 'at' or 'point'")
+            }
+            var from: Duration?
+            var until: Duration?
+            if let node = fields["from"] { from = try duration(node, fields.childPath("from")) }
+            if let node = fields["until"] { until = try duration(node, fields.childPath("until")) }
+            trigger = .ratio(ratio, from: from, until: until)
+        }
+        if case .ratio = trigger {} else {
+            for key in ["from", "until"] where fields[key] != nil {
+                throw error(.invalidValue, at: fields[key]?.mark, "'\(key)' bounds a per-call 'ratio'; with 'at' or 'point' leave it out")
+            }
+        }
+
+        var duration = rules.defaultDuration
+        if let node = fields["duration"] {
+            guard rules.durationMeaning != nil else { throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'duration'") }
+            duration = try self.duration(node, fields.childPath("duration"), positive: true)
+        } else if let meaning = rules.durationMeaning, duration == nil {
+            throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'duration' (\(meaning))")
+        }
+        var spec = FaultSpec(kind: kind, trigger: trigger, target: target, hop: hop, peers: peers, duration: duration ?? .zero)
+        if let node = fields["activation"] {
+            let parsed = try self.ratio(node, fields.childPath("activation"))
+            spec.activation = Ratio(parsed.numerator, parsed.denominator)
+        }
+        if let node = fields["limit"] { spec.limit = try integer(node, fields.childPath("limit"), atLeast: 1) }
+        if let node = fields["retries"] {
+            guard kind == .clientRetry else { throw error(.invalidValue, at: node.mark, "only client-retry takes 'retries'") }
+            spec.retries = try integer(node, fields.childPath("retries"), atLeast: 1)
+        }
+        return spec
     }
 
     private func slo(_ node: Node) throws(ScenarioError) -> ServiceLevelObjective {
@@ -380,5 +509,63 @@ extension NodeReader {
     private func trimmed(_ text: String) -> String {
         // A folded or literal block (`description: >`) ends with a newline nobody means.
         String(text.reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// What each fault kind needs and allows in a scenario file.
+struct FaultRules {
+    enum TriggerKind { case at, point, ratio }
+    var targets: [ProcessSelector]?
+    var needsTarget = false
+    var needsHop = false
+    var triggers: Set<TriggerKind>
+    /// What `duration` means for the kind; `nil`: it takes none.
+    var durationMeaning: String?
+    var defaultDuration: Duration?
+    /// The natural call a per-call ratio applies to.
+    var callName: String
+
+    static func of(_ kind: FaultKind) -> FaultRules {
+        let processes: [ProcessSelector] = [.booking(nil), .inventory]
+        switch kind {
+        case .pause:
+            return FaultRules(targets: processes + [.client(nil)], needsTarget: true, triggers: [.at, .point, .ratio],
+                              durationMeaning: "how long the process stands still", callName: "point reached")
+        case .crash:
+            return FaultRules(targets: processes, needsTarget: true, triggers: [.at, .point, .ratio],
+                              durationMeaning: "downtime before the restart", defaultDuration: .seconds(1), callName: "point reached")
+        case .latencySpike:
+            return FaultRules(needsHop: true, triggers: [.ratio], durationMeaning: "the most extra delay one message gets", callName: "message on the hop")
+        case .requestLoss, .replyLoss:
+            return FaultRules(needsHop: true, triggers: [.ratio], callName: "message on the hop")
+        case .partition:
+            return FaultRules(triggers: [.at, .point], durationMeaning: "how long until it heals", callName: "")
+        case .redisRestart:
+            return FaultRules(triggers: [.at, .point], durationMeaning: "downtime", defaultDuration: .milliseconds(100), callName: "")
+        case .redisFailover:
+            return FaultRules(triggers: [.at, .point], durationMeaning: "how far the replica lagged: writes of that last span are lost",
+                              defaultDuration: .milliseconds(50), callName: "")
+        case .redisClockJump:
+            return FaultRules(triggers: [.at, .point], durationMeaning: "how far Redis's clock jumps forward", callName: "")
+        case .connectionLoss:
+            return FaultRules(targets: processes, needsTarget: true, triggers: [.at, .point, .ratio], callName: "SQL statement")
+        case .postgresAbort:
+            return FaultRules(targets: processes, triggers: [.point, .ratio], callName: "SQL statement")
+        case .statementTimeout:
+            return FaultRules(targets: processes, triggers: [.ratio], durationMeaning: "statement_timeout",
+                              defaultDuration: .seconds(1), callName: "SQL statement")
+        case .clientRetry:
+            return FaultRules(triggers: [.ratio], callName: "timed-out request")
+        }
+    }
+}
+
+extension ProcessSelector {
+    /// `booking` allows `booking-2` too.
+    func matches(_ other: ProcessSelector) -> Bool {
+        switch (self, other) {
+        case (.booking(nil), .booking), (.client(nil), .client): true
+        default: self == other
+        }
     }
 }

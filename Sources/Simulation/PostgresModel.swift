@@ -17,49 +17,114 @@ public enum StatementResult<Value> {
     case failed(StoreError)
 }
 
+/// Rows of one table under READ COMMITTED: each row has a committed version (or none: not yet
+/// inserted, or deleted) and, while a transaction holds its row lock, that transaction's
+/// pending version, visible to it alone until commit.
+struct VersionedTable<Key: Hashable, Value> {
+    struct Row {
+        var committed: Value?
+        var holder: TransactionID?
+        /// `.some(nil)`: a pending delete.
+        var pending: Value??
+    }
+
+    private(set) var rows: [Key: Row] = [:]
+
+    init() {}
+
+    init(committed: [Key: Value]) {
+        rows.reserveCapacity(committed.count)
+        for (key, value) in committed { rows[key] = Row(committed: value) }
+    }
+
+    /// What a statement of `tx` (or an autocommit statement, `nil`) sees.
+    func visible(_ key: Key, to tx: TransactionID?) -> Value? {
+        guard let row = rows[key] else { return nil }
+        if let tx, row.holder == tx, let pending = row.pending { return pending }
+        return row.committed
+    }
+
+    /// Another transaction holding the row lock, if any.
+    func lockHolder(_ key: Key, otherThan tx: TransactionID) -> TransactionID? {
+        guard let holder = rows[key]?.holder, holder != tx else { return nil }
+        return holder
+    }
+
+    /// Writes `value` (`nil` deletes) as `tx`'s pending version, taking the row lock. Returns
+    /// whether this is the first lock `tx` takes on the row (so it must remember the key).
+    mutating func write(_ key: Key, _ value: Value?, by tx: TransactionID) -> Bool {
+        var row = rows[key] ?? Row(committed: nil)
+        let first = row.holder != tx
+        row.holder = tx
+        row.pending = .some(value)
+        rows[key] = row
+        return first
+    }
+
+    mutating func commit(_ key: Key) {
+        guard var row = rows[key] else { return }
+        if let pending = row.pending { row.committed = pending }
+        row.pending = nil
+        row.holder = nil
+        rows[key] = row.committed == nil ? nil : row
+    }
+
+    mutating func rollback(_ key: Key) {
+        guard var row = rows[key] else { return }
+        row.pending = nil
+        row.holder = nil
+        rows[key] = row.committed == nil ? nil : row
+    }
+
+    var committedEntries: [(Key, Value)] {
+        rows.compactMap { key, row in row.committed.map { (key, $0) } }
+    }
+}
+
 /// PostgreSQL at READ COMMITTED for the statements the algorithms use, as a pure state machine
 /// (no time, no I/O; the async glue in `SimPostgres` adds latency, parking and deadlock timeouts).
 ///
 /// Faithful points: a statement sees what was committed when it ran plus its own transaction's
-/// writes; `UPDATE` takes a row lock held to commit; a second writer waits, then re-evaluates
-/// its `WHERE` on the committed row; an error aborts the transaction and releases its locks (the
-/// client still has to `ROLLBACK`); unique indexes wait on an uncommitted duplicate; sequences do
-/// not roll back; a lost connection rolls back.
+/// writes; `UPDATE`/`INSERT ... ON CONFLICT DO UPDATE` take a row lock held to commit; a second
+/// writer waits, then re-evaluates its `WHERE` on the committed row; an error aborts the
+/// transaction and releases its locks (the client still has to `ROLLBACK`); unique indexes wait
+/// on an uncommitted duplicate; sequences do not roll back; a lost connection rolls back.
 public final class PostgresModel {
     public let name: String
 
-    struct VersionedRow<Value> {
-        var committed: Value
-        var holder: TransactionID?
-        var pending: Value?
-    }
-
     enum Status { case active, aborted }
+
+    enum RowRef: Hashable {
+        case availability(RoomNight)
+        case booking(BookingID)
+        case fence(String)
+        case reservation(RequestID)
+    }
 
     struct TransactionState {
         var status: Status = .active
-        var lockedAvailability: [RoomNight] = []
-        var insertedBookings: [BookingID] = []
+        var locked: [RowRef] = []
         var waitingFor: TransactionID?
     }
 
     public private(set) var rooms: [Room]
-    private var availability: [RoomNight: VersionedRow<Int>] = [:]
-    /// `nil` committed value: inserted by a transaction that has not committed.
-    private var bookings: [BookingID: VersionedRow<Booking?>] = [:]
+    private var availability: VersionedTable<RoomNight, Int>
+    private let availabilityKeys: [RoomNight]
+    private var bookings = VersionedTable<BookingID, Booking>()
     private var bookingOrder: [BookingID] = []
+    /// `UNIQUE (request_id)`: the booking that holds each request id, committed or pending.
     private var requestIndex: [RequestID: BookingID] = [:]
     private var nextBookingID = 1
+    private var fences = VersionedTable<String, Int>()
+    private var reservations = VersionedTable<RequestID, Stay>()
     private var transactions: [TransactionID: TransactionState] = [:]
     private var nextTransaction = 1
 
     public init(name: String, rooms: [Room] = [], availability: [RoomNight: Int] = [:]) {
         self.name = name
         self.rooms = rooms
-        self.availability.reserveCapacity(availability.count)
-        for (key, quantity) in availability {
-            self.availability[key] = VersionedRow(committed: quantity)
-        }
+        self.availability = VersionedTable(committed: availability)
+        self.availabilityKeys = availability.keys.sorted()
     }
 
     // MARK: Transactions
@@ -73,7 +138,7 @@ public final class PostgresModel {
 
     public func isOpen(_ tx: TransactionID) -> Bool { transactions[tx] != nil }
 
-    /// `COMMIT`. Returns the transactions that waited on this one, oldest wait first: run their
+    /// `COMMIT`. Returns the transactions that waited on this one, oldest first: run their
     /// blocked statements again.
     public func commit(_ tx: TransactionID) -> StatementResult<[TransactionID]> {
         guard let state = transactions[tx] else { return .failed(.transactionClosed) }
@@ -81,17 +146,13 @@ public final class PostgresModel {
             transactions[tx] = nil
             return .failed(.transactionClosed)
         }
-        for key in state.lockedAvailability {
-            if let value = availability[key]?.pending { availability[key]?.committed = value }
-            availability[key]?.pending = nil
-            availability[key]?.holder = nil
-        }
-        for id in state.insertedBookings {
-            guard var row = bookings[id] else { continue }
-            row.committed = row.pending ?? nil
-            row.pending = nil
-            row.holder = nil
-            bookings[id] = row
+        for row in state.locked {
+            switch row {
+            case .availability(let key): availability.commit(key)
+            case .booking(let id): bookings.commit(id)
+            case .fence(let key): fences.commit(key)
+            case .reservation(let id): reservations.commit(id)
+            }
         }
         transactions[tx] = nil
         return .done(waiters(of: tx))
@@ -119,43 +180,42 @@ public final class PostgresModel {
 
     private func undo(_ tx: TransactionID) {
         guard let state = transactions[tx] else { return }
-        for key in state.lockedAvailability {
-            availability[key]?.pending = nil
-            availability[key]?.holder = nil
-        }
-        for id in state.insertedBookings {
-            if let requestID = bookings[id]?.pending??.requestID, requestIndex[requestID] == id {
-                requestIndex[requestID] = nil
+        var removedBookings: Set<BookingID> = []
+        for row in state.locked {
+            switch row {
+            case .availability(let key): availability.rollback(key)
+            case .fence(let key): fences.rollback(key)
+            case .reservation(let id): reservations.rollback(id)
+            case .booking(let id):
+                if bookings.rows[id]?.committed == nil {
+                    removedBookings.insert(id)
+                    if let requestID = bookings.visible(id, to: tx)?.requestID, requestIndex[requestID] == id {
+                        requestIndex[requestID] = nil
+                    }
+                }
+                bookings.rollback(id)
             }
-            bookings[id] = nil
         }
-        if !state.insertedBookings.isEmpty {
-            let removed = Set(state.insertedBookings)
-            bookingOrder.removeAll { removed.contains($0) }
-        }
-        transactions[tx]?.lockedAvailability = []
-        transactions[tx]?.insertedBookings = []
+        if !removedBookings.isEmpty { bookingOrder.removeAll { removedBookings.contains($0) } }
+        transactions[tx]?.locked = []
     }
 
     private func waiters(of tx: TransactionID) -> [TransactionID] {
-        var result: [TransactionID] = []
-        for (id, state) in transactions where state.waitingFor == tx {
-            result.append(id)
-        }
+        // Sorted: transaction ids grow with begin order and the lock queue is roughly FIFO.
+        let result = transactions.filter { $0.value.waitingFor == tx }.keys.sorted()
         for id in result { transactions[id]?.waitingFor = nil }
-        // Transaction ids grow with begin order; PostgreSQL's lock queue is roughly FIFO too.
-        return result.sorted()
+        return result
     }
 
-    /// The transactions `tx` waits for, following the chain; `true` when the chain returns to
-    /// `tx` (a deadlock, which PostgreSQL finds after `deadlock_timeout`).
+    /// `true` when following "waits for" from `tx` comes back to `tx`: a deadlock, which
+    /// PostgreSQL finds `deadlock_timeout` after a transaction starts waiting.
     public func isDeadlocked(_ tx: TransactionID) -> Bool {
         var current = transactions[tx]?.waitingFor
-        var seen = 0
-        while let next = current, seen <= transactions.count {
+        var steps = 0
+        while let next = current, steps <= transactions.count {
             if next == tx { return true }
             current = transactions[next]?.waitingFor
-            seen += 1
+            steps += 1
         }
         return false
     }
@@ -167,9 +227,13 @@ public final class PostgresModel {
         return state.status == .active ? nil : .server(sqlstate: "25P02", message: "current transaction is aborted, commands ignored until end of transaction block")
     }
 
-    private func block(_ tx: TransactionID, on holder: TransactionID) -> TransactionID {
+    private func block<T>(_ tx: TransactionID, on holder: TransactionID) -> StatementResult<T> {
         transactions[tx]?.waitingFor = holder
-        return holder
+        return .blocked(on: holder)
+    }
+
+    private func remember(_ row: RowRef, first: Bool, in tx: TransactionID) {
+        if first { transactions[tx]?.locked.append(row) }
     }
 
     // MARK: availability
@@ -178,28 +242,54 @@ public final class PostgresModel {
     /// `tx == nil` is autocommit.
     public func availableQuantity(_ key: RoomNight, in tx: TransactionID?) -> StatementResult<Int?> {
         if let tx, let error = checkActive(tx) { return .failed(error) }
-        guard let row = availability[key] else { return .done(nil) }
-        if let tx, row.holder == tx, let pending = row.pending { return .done(pending) }
-        return .done(row.committed)
+        return .done(availability.visible(key, to: tx))
     }
 
     /// `UPDATE availability SET available_quantity = f(available_quantity) WHERE room_id = $1 AND
-    /// date = $2 [AND condition]`: the shared shape of every availability write.
+    /// date = $2 [AND condition]`: the shared shape of every availability write. Rows updated.
     public func updateAvailability(_ key: RoomNight, in tx: TransactionID,
                                    where condition: (Int) -> Bool = { _ in true },
                                    set newValue: (Int) -> Int) -> StatementResult<Int> {
         if let error = checkActive(tx) { return .failed(error) }
-        guard let row = availability[key] else { return .done(0) }
-        if let holder = row.holder, holder != tx { return .blocked(on: block(tx, on: holder)) }
-        let current = row.pending ?? row.committed
+        if let holder = availability.lockHolder(key, otherThan: tx) { return block(tx, on: holder) }
+        guard let current = availability.visible(key, to: tx) else { return .done(0) }
         guard condition(current) else { return .done(0) }
         // No CHECK (available_quantity >= 0), as in the seed's schema: an oversold night shows
         // as a negative quantity for the checker to find.
-        let value = newValue(current)
-        if row.holder == nil { transactions[tx]?.lockedAvailability.append(key) }
-        availability[key]?.holder = tx
-        availability[key]?.pending = value
+        remember(.availability(key), first: availability.write(key, newValue(current), by: tx), in: tx)
         return .done(1)
+    }
+
+    // MARK: fences and reservations
+
+    /// `INSERT INTO fences ... ON CONFLICT (resource) DO UPDATE SET token = EXCLUDED.token
+    /// WHERE fences.token <= EXCLUDED.token RETURNING token`. Locks the row either way, as
+    /// PostgreSQL's ON CONFLICT DO UPDATE does.
+    public func advanceFence(_ resource: String, to token: Int, in tx: TransactionID) -> StatementResult<Bool> {
+        if let error = checkActive(tx) { return .failed(error) }
+        if let holder = fences.lockHolder(resource, otherThan: tx) { return block(tx, on: holder) }
+        let current = fences.visible(resource, to: tx)
+        let advances = current.map { $0 <= token } ?? true
+        remember(.fence(resource), first: fences.write(resource, advances ? token : current, by: tx), in: tx)
+        return .done(advances)
+    }
+
+    /// `INSERT INTO reservations ... ON CONFLICT (request_id) DO NOTHING`: whether it inserted.
+    public func recordReservation(_ requestID: RequestID, stay: Stay, in tx: TransactionID) -> StatementResult<Bool> {
+        if let error = checkActive(tx) { return .failed(error) }
+        if let holder = reservations.lockHolder(requestID, otherThan: tx) { return block(tx, on: holder) }
+        guard reservations.visible(requestID, to: tx) == nil else { return .done(false) }
+        remember(.reservation(requestID), first: reservations.write(requestID, stay, by: tx), in: tx)
+        return .done(true)
+    }
+
+    /// `DELETE FROM reservations WHERE request_id = $1`: whether a row went.
+    public func removeReservation(_ requestID: RequestID, in tx: TransactionID) -> StatementResult<Bool> {
+        if let error = checkActive(tx) { return .failed(error) }
+        if let holder = reservations.lockHolder(requestID, otherThan: tx) { return block(tx, on: holder) }
+        guard reservations.visible(requestID, to: tx) != nil else { return .done(false) }
+        remember(.reservation(requestID), first: reservations.write(requestID, nil, by: tx), in: tx)
+        return .done(true)
     }
 
     // MARK: bookings
@@ -207,40 +297,55 @@ public final class PostgresModel {
     /// `INSERT INTO bookings (...) VALUES (...) RETURNING *`.
     public func insertBooking(_ booking: NewBooking, in tx: TransactionID) -> StatementResult<Booking> {
         if let error = checkActive(tx) { return .failed(error) }
-        if let requestID = booking.requestID, let existing = requestIndex[requestID], let row = bookings[existing] {
-            if let holder = row.holder, holder != tx { return .blocked(on: block(tx, on: holder)) }
+        if let requestID = booking.requestID, let existing = requestIndex[requestID] {
+            if let holder = bookings.lockHolder(existing, otherThan: tx), bookings.rows[existing]?.committed == nil {
+                return block(tx, on: holder)
+            }
             return .failed(.uniqueViolation(constraint: "bookings_request_id_key"))
         }
         // A sequence's nextval is not transactional: a rolled-back insert leaves a gap.
         let id = BookingID(nextBookingID)
         nextBookingID += 1
         let row = Booking(id: id, userID: booking.userID, room: booking.stay.room, checkIn: booking.stay.checkIn,
-                          checkOut: booking.stay.checkOut, status: .confirmed, requestID: booking.requestID,
+                          checkOut: booking.stay.checkOut, status: booking.status, requestID: booking.requestID,
                           fencingToken: booking.fencingToken)
-        bookings[id] = VersionedRow(committed: nil, holder: tx, pending: row)
+        remember(.booking(id), first: bookings.write(id, row, by: tx), in: tx)
         bookingOrder.append(id)
         if let requestID = booking.requestID { requestIndex[requestID] = id }
-        transactions[tx]?.insertedBookings.append(id)
         return .done(row)
     }
 
-    /// Committed bookings in id order, plus `tx`'s own uncommitted ones.
+    /// `UPDATE bookings SET status = $3 WHERE id = $1 AND status = $2`: whether it changed.
+    public func setStatus(of id: BookingID, from old: BookingStatus, to new: BookingStatus, in tx: TransactionID) -> StatementResult<Bool> {
+        if let error = checkActive(tx) { return .failed(error) }
+        if let holder = bookings.lockHolder(id, otherThan: tx) { return block(tx, on: holder) }
+        guard var row = bookings.visible(id, to: tx), row.status == old else { return .done(false) }
+        row.status = new
+        remember(.booking(id), first: bookings.write(id, row, by: tx), in: tx)
+        return .done(true)
+    }
+
+    /// Bookings in id order as `tx` (or an autocommit statement) sees them.
     public func bookings(visibleTo tx: TransactionID? = nil) -> [Booking] {
-        bookingOrder.compactMap { id in
-            guard let row = bookings[id] else { return nil }
-            if let tx, row.holder == tx { return row.pending ?? nil }
-            return row.committed
-        }
+        bookingOrder.compactMap { bookings.visible($0, to: tx) }
+    }
+
+    /// `SELECT ... FROM bookings WHERE request_id = $1`, autocommit.
+    public func booking(requestID: RequestID) -> Booking? {
+        requestIndex[requestID].flatMap { bookings.visible($0, to: nil) }
     }
 
     // MARK: State for checkers
 
     /// Committed availability, sorted by room and night.
     public var committedAvailability: [(RoomNight, Int)] {
-        availability.keys.sorted().map { ($0, availability[$0]!.committed) }
+        availabilityKeys.compactMap { key in availability.visible(key, to: nil).map { (key, $0) } }
     }
 
-    public func committedQuantity(_ key: RoomNight) -> Int? { availability[key]?.committed }
+    public func committedQuantity(_ key: RoomNight) -> Int? { availability.visible(key, to: nil) }
+
+    /// Committed reservations by request id, sorted.
+    public var committedReservations: [(RequestID, Stay)] { reservations.committedEntries.sorted { $0.0 < $1.0 } }
 
     public var openTransactions: [TransactionID] { transactions.keys.sorted() }
 }

@@ -14,24 +14,43 @@ public final class RedisModel {
 
     public init() {}
 
-    /// Keys that expired at this access, for the trace (`lock.expired`).
-    public private(set) var lastExpired: Entry?
+    /// Write history, kept only when a failover may need to lose recent writes.
+    public var journaling = false
+    private var journal: [(time: Int64, key: String, previous: Entry?)] = []
+
+    /// Removes `key` if its TTL has passed (Redis's passive expiry); `true` if it did.
+    public func expireIfDue(_ key: String, now: Int64) -> Bool {
+        guard let deadline = entries[key]?.expiresAt, deadline <= now &+ clockOffset else { return false }
+        write(key, nil, now: now)
+        return true
+    }
 
     private func live(_ key: String, now: Int64) -> Entry? {
-        lastExpired = nil
-        guard let entry = entries[key] else { return nil }
-        if let deadline = entry.expiresAt, deadline <= now &+ clockOffset {
-            entries[key] = nil
-            lastExpired = entry
-            return nil
+        _ = expireIfDue(key, now: now)
+        return entries[key]
+    }
+
+    private func write(_ key: String, _ entry: Entry?, now: Int64) {
+        if journaling { journal.append((now, key, entries[key])) }
+        entries[key] = entry
+    }
+
+    /// Fails over to a replica that missed every write since `since`: those writes are undone,
+    /// newest first. Returns how many keys changed.
+    public func failover(losingWritesSince since: Int64) -> Int {
+        var changed = Set<String>()
+        while let last = journal.last, last.time > since {
+            journal.removeLast()
+            entries[last.key] = last.previous
+            changed.insert(last.key)
         }
-        return entry
+        return changed.count
     }
 
     /// `SET key value [NX] [PX ttl]`: `false` when NX found the key.
     public func set(_ key: String, _ value: String, onlyIfAbsent: Bool, ttl: Int64?, now: Int64) -> Bool {
         if onlyIfAbsent, live(key, now: now) != nil { return false }
-        entries[key] = Entry(value: value, expiresAt: ttl.map { now &+ clockOffset &+ $0 })
+        write(key, Entry(value: value, expiresAt: ttl.map { now &+ clockOffset &+ $0 }), now: now)
         return true
     }
 
@@ -41,7 +60,7 @@ public final class RedisModel {
     /// The seed's Lua release: `if GET key == token then DEL key`.
     public func compareAndDelete(_ key: String, token: String, now: Int64) -> Bool {
         guard let entry = live(key, now: now), entry.value == token else { return false }
-        entries[key] = nil
+        write(key, nil, now: now)
         return true
     }
 
@@ -49,7 +68,7 @@ public final class RedisModel {
     public func increment(_ key: String, now: Int64) -> Int {
         let current = live(key, now: now).flatMap { Int($0.value) } ?? 0
         let next = current + 1
-        entries[key] = Entry(value: String(next), expiresAt: entries[key]?.expiresAt)
+        write(key, Entry(value: String(next), expiresAt: entries[key]?.expiresAt), now: now)
         return next
     }
 
@@ -63,5 +82,8 @@ public final class RedisModel {
     }
 
     /// A restart without persistence.
-    public func flushAll() { entries.removeAll() }
+    public func flushAll() {
+        entries.removeAll()
+        journal.removeAll()
+    }
 }

@@ -12,6 +12,8 @@ public struct ClientOutcome: Hashable, Sendable {
     public var status: Int?
     public var booking: Booking?
     public var error: String?
+    /// How many times the client sent its request (more than 1 with client-retry).
+    public var attempts = 1
 
     /// Answered or explicitly unknown: the client's task ran to its end.
     public var finished: Bool { completedAt != nil }
@@ -39,10 +41,21 @@ public struct QuiescentState: Sendable {
     public var time: Int64
     public var bookings: [Booking]
     public var availability: [(RoomNight, Int)]
-    public var liveLocks: [(key: String, value: String, setter: ProcessContext?)]
+    public var liveLocks: [LiveLock]
     public var openTransactions: [String]
     /// Processes that crashed during the run (their locks may legitimately outlive them).
     public var crashed: [ProcessID]
+    /// Crash-safe sagas not yet resolved.
+    public var pendingBookings: [Booking] = []
+}
+
+/// A Redis key still alive at quiescence.
+public struct LiveLock: Hashable, Sendable {
+    public var key: String
+    public var value: String
+    public var setter: ProcessContext?
+    /// Whether its holder tried to release it (the release may have been lost or timed out).
+    public var releaseAttempted: Bool
 }
 
 public struct SimulationOutput: Sendable {
@@ -55,6 +68,9 @@ public struct SimulationOutput: Sendable {
     public var steps: Int
     public var events: [TraceEvent]
     public var choices: [Simulator.Choice]
+    public var coverage: Coverage
+    /// The scenario's faults that were active in this run.
+    public var activeFaults: [FaultSpec]
 }
 
 /// Observes a run as it goes; the checkers implement it (no I/O, called on the simulator's thread).
@@ -82,17 +98,36 @@ public enum ScenarioSimulation {
             world.onCommit = { [unowned world] server in observer.committed(in: server, world: world) }
         }
 
+        if !scenario.faults.isEmpty {
+            let injector = FaultInjector(specs: scenario.faults, world: world)
+            injector.bookingReplicas = max(1, scenario.bookingReplicas)
+            world.faults = injector
+            world.redis.journaling = injector.activeFaults.contains { $0.kind == .redisFailover }
+        }
+
         let inventory = SimServiceProcess<InventoryRequest>(id: ProcessID(kind: .inventory, index: 0)) { _ in
             .error(StatusCode.serviceUnavailable, "starting")
         }
-        inventory.handler = inventoryHandler(world: world, context: inventory.context)
+        inventory.handler = inventoryHandler(world: world, context: inventory.context, decrement: scenario.inventoryDecrement)
+        world.restarters[inventory.id] = { context in
+            inventory.context = context
+            inventory.handler = inventoryHandler(world: world, context: context, decrement: scenario.inventoryDecrement)
+        }
 
         let configuration = scenario.bookingConfiguration
         let replicas = (1...max(1, scenario.bookingReplicas)).map { index in
             let process = SimServiceProcess<BookingRequest>(id: ProcessID(kind: .booking, index: index)) { _ in
                 .error(StatusCode.serviceUnavailable, "starting")
             }
-            process.handler = bookingHandler(world: world, context: process.context, inventory: inventory, configuration: configuration)
+            let service = bookingService(world: world, context: process.context, inventory: inventory, configuration: configuration)
+            process.handler = { await service.handle($0) }
+            world.restarters[process.id] = { context in
+                let service = bookingService(world: world, context: context, inventory: inventory, configuration: configuration)
+                process.context = context
+                process.handler = { await service.handle($0) }
+                // A restarted crash-safe replica first finishes what crashed replicas left pending.
+                service.startRecovery()
+            }
             return process
         }
 
@@ -111,6 +146,7 @@ public enum ScenarioSimulation {
         let clientTimeout = scenario.clientTimeout
 
         var quiescent = QuiescentState(time: 0, bookings: [], availability: [], liveLocks: [], openTransactions: [], crashed: [])
+        world.faults?.scheduleTimedFaults()
         let failure = simulator.run({
             // Clients in groups of at most 64, for the same reason as the simulator's spawn shards.
             await withDiscardingTaskGroup { chunks in
@@ -135,31 +171,38 @@ public enum ScenarioSimulation {
                 time: simulator.now,
                 bookings: world.bookingDatabase.model.bookings(),
                 availability: world.inventoryDatabase.model.committedAvailability,
-                liveLocks: world.redis.liveKeys(now: simulator.now).map { ($0.key, $0.entry.value, world.lockSetters[$0.entry.value]) },
+                liveLocks: world.redis.liveKeys(now: simulator.now).map {
+                    LiveLock(key: $0.key, value: $0.entry.value, setter: world.lockSetters[$0.entry.value],
+                             releaseAttempted: world.releaseAttempts.contains($0.entry.value))
+                },
                 openTransactions: world.inventoryDatabase.model.openTransactions.map { "inventory_db \($0)" }
                     + world.bookingDatabase.model.openTransactions.map { "booking_db \($0)" },
-                crashed: [])
+                crashed: world.crashedProcesses.sorted(),
+                pendingBookings: world.bookingDatabase.model.bookings().filter { $0.status == .pending })
         })
         return SimulationOutput(seed: seed, outcomes: outcomes.value ?? [], failure: failure, quiescent: quiescent,
                                 traceHash: simulator.trace.hash, traceCount: simulator.trace.count, steps: simulator.steps,
-                                events: simulator.trace.events, choices: simulator.choices)
+                                events: simulator.trace.events, choices: simulator.choices, coverage: world.coverage,
+                                activeFaults: world.faults?.activeFaults ?? [])
     }
 
-    static func inventoryHandler(world: SimWorld, context: ProcessContext) -> @Sendable (InventoryRequest) async -> APIResponse {
-        let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context))
+    static func inventoryHandler(world: SimWorld, context: ProcessContext,
+                                 decrement: InventoryService.Decrement) -> @Sendable (InventoryRequest) async -> APIResponse {
+        let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context), decrement: decrement)
         return { request in await service.handle(request) }
     }
 
-    static func bookingHandler(world: SimWorld, context: ProcessContext, inventory: SimServiceProcess<InventoryRequest>,
-                               configuration: BookingConfiguration) -> @Sendable (BookingRequest) async -> APIResponse {
-        let service = BookingService(
+    static func bookingService(world: SimWorld, context: ProcessContext, inventory: SimServiceProcess<InventoryRequest>,
+                               configuration: BookingConfiguration) -> BookingService<SimClock> {
+        BookingService(
             clock: SimClock(simulator: world.simulator, process: context),
             lock: SimLockService(world: world, caller: context),
             database: SimBookingDatabase(world: world, caller: context),
             inventory: SimRemoteService(world: world, caller: context, hop: .bookingInventory, replicas: [inventory]),
             ids: SimIdentifiers(simulator: world.simulator),
-            configuration: configuration)
-        return { request in await service.handle(request) }
+            faults: SimFaultPoints(world: world, process: context),
+            configuration: configuration,
+            background: SimBackgroundWork(simulator: world.simulator))
     }
 }
 
@@ -183,15 +226,33 @@ struct SimClient: Sendable {
         world.trace(TraceEvent(time: world.now, process: context, op: .arrive, subject: .user(plan.user), a: Int64(index + 1)))
         outcomes.value![index].sentAt = world.now
         let body = ConfirmBody(userID: plan.user, stay: plan.stay, requestID: requestID)
-        do {
-            let response = try await booking.call(.confirm(body), timeout: timeout)
-            guard !world.simulator.sealed else { return }
-            outcomes.value![index].status = response.status
-            if case .booking(let booking) = response.body { outcomes.value![index].booking = booking }
-            if case .error(let message) = response.body { outcomes.value![index].error = message }
-        } catch {
-            guard !world.simulator.sealed else { return }
-            outcomes.value![index].error = error.description
+        var retriesLeft: Int?
+        var attempt = 1
+        while true {
+            do {
+                let response = try await booking.call(.confirm(body), timeout: timeout)
+                guard !world.simulator.sealed else { return }
+                outcomes.value![index].status = response.status
+                outcomes.value![index].error = nil
+                if case .booking(let booking) = response.body { outcomes.value![index].booking = booking }
+                if case .error(let message) = response.body { outcomes.value![index].error = message }
+            } catch {
+                guard !world.simulator.sealed else { return }
+                outcomes.value![index].error = error.description
+                // The seed's client gives up; a retrying client sends the same request again.
+                if error == .timeout {
+                    if retriesLeft == nil { retriesLeft = world.faults?.retries(for: context.id) ?? 0 }
+                    if retriesLeft! > 0 {
+                        retriesLeft! -= 1
+                        attempt += 1
+                        world.coverage.hit(.clientRetried)
+                        world.trace(TraceEvent(time: world.now, process: context, op: .retry, subject: .user(plan.user), a: Int64(attempt)))
+                        outcomes.value![index].attempts = attempt
+                        continue
+                    }
+                }
+            }
+            break
         }
         outcomes.value![index].completedAt = world.now
         world.trace(TraceEvent(time: world.now, process: context, op: .complete, subject: .user(plan.user),

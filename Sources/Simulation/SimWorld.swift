@@ -25,6 +25,20 @@ public final class SimWorld: @unchecked Sendable {
     public var onCommit: ((SimPostgresServer) -> Void)?
     /// Who set each lock token, so a lock left behind can be traced to its process.
     public private(set) var lockSetters: [String: ProcessContext] = [:]
+    /// Tokens whose holder tried to release them (whether or not the release got through).
+    public private(set) var releaseAttempts: Set<String> = []
+    public internal(set) var faults: FaultInjector?
+    public internal(set) var coverage = Coverage()
+    public internal(set) var crashedProcesses: Set<ProcessID> = []
+    /// Brings a crashed process back as the given incarnation.
+    var restarters: [ProcessID: (ProcessContext) -> Void] = [:]
+    private var partitions: [(a: ProcessID, b: ProcessID, until: Int64)] = []
+    /// Redis refuses connections until then (restarting).
+    var redisDownUntil: Int64 = 0
+    /// How long a booking replica waits for Redis (the client library's timeout).
+    public var redisTimeout: Int64 = Duration.seconds(1).nanoseconds
+    /// How long a client waits for PostgreSQL before it gives the connection up.
+    public var postgresTimeout: Int64 = Duration.seconds(5).nanoseconds
 
     public init(simulator: Simulator, latency: LatencyProfile, rooms: [Room], availability: [RoomNight: Int]) {
         self.simulator = simulator
@@ -55,16 +69,23 @@ public final class SimWorld: @unchecked Sendable {
     }
 
     func recordLockSetter(_ token: String, _ caller: ProcessContext) { lockSetters[token] = caller }
+    func recordReleaseAttempt(_ token: String) { releaseAttempts.insert(token) }
 
     func nextMessageID() -> Int {
         nextMessage += 1
         return nextMessage
     }
 
-    /// Whether `caller` may act now: on the simulator's thread, before the seal, and alive.
-    /// A task of a crashed process that was already running parks for good instead.
+    /// Whether `caller` may act now: on the simulator's thread, before the seal, alive, and not
+    /// paused (a paused process waits here for its pause to end). A task of a crashed process
+    /// that was already running parks for good instead.
     func admit(_ caller: ProcessContext, _ what: @autoclosure () -> String) async -> Bool {
         guard simulator.onSimulatorThread(what()), !simulator.sealed else { return false }
+        if let until = simulator.pauseEnd(of: caller.id) {
+            let simulator = self.simulator
+            await simulator.park(caller, "paused") { waker in simulator.schedule(at: until) { simulator.wake(waker) } }
+            if simulator.sealed { return false }
+        }
         if !simulator.isAlive(caller) {
             await simulator.park(caller, "crashed") { _ in }
             return false
@@ -72,25 +93,120 @@ public final class SimWorld: @unchecked Sendable {
         return true
     }
 
-    /// A request and its reply over `hop`: `serve` runs at the server when the request arrives
-    /// and calls its reply callback when done (at once, or later if the server blocks). `nil`
-    /// when the run ended before the reply came back.
-    func roundTrip<T>(_ caller: ProcessContext, _ hop: Hop, _ label: StaticString,
-                      serve: @escaping (_ reply: @escaping (T) -> Void) -> Void) async -> T? {
-        guard await admit(caller, "\(label) by \(caller)") else { return nil }
-        let box = Box<T>()
+    /// How a request-reply exchange ended.
+    enum Exchange<T> {
+        case reply(T)
+        /// No reply within the timeout; `lostReply` is what the server answered if it did.
+        case timedOut(lostReply: T?)
+        /// The run ended (sealed) first.
+        case ended
+    }
+
+    /// A request and its reply over `hop` between `caller` and `server`: `serve` runs at the
+    /// server when the request arrives and calls its reply callback when done (at once, or
+    /// later if the server blocks). Latency, loss, spikes and partitions apply both ways.
+    func exchange<T>(_ caller: ProcessContext, _ hop: Hop, to server: ProcessID, _ label: StaticString, timeout: Int64,
+                     serve: @escaping (_ reply: @escaping (T) -> Void) -> Void) async -> Exchange<T> {
+        guard await admit(caller, "\(label) by \(caller)") else { return .ended }
+        let fate = faults?.fate(of: hop) ?? MessageFate()
+        let box = Box<Exchange<T>>()
+        let lost = Box<T>()
         let simulator = self.simulator
         await simulator.park(caller, label) { waker in
-            simulator.schedule(after: self.sampleLatency(hop)) {
+            let timer = simulator.schedule(after: timeout) {
+                guard box.value == nil else { return }
+                box.value = .timedOut(lostReply: lost.value)
+                simulator.wake(waker)
+            }
+            simulator.schedule(after: self.sampleLatency(hop) + fate.requestDelay) {
+                if self.dropped(from: caller.id, to: server, lost: fate.requestLost, mark: .requestLost) { return }
                 serve { value in
-                    simulator.schedule(after: self.sampleLatency(hop)) {
-                        box.value = value
+                    simulator.schedule(after: self.sampleLatency(hop) + fate.replyDelay) {
+                        if self.dropped(from: server, to: caller.id, lost: fate.replyLost, mark: .replyLost) {
+                            // The work happened; the caller learns nothing and times out.
+                            lost.value = value
+                            return
+                        }
+                        guard box.value == nil else { return }
+                        box.value = .reply(value)
+                        timer.cancel()
                         simulator.wake(waker)
                     }
                 }
             }
         }
-        return box.value
+        return box.value ?? .ended
+    }
+
+    /// Whether a message from `from` to `to` is dropped (lost, or cut by a partition); counts it.
+    func dropped(from: ProcessID, to: ProcessID, lost: Bool, mark: CoverageMark) -> Bool {
+        if lost {
+            coverage.hit(mark)
+            return true
+        }
+        if isPartitioned(from, to) {
+            coverage.hit(.partitionDropped)
+            return true
+        }
+        return false
+    }
+
+    // MARK: Faults carried out
+
+    func isPartitioned(_ a: ProcessID, _ b: ProcessID) -> Bool {
+        guard !partitions.isEmpty else { return false }
+        partitions.removeAll { $0.until <= now }
+        return partitions.contains { ($0.a == a && $0.b == b) || ($0.a == b && $0.b == a) }
+    }
+
+    /// Crashes `process`: its tasks never resume, its transactions roll back, its locks stay
+    /// until they expire; it restarts as a new incarnation after `downtime`.
+    public func crash(_ process: ProcessID, downtime: Int64) {
+        let next = simulator.crash(process)
+        crashedProcesses.insert(process)
+        inventoryDatabase.disconnect(process)
+        bookingDatabase.disconnect(process)
+        simulator.schedule(after: downtime) { [self] in
+            trace(TraceEvent(time: now, process: next, op: .restart, origin: 0))
+            restarters[process]?(next)
+        }
+    }
+
+    /// Carries out a fault now, on `process` where the fault aims at one.
+    func carryOut(_ spec: FaultSpec, on process: ProcessID?, origin: Int, at point: AlgorithmPoint? = nil) {
+        let target = process ?? spec.target.map { faults!.resolve($0) }
+        let duration = spec.duration.nanoseconds
+        coverage.hit(CoverageMark.fired(spec.kind))
+        trace(TraceEvent(time: now, process: target.map { ProcessContext(id: $0, incarnation: simulator.incarnation(of: $0)) } ?? redisProcess,
+                         op: .fault, subject: .key(spec.kind.rawValue), a: duration, text: point?.rawValue ?? "", origin: origin))
+        switch spec.kind {
+        case .pause:
+            if let target { simulator.pause(target, until: now + duration) }
+        case .crash:
+            if let target { crash(target, downtime: duration) }
+        case .partition:
+            let peers = spec.peers.map { faults!.resolve($0) }
+            if peers.count == 2 { partitions.append((peers[0], peers[1], now + duration)) }
+        case .redisRestart:
+            redis.flushAll()
+            redisDownUntil = now + duration
+        case .redisFailover:
+            if redis.failover(losingWritesSince: now - duration) > 0 { coverage.hit(.redisFailoverLostKey) }
+        case .redisClockJump:
+            redis.clockOffset += duration
+        case .connectionLoss:
+            if let target {
+                inventoryDatabase.disconnect(target)
+                bookingDatabase.disconnect(target)
+            }
+        case .postgresAbort:
+            if let target {
+                inventoryDatabase.failNextStatement(of: target, with: .serializationFailure)
+                bookingDatabase.failNextStatement(of: target, with: .serializationFailure)
+            }
+        case .latencySpike, .requestLoss, .replyLoss, .statementTimeout, .clientRetry:
+            break
+        }
     }
 }
 
@@ -166,6 +282,7 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
         let message = world.nextMessageID()
         let caller = self.caller
         let origin = RequestOrigin.user
+        let fate = world.faults?.fate(of: hop) ?? MessageFate()
         world.trace(TraceEvent(time: world.now, process: caller, op: .send, subject: .process(server.id),
                                a: Int64(message), text: request.endpoint))
         let box = Box<Result<APIResponse, NetworkError>>()
@@ -173,13 +290,15 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
             let timer = simulator.schedule(after: timeout.nanoseconds) {
                 guard box.value == nil else { return }
                 box.value = .failure(.timeout)
+                world.coverage.hit(.clientTimedOut)
                 world.trace(TraceEvent(time: world.now, process: caller, op: .timeout, subject: .process(server.id), a: Int64(message), origin: origin))
                 simulator.wake(waker)
             }
-            simulator.schedule(after: world.sampleLatency(hop)) {
+            simulator.schedule(after: world.sampleLatency(hop) + fate.requestDelay) {
                 let serverContext = server.context
                 // A request to a crashed process is lost; the caller's timeout answers.
-                guard simulator.isAlive(serverContext) else { return }
+                guard simulator.isAlive(serverContext),
+                      !world.dropped(from: caller.id, to: server.id, lost: fate.requestLost, mark: .requestLost) else { return }
                 world.trace(TraceEvent(time: world.now, process: serverContext, op: .deliver, subject: .process(caller.id),
                                        a: Int64(message), text: request.endpoint, origin: origin))
                 let handler = server.handler
@@ -188,8 +307,12 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
                     guard simulator.isAlive(serverContext), !simulator.sealed else { return }
                     world.trace(TraceEvent(time: world.now, process: serverContext, op: .respond, subject: .process(caller.id),
                                            a: Int64(message), b: Int64(response.status), origin: origin))
-                    simulator.schedule(after: world.sampleLatency(hop)) {
-                        guard box.value == nil else { return }
+                    if case .error(let text) = response.body, text == BookingService<SimClock>.lockExhaustedMessage {
+                        world.coverage.hit(.lockRetriesExhausted)
+                    }
+                    simulator.schedule(after: world.sampleLatency(hop) + fate.replyDelay) {
+                        guard box.value == nil,
+                              !world.dropped(from: server.id, to: caller.id, lost: fate.replyLost, mark: .replyLost) else { return }
                         box.value = .success(response)
                         timer.cancel()
                         world.trace(TraceEvent(time: world.now, process: caller, op: .receive, subject: .process(server.id),
@@ -207,7 +330,8 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
 // MARK: Redis
 
 /// The lock service as a booking replica sees it: each command is a round trip on the
-/// booking-redis hop, executed by the Redis model when it arrives.
+/// booking-redis hop, executed by the Redis model when it arrives, refused while Redis
+/// restarts, and timed out by the client library after `redisTimeout`.
 public struct SimLockService: LockService {
     let world: SimWorld
     let caller: ProcessContext
@@ -217,54 +341,83 @@ public struct SimLockService: LockService {
         self.caller = caller
     }
 
-    private func traceExpiry(_ key: String, origin: Int) {
-        guard world.redis.lastExpired != nil else { return }
-        world.trace(TraceEvent(time: world.now, process: world.redisProcess, op: .lockExpired, subject: .key(key), origin: origin))
+    /// Runs `command` in Redis; `nil` when Redis refused the connection.
+    private func command<T>(_ label: StaticString, key: String, _ command: @escaping (_ origin: Int) -> T) async throws(LockError) -> T {
+        let world = self.world
+        let origin = RequestOrigin.user
+        let outcome: SimWorld.Exchange<T?> = await world.exchange(caller, .bookingRedis, to: world.redisProcess.id, label,
+                                                                   timeout: world.redisTimeout) { reply in
+            guard world.now >= world.redisDownUntil else { return reply(nil) }
+            if world.redis.expireIfDue(key, now: world.now) {
+                world.trace(TraceEvent(time: world.now, process: world.redisProcess, op: .lockExpired, subject: .key(key), origin: origin))
+            }
+            reply(command(origin))
+        }
+        switch outcome {
+        case .reply(let value?): return value
+        case .reply(nil):
+            world.coverage.hit(.lockServiceUnavailable)
+            throw .unavailable("connection refused (Redis is restarting)")
+        case .timedOut:
+            world.coverage.hit(.lockServiceUnavailable)
+            throw .timeout
+        case .ended: throw .unavailable("the simulation has ended")
+        }
     }
 
     public func acquire(key: String, token: String, ttl: Duration) async throws(LockError) -> Bool {
         let world = self.world
         let caller = self.caller
-        let origin = RequestOrigin.user
-        let acquired: Bool? = await world.roundTrip(caller, .bookingRedis, "SET NX") { reply in
+        return try await command("SET NX", key: key) { origin in
             let done = world.redis.set(key, token, onlyIfAbsent: true, ttl: ttl.nanoseconds, now: world.now)
-            traceExpiry(key, origin: origin)
             if done { world.recordLockSetter(token, caller) }
             world.trace(TraceEvent(time: world.now, process: caller, op: .lockAcquire, subject: .key(key),
                                    a: done ? 1 : 0, b: ttl.nanoseconds, text: token, origin: origin))
-            reply(done)
+            return done
         }
-        guard let acquired else { throw .unavailable("the simulation has ended") }
-        return acquired
     }
 
     public func release(key: String, token: String) async throws(LockError) -> Bool {
         let world = self.world
         let caller = self.caller
-        let origin = RequestOrigin.user
-        let released: Bool? = await world.roundTrip(caller, .bookingRedis, "EVAL compare-and-delete") { reply in
+        world.recordReleaseAttempt(token)
+        return try await command("EVAL compare-and-delete", key: key) { origin in
             let done = world.redis.compareAndDelete(key, token: token, now: world.now)
-            traceExpiry(key, origin: origin)
+            if !done { world.coverage.hit(.lockExpiredWhileHeld) }
             world.trace(TraceEvent(time: world.now, process: caller, op: .lockRelease, subject: .key(key),
                                    a: done ? 1 : 0, text: token, origin: origin))
-            reply(done)
+            return done
         }
-        guard let released else { throw .unavailable("the simulation has ended") }
-        return released
+    }
+
+    public func nextFencingToken(_ key: String) async throws(LockError) -> Int {
+        let world = self.world
+        let caller = self.caller
+        return try await command("INCR", key: key) { origin in
+            let next = world.redis.increment(key, now: world.now)
+            world.trace(TraceEvent(time: world.now, process: caller, op: .lockFence, subject: .key(key), a: Int64(next), origin: origin))
+            return next
+        }
     }
 
     public func holder(of key: String) async throws(LockError) -> String? {
         let world = self.world
         let caller = self.caller
-        let origin = RequestOrigin.user
-        let value: String?? = await world.roundTrip(caller, .bookingRedis, "GET") { reply in
+        return try await command("GET", key: key) { origin in
             let value = world.redis.get(key, now: world.now)
-            traceExpiry(key, origin: origin)
             world.trace(TraceEvent(time: world.now, process: caller, op: .lockGet, subject: .key(key), text: value ?? "", origin: origin))
-            reply(value)
+            return value
         }
-        guard let value else { throw .unavailable("the simulation has ended") }
-        return value
+    }
+}
+
+/// Background work of a simulated process (the crash-safe recovery worker), started through the
+/// simulator's spawner so it stays on the simulated executor.
+public struct SimBackgroundWork: BackgroundWork {
+    let simulator: Simulator
+    public init(simulator: Simulator) { self.simulator = simulator }
+    public func start(_ work: @escaping @Sendable () async -> Void) {
+        simulator.spawn { await RequestOrigin.$user.withValue(0) { await work() } }
     }
 }
 

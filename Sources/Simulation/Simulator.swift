@@ -84,6 +84,9 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public var scheduler: SimRandom
     public var world: SimRandom
     public let seed: UInt64
+    /// The fault decisions' own stream, so that turning a fault on or off does not shift the
+    /// world's latency draws more than the fault itself does.
+    public var faultStream: SimRandom
     public let trace: Trace
     public let budget: SimulationBudget
 
@@ -107,6 +110,8 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     private var parkedCount = 0
     private var crashedWakers: [Waker] = []
     private var incarnations: [ProcessID: Int] = [:]
+    /// Stop-the-world pauses: a paused process's tasks are not resumed before this time.
+    private var pausedUntil: [ProcessID: Int64] = [:]
 
     /// Spawned tasks are spread over several task groups: the runtime removes a finished child
     /// from its group's list by walking it, so one group of thousands of children is quadratic.
@@ -129,6 +134,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         self.seed = seed
         self.scheduler = SimRandom(seed: seed, stream: 1)
         self.world = SimRandom(seed: seed, stream: 2)
+        self.faultStream = SimRandom(seed: seed, stream: 3)
         self.trace = trace
         self.budget = budget
         self.ownerThread = pthread_self()
@@ -187,6 +193,21 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         return ProcessContext(id: process, incarnation: next)
     }
 
+    /// Stops `process` until `until` (virtual time): nothing of it resumes before then.
+    public func pause(_ process: ProcessID, until: Int64) {
+        pausedUntil[process] = max(until, pausedUntil[process] ?? 0)
+    }
+
+    /// When a pause of `process` ends, if it is paused now.
+    public func pauseEnd(of process: ProcessID) -> Int64? {
+        guard !pausedUntil.isEmpty, let until = pausedUntil[process] else { return nil }
+        if until <= now {
+            pausedUntil[process] = nil
+            return nil
+        }
+        return until
+    }
+
     // MARK: Parking
 
     /// Parks the current task until `wake(_:)`; `register` runs synchronously with the waker.
@@ -203,6 +224,10 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public func wake(_ waker: Waker) {
         guard let continuation = waker.continuation else { return }
         if !sealed && !isAlive(waker.process) {
+            return
+        }
+        if !sealed, let until = pauseEnd(of: waker.process.id) {
+            schedule(at: until) { [self] in wake(waker) }
             return
         }
         waker.continuation = nil

@@ -68,6 +68,7 @@ public enum TraceOp: String, Sendable, Codable, CaseIterable {
     case lockRelease = "lock.release"
     case lockGet = "lock.get"
     case lockExpired = "lock.expired"
+    case lockFence = "lock.fence"
     case sqlBegin = "sql.begin"
     case sqlSelect = "sql.select"
     case sqlUpdate = "sql.update"
@@ -78,6 +79,12 @@ public enum TraceOp: String, Sendable, Codable, CaseIterable {
     case sqlError = "sql.error"
     case sleep
     case complete
+    /// A fault fired: subject = its kind, a = its duration, text = the algorithm point if any.
+    case fault
+    /// A crashed process came back as a new incarnation.
+    case restart
+    /// A client sends the same request again after a timeout.
+    case retry
 }
 
 public enum TraceSubject: Hashable, Sendable {
@@ -86,7 +93,7 @@ public enum TraceSubject: Hashable, Sendable {
     case key(String)
     case roomNight(RoomNight)
     case booking(BookingID)
-    case request(Int)
+    case request(String)
     case user(UserID)
 }
 
@@ -157,7 +164,7 @@ public final class Trace: @unchecked Sendable {
         case .key(let key): hasher.feed(2); hasher.feed(key)
         case .roomNight(let key): hasher.feed(3); hasher.feed(Int64(key.room.rawValue)); hasher.feed(Int64(key.night.daysSinceEpoch))
         case .booking(let id): hasher.feed(4); hasher.feed(Int64(id.rawValue))
-        case .request(let id): hasher.feed(5); hasher.feed(Int64(id))
+        case .request(let id): hasher.feed(5); hasher.feed(id)
         case .user(let user): hasher.feed(6); hasher.feed(user.rawValue)
         }
         hasher.feed(event.a)

@@ -28,6 +28,7 @@ extension TraceEvent: CustomStringConvertible {
         case .lockRelease: "compare-and-delete \(subject) \(shortToken) -> \(a == 1 ? "released" : "NOT released (expired or foreign token)")"
         case .lockGet: "GET \(subject) -> \(text.isEmpty ? "nil" : text)"
         case .lockExpired: "key \(subject) expired (TTL elapsed)"
+        case .lockFence: "INCR \(subject) -> fencing token \(a)"
         case .sqlBegin: "BEGIN tx\(a) on \(subject)"
         case .sqlSelect: a == 0 ? "SELECT \(subject) -> \(selectResult)" : "tx\(a): SELECT \(subject) -> \(selectResult)"
         case .sqlUpdate: "tx\(a): UPDATE \(subject) -> \(b) row\(b == 1 ? "" : "s")"
@@ -37,6 +38,9 @@ extension TraceEvent: CustomStringConvertible {
         case .sqlRollback: b == 1 ? "connection lost: \(subject)'s tx\(a) rolled back" : "ROLLBACK tx\(a) on \(subject)"
         case .sqlError: "tx\(a): \(subject) failed with SQLSTATE \(text)"
         case .sleep: "sleeps \(Double(a) / 1e9)s"
+        case .fault: "FAULT \(subject)" + (a > 0 ? " for \(formatVirtualTime(a))" : "") + (text.isEmpty ? "" : " at \(text)")
+        case .restart: "restarts (incarnation \(process.incarnation))"
+        case .retry: "retries its request after a timeout (attempt \(a))"
         case .complete: b > 0 ? "\(subject) done: \(a == 0 ? "no answer" : String(a)) after \(Double(b) / 1e9)s" : "\(subject) done: \(a == 0 ? "no answer" : String(a))"
         }
     }

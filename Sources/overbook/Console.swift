@@ -42,8 +42,13 @@ struct ProgressMeter {
         lastDraw = start
     }
 
-    mutating func update(done: Int, failures: Int) {
+    mutating func update(done: Int, failures: Int, final: Bool = false) {
         guard total > 1 else { return }
+        if final && done != total {
+            // Stopped early (--stop-on-failure): end the line.
+            if Console.stderrIsTerminal { Console.progress("\n") }
+            return
+        }
         let now = clock.now
         let rate = Double(done) / max(1e-9, (now - start).seconds)
         if Console.stderrIsTerminal {

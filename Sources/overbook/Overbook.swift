@@ -15,8 +15,10 @@ struct Overbook: ParsableCommand {
           overbook run scenarios/seed-experiment.yaml --seed 7 --runs 10000
           overbook replay scenarios/seed-experiment.yaml --seed 7
           overbook replay scenarios/seed-experiment.yaml --seed 7 --trace run-7.jsonl
+          overbook sweep scenarios/seed-experiment.yaml --seeds 1..100000 --swarm --jobs 2
+          overbook matrix --seeds 200
           overbook bench
         """,
-        subcommands: [RunCommand.self, ReplayCommand.self, BenchCommand.self, HashesCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self]
     )
 }

@@ -24,10 +24,18 @@ struct ReplayCommand: ParsableCommand {
     var trace: String?
 
     func run() throws {
-        let scenario = try loadScenario(options.scenario)
-        let seed = options.seed ?? scenario.seed
-        logInvocation("replay", options, scenario: scenario, seed: seed, extra: trace.map { ["trace=\($0)"] } ?? [])
+        let base = try options.loadBase()
+        let seed = options.seed ?? base.seed
+        logInvocation("replay", options, scenario: base, seed: seed, extra: trace.map { ["trace=\($0)"] } ?? [])
+        let scenario = options.scenario(base, seed: seed)
+        if !scenario.faults.isEmpty {
+            print("faults in this run's scenario:")
+            for fault in scenario.faults { print("  - \(fault)") }
+        }
         let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record))
+        if !verdict.output.activeFaults.isEmpty {
+            print("active in this run: " + verdict.output.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
+        }
         let events = verdict.output.events
         if let trace {
             var text = ""
@@ -63,11 +71,11 @@ struct HashesCommand: ParsableCommand {
     var count: Int = 1
 
     func run() throws {
-        let scenario = try loadScenario(options.scenario)
-        let first = options.seed ?? scenario.seed
+        let base = try options.loadBase()
+        let first = options.seed ?? base.seed
         for offset in 0..<max(0, count) {
             let seed = first &+ UInt64(offset)
-            let output = ScenarioSimulation.run(scenario, seed: seed)
+            let output = ScenarioSimulation.run(options.scenario(base, seed: seed), seed: seed)
             print("\(seed) \(hex(output.traceHash))")
         }
     }

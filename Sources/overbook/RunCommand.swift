@@ -9,11 +9,55 @@ struct ScenarioOptions: ParsableArguments {
 
     @Option(help: "The (first) seed; defaults to the scenario's `seed`.")
     var seed: UInt64?
+
+    @Option(help: "Run this variant instead of the scenario's: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    var variant: String?
+
+    @Option(help: "Add a named fault profile: \(FaultProfile.all.map(\.name).joined(separator: ", ")).")
+    var profile: String?
+
+    @Flag(help: "Swarm testing: each seed draws its own fault mix, arrival spread and client timeout (same as --profile swarm).")
+    var swarm = false
+
+    mutating func validate() throws {
+        if let variant, Variant(rawValue: variant) == nil {
+            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
+        }
+        if let profile, FaultProfile.named(profile) == nil {
+            throw ValidationError("--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
+        }
+        if swarm, let profile, profile != "swarm" {
+            throw ValidationError("--swarm is the 'swarm' profile; it cannot be combined with --profile \(profile)")
+        }
+    }
+
+    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+
+    /// The scenario file with --variant applied (before any per-seed profile).
+    func loadBase() throws -> Scenario {
+        var scenario = try loadScenario(self.scenario)
+        if let variant { scenario.variant = Variant(rawValue: variant)! }
+        return scenario
+    }
+
+    /// The scenario as it runs for `seed`.
+    func scenario(_ base: Scenario, seed: UInt64) -> Scenario {
+        faultProfile?.apply(to: base, seed: seed) ?? base
+    }
+
+    /// The options that change what a seed means, for printed replay commands.
+    var replayArguments: String {
+        var text = shellQuoted(scenario)
+        if let variant { text += " --variant \(variant)" }
+        if swarm { text += " --swarm" } else if let profile { text += " --profile \(profile)" }
+        return text
+    }
 }
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
 func logInvocation(_ command: String, _ options: ScenarioOptions, scenario: Scenario, seed: UInt64, extra: [String] = []) {
     var fields = ["scenario=\(options.scenario)", "seed=\(seed)", "variant=\(scenario.variant.rawValue)",
+                  "profile=\(options.faultProfile?.name ?? "none")",
                   "users=\(scenario.userCount)", "booking_replicas=\(scenario.bookingReplicas)",
                   "lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds))", "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds))", "faults=\(scenario.faults.count)"]
     fields += extra
@@ -46,11 +90,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let scenario = try loadScenario(options.scenario)
-        let first = options.seed ?? scenario.seed
-        logInvocation("run", options, scenario: scenario, seed: first, extra: ["runs=\(runs)"])
+        let base = try options.loadBase()
+        let first = options.seed ?? base.seed
+        logInvocation("run", options, scenario: base, seed: first, extra: ["runs=\(runs)"])
         if runs == 1 {
-            let verdict = Verdicts.simulate(scenario, seed: first)
+            let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first)
             print(SummaryText.render(verdict))
             print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
             try finish(failingSeed: verdict.passed ? nil : first)
@@ -59,16 +103,17 @@ struct RunCommand: ParsableCommand {
         var batch = BatchSummary()
         var meter = ProgressMeter(total: runs, label: "run")
         for offset in 0..<runs {
-            batch.add(Verdicts.simulate(scenario, seed: first &+ UInt64(offset)))
+            let seed = first &+ UInt64(offset)
+            batch.add(Verdicts.simulate(options.scenario(base, seed: seed), seed: seed))
             meter.update(done: offset + 1, failures: batch.failedRuns)
         }
-        print(SummaryText.render(batch, scenario: scenario, firstSeed: first))
+        print(SummaryText.render(batch, scenario: base, firstSeed: first))
         try finish(failingSeed: batch.firstFailingSeed)
     }
 
     private func finish(failingSeed: UInt64?) throws {
         guard let seed = failingSeed else { return }
-        print("\nReplay the first failing seed with:\n  overbook replay \(shellQuoted(options.scenario)) --seed \(seed)")
+        print("\nReplay the first failing seed with:\n  overbook replay \(options.replayArguments) --seed \(seed)")
         throw ExitCode(1)
     }
 }

@@ -68,6 +68,16 @@ func releaseWithForeignTokenKeepsTheKey(_ lock: any LockService, key: String) as
     #expect(try await lock.release(key: "\(key):never-set", token: "owner") == false)
 }
 
+/// `INCR`: concurrent callers each get a distinct number, and the numbers only grow.
+func fencingTokensStrictlyIncrease(_ lock: any LockService, key: String) async throws {
+    let tokens = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<20 { group.addTask { try await lock.nextFencingToken(key) } }
+        return try await group.reduce(into: [Int]()) { $0.append($1) }
+    }
+    #expect(tokens.sorted() == Array(1...20), "INCR hands out each number exactly once")
+    #expect(try await lock.nextFencingToken(key) == 21)
+}
+
 // MARK: - Inventory database
 
 /// The fixture reads back as seeded: rooms in id order, every row at capacity.
@@ -195,6 +205,68 @@ func rollbackOnDisconnect(_ db: any InventoryDatabase,
     #expect(try await db.availableQuantity(key) == 0)
 }
 
+/// The fence admits a token at least as new as the last one written and refuses an older
+/// one; a refusal changes nothing.
+func fenceRefusesAnOlderToken(_ db: any InventoryDatabase) async throws {
+    let resource = "lock:room:1:2026-03-15"
+    let first = try await db.begin()
+    #expect(try await first.advanceFence(resource, to: 5), "the first token creates the fence")
+    try await first.commit()
+
+    let stale = try await db.begin()
+    #expect(try await stale.advanceFence(resource, to: 4) == false, "an older token is refused")
+    #expect(try await stale.advanceFence(resource, to: 5), "the same token may write again")
+    #expect(try await stale.advanceFence("lock:room:2:2026-03-15", to: 1), "fences are per resource")
+    try await stale.commit()
+
+    let newer = try await db.begin()
+    #expect(try await newer.advanceFence(resource, to: 6))
+    await newer.rollback()
+    let after = try await db.begin()
+    #expect(try await after.advanceFence(resource, to: 5), "a rolled-back advance leaves the fence at 5")
+    try await after.commit()
+}
+
+/// A reservation is recorded once per request id; removing it is also once only.
+func reservationIsRecordedOnce(_ db: any InventoryDatabase) async throws {
+    let request = RequestID("request-7")
+    let first = try await db.begin()
+    #expect(try await first.recordReservation(request, stay: ContractFixture.stay))
+    #expect(try await first.recordReservation(request, stay: ContractFixture.stay) == false, "the transaction sees its own row")
+    try await first.commit()
+
+    let retry = try await db.begin()
+    #expect(try await retry.recordReservation(request, stay: ContractFixture.stay) == false, "a retry finds the reservation")
+    #expect(try await retry.removeReservation(request))
+    #expect(try await retry.removeReservation(request) == false)
+    #expect(try await retry.removeReservation(RequestID("never-reserved")) == false)
+    try await retry.commit()
+
+    let again = try await db.begin()
+    #expect(try await again.recordReservation(request, stay: ContractFixture.stay), "after removal the id is free again")
+    await again.rollback()
+}
+
+/// Two transactions record the same request id: the second waits for the first's outcome and,
+/// once it commits, finds the row and inserts nothing.
+func concurrentReservationWaitsThenFindsTheFirst<C: Clock<Duration>>(_ db: any InventoryDatabase, clock: C) async throws {
+    let request = RequestID("request-race")
+    let first = try await db.begin()
+    #expect(try await first.recordReservation(request, stay: ContractFixture.stay))
+
+    let second = try await db.begin()
+    let secondFinished = Flag()
+    async let secondRecord: Bool = {
+        defer { secondFinished.set() }
+        return try await second.recordReservation(request, stay: ContractFixture.stay)
+    }()
+    try await clock.sleep(for: .milliseconds(200))
+    #expect(!secondFinished.isSet, "the second INSERT should wait for the first transaction's outcome")
+    try await first.commit()
+    #expect(try await secondRecord == false)
+    try await second.commit()
+}
+
 /// A failed statement ends its transaction: later statements and COMMIT are refused.
 func failedStatementClosesTheTransaction(_ db: any BookingDatabase) async throws {
     let transaction = try await db.begin()
@@ -235,6 +307,43 @@ func insertAndReadBack(_ db: any BookingDatabase) async throws {
     _ = try await abandoned.insert(NewBooking(userID: UserID("user_3"), stay: ContractFixture.stay))
     await abandoned.rollback()
     #expect(try await db.allBookings() == [first, second])
+}
+
+/// The crash-safe saga's statements: a booking written `pending` is listed as pending and
+/// found by request id; a status change applies only from the expected status.
+func pendingBookingIsResolvedOnce(_ db: any BookingDatabase) async throws {
+    let request = RequestID("request-saga")
+    let transaction = try await db.begin()
+    let pending = try await transaction.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay,
+                                                          requestID: request, status: .pending))
+    let settled = try await transaction.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay))
+    try await transaction.commit()
+    #expect(pending.status == .pending && settled.status == .confirmed)
+
+    #expect(try await db.pendingBookings() == [pending])
+    #expect(try await db.booking(requestID: request) == pending)
+    #expect(try await db.booking(requestID: RequestID("unknown")) == nil)
+
+    let resolve = try await db.begin()
+    #expect(try await resolve.setStatus(of: pending.id, from: .pending, to: .confirmed))
+    #expect(try await resolve.setStatus(of: pending.id, from: .pending, to: .cancelled) == false, "no longer pending")
+    #expect(try await resolve.setStatus(of: BookingID(pending.id.rawValue + 1000), from: .pending, to: .confirmed) == false)
+    try await resolve.commit()
+
+    #expect(try await db.pendingBookings() == [])
+    #expect(try await db.booking(id: pending.id)?.status == .confirmed)
+}
+
+/// The booking database's fence behaves like the inventory's.
+func bookingFenceRefusesAnOlderToken(_ db: any BookingDatabase) async throws {
+    let resource = "lock:room:1:2026-03-15"
+    let first = try await db.begin()
+    #expect(try await first.advanceFence(resource, to: 3))
+    try await first.commit()
+    let stale = try await db.begin()
+    #expect(try await stale.advanceFence(resource, to: 2) == false)
+    #expect(try await stale.advanceFence(resource, to: 4))
+    try await stale.commit()
 }
 
 /// The unique index on `request_id` refuses a second booking for the same request.

@@ -2,7 +2,7 @@ import Backends
 import BookingCore
 import Testing
 
-@Suite("PostgresBookingDatabase against a real PostgreSQL", .timeLimit(.minutes(2)))
+@Suite("PostgresBookingDatabase against a real PostgreSQL", .timeLimit(.minutes(1)))
 struct PostgresBookingTests {
     @Test func insertAndReadBackOnPostgres() async throws {
         try await withTestDatabase { db in try await insertAndReadBack(db.bookings) }
@@ -13,6 +13,14 @@ struct PostgresBookingTests {
             let constraint = try await duplicateRequestIsRefused(db.bookings)
             #expect(constraint == BookingSchema.requestIDIndex)
         }
+    }
+
+    @Test func pendingBookingIsResolvedOnceOnPostgres() async throws {
+        try await withTestDatabase { db in try await pendingBookingIsResolvedOnce(db.bookings) }
+    }
+
+    @Test func bookingFenceRefusesAnOlderTokenOnPostgres() async throws {
+        try await withTestDatabase { db in try await bookingFenceRefusesAnOlderToken(db.bookings) }
     }
 
     @Test func concurrentDuplicateRequestWaitsThenFailsOnPostgres() async throws {

@@ -2,7 +2,7 @@ import Backends
 import BookingCore
 import Testing
 
-@Suite("PostgresInventoryDatabase against a real PostgreSQL", .timeLimit(.minutes(2)))
+@Suite("PostgresInventoryDatabase against a real PostgreSQL", .timeLimit(.minutes(1)))
 struct PostgresInventoryTests {
     @Test func seedDataReadsBackFromPostgres() async throws {
         try await withTestDatabase { db in try await seedDataReadsBack(db.inventory) }
@@ -22,6 +22,18 @@ struct PostgresInventoryTests {
 
     @Test func deadlockWithOppositeLockOrderOnPostgres() async throws {
         try await withTestDatabase { db in try await deadlockWithOppositeLockOrder(db.inventory) }
+    }
+
+    @Test func fenceRefusesAnOlderTokenOnPostgres() async throws {
+        try await withTestDatabase { db in try await fenceRefusesAnOlderToken(db.inventory) }
+    }
+
+    @Test func reservationIsRecordedOnceOnPostgres() async throws {
+        try await withTestDatabase { db in try await reservationIsRecordedOnce(db.inventory) }
+    }
+
+    @Test func concurrentReservationWaitsThenFindsTheFirstOnPostgres() async throws {
+        try await withTestDatabase { db in try await concurrentReservationWaitsThenFindsTheFirst(db.inventory, clock: ContinuousClock()) }
     }
 
     @Test func rollbackWhenTheServerEndsTheSession() async throws {
@@ -70,8 +82,15 @@ struct PostgresInventoryTests {
             let count = try await db.pool.execute("SELECT count(*) FROM availability")
             #expect(count.rows == [[String(ContractFixture.rooms.count * ContractFixture.nights.count)]])
 
+            let reservation = try await inventory.begin()
+            #expect(try await reservation.recordReservation(RequestID("request-1"), stay: ContractFixture.stay))
+            try await reservation.commit()
+
             try await InventorySchema.reset(inventory)
             #expect(try await inventory.availableQuantity(ContractFixture.roomy) == ContractFixture.roomyRoom.capacity)
+            let afterReset = try await inventory.begin()
+            #expect(try await afterReset.recordReservation(RequestID("request-1"), stay: ContractFixture.stay), "reset forgets reservations")
+            await afterReset.rollback()
         }
     }
 

@@ -3,7 +3,7 @@ import BookingCore
 import Synchronization
 import Testing
 
-@Suite("PostgresPool against a real PostgreSQL", .timeLimit(.minutes(2)))
+@Suite("PostgresPool against a real PostgreSQL", .timeLimit(.minutes(1)))
 struct PostgresPoolTests {
     @Test func poolBoundIsRespected() async throws {
         let application = TestServers.uniqueName("overbook-pool")

@@ -42,15 +42,9 @@ struct RedisLockServiceTests {
         #expect(loaded.text == RedisLockService.releaseScriptSHA1)
     }
 
-    @Test func fencingTokensStrictlyIncrease() async throws {
+    @Test func fencingTokensStrictlyIncreaseOnRedis() async throws {
         let (lock, prefix) = try TestServers.redis()
-        let key = prefix + "fence:room:1"
-        let tokens = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<20 { group.addTask { try await lock.nextFencingToken(key: key) } }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(tokens.sorted() == Array(1...20), "INCR hands out each number exactly once")
-        #expect(try await lock.nextFencingToken(key: key) == 21)
+        try await fencingTokensStrictlyIncrease(lock, key: prefix + "fence:room:1")
     }
 
     @Test func keysAndTokensAreBinarySafe() async throws {
@@ -79,6 +73,22 @@ struct RedisLockServiceTests {
         }
         #expect(try await lock.acquire(key: key, token: "a", ttl: .seconds(10)), "the next call reconnects")
         #expect(try await lock.release(key: key, token: "a"))
+    }
+
+    @Test func slowReplyIsATimeoutAndTheConnectionRecovers() async throws {
+        let url = try TestServers.redisURL()
+        let impatient = try RedisLockService(url: url, commandTimeout: .milliseconds(100), connections: 1)
+        let (pauser, prefix) = try TestServers.redis(connections: 1)
+        let key = prefix + "lock"
+        #expect(try await impatient.holder(of: key) == nil, "connected before the pause")
+
+        // Redis stops answering every client for 400 ms.
+        #expect(try await pauser.command(["CLIENT", "PAUSE", "400"]) == .status("OK"))
+        await #expect(throws: LockError.timeout) { _ = try await impatient.holder(of: key) }
+
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await impatient.acquire(key: key, token: "a", ttl: .seconds(10)), "a fresh connection works again")
+        #expect(try await impatient.release(key: key, token: "a"))
     }
 
     @Test func downServerIsATypedErrorThatSaysWhatToDo() async throws {

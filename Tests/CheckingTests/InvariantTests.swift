@@ -29,7 +29,7 @@ import Testing
             seed: 1, outcomes: [outcome(1, status: 201), outcome(2, status: 409), outcome(3, status: 503)], failure: nil,
             quiescent: QuiescentState(time: 1_000_000_000, bookings: [booking(1, user: 1)], availability: availability,
                                       liveLocks: [], openTransactions: [], crashed: []),
-            traceHash: 0, traceCount: 0, steps: 0, events: [], choices: [])
+            traceHash: 0, traceCount: 0, steps: 0, events: [], choices: [], coverage: Coverage(), activeFaults: [])
     }
 
     static func invariants(_ output: SimulationOutput) -> [Invariant] {
@@ -81,7 +81,7 @@ import Testing
     @Test func aLockLeftByALiveProcessIsReportedButNotOneLeftByACrashedProcess() {
         var output = Self.cleanOutput()
         let setter = ProcessContext(id: ProcessID(kind: .booking, index: 1), incarnation: 0)
-        output.quiescent.liveLocks = [(key: "lock:room:1:2026-03-15", value: "t", setter: setter)]
+        output.quiescent.liveLocks = [LiveLock(key: "lock:room:1:2026-03-15", value: "t", setter: setter, releaseAttempted: false)]
         #expect(Self.invariants(output) == [.noLockLeftHeld])
         output.quiescent.crashed = [setter.id]
         #expect(Self.invariants(output) == [])

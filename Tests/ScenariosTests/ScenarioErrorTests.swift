@@ -138,21 +138,39 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
     @Test func unknownVariantListsTheVariants() {
         expectFailure("""
             name: t
-            variant: fenced
+            variant: fencedd
             rooms: [{id: 1, capacity: 1}]
             users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
             """, kind: .invalidValue, line: 2, column: 10,
-            saying: "'variant' must be one of: \(Variant.allCases.map(\.rawValue).joined(separator: ", ")); got 'fenced'")
+            saying: "'variant' must be seed, or fixes joined by '+' from: fenced, atomic, idempotent, crash-safe; got 'fencedd'")
     }
 
-    @Test func faultsAreNotAvailableYet() {
+    @Test func anUnknownFaultKindListsTheKinds() {
         expectFailure("""
             name: t
             rooms: [{id: 1, capacity: 1}]
             users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
             faults:
               - kind: lock-expiry
-            """, kind: .unsupported, line: 5, saying: "fault injection is not available yet (issue #3)")
+            """, kind: .invalidValue, line: 5, saying: "'faults[0].kind' must be one of: pause, latency-spike", "got 'lock-expiry'")
+    }
+
+    @Test func aFaultMissingWhatItNeedsSaysWhat() {
+        let header = """
+            name: t
+            rooms: [{id: 1, capacity: 1}]
+            users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
+            faults:
+
+            """
+        expectFailure(header + "  - {kind: pause, point: after-lock-acquired, duration: 12s}", kind: .missingKey, line: 5, saying: "needs 'target'")
+        expectFailure(header + "  - {kind: pause, target: booking, point: after-lock-acquired}", kind: .missingKey, line: 5, saying: "needs 'duration'")
+        expectFailure(header + "  - {kind: reply-loss, ratio: 1/10}", kind: .missingKey, line: 5, saying: "needs 'hop'")
+        expectFailure(header + "  - {kind: pause, target: booking, point: halfway, duration: 1s}", kind: .invalidValue, line: 5,
+                      saying: "'faults[0].point' must be one of: after-lock-acquired")
+        expectFailure(header + "  - {kind: crash, target: redis, at: 1s}", kind: .invalidValue, line: 5, saying: "must be booking or inventory")
+        expectFailure(header + "  - {kind: partition, at: 1s, duration: 1s}", kind: .missingKey, line: 5, saying: "needs 'between'")
+        expectFailure(header + "  - {kind: reply-loss, hop: client-booking, at: 1s}", kind: .invalidValue, line: 5, saying: "cannot be pinned at a time")
     }
 
     @Test func yamlSyntaxErrorCarriesTheMark() {

@@ -158,4 +158,40 @@ func parse(_ yaml: String) throws(ScenarioError) -> Scenario {
         #expect(scenario.seed == 42)
         #expect(scenario.users[0].arrival == .at(.milliseconds(5)))
     }
+
+    @Test func faultsOfEveryKindParse() throws {
+        let scenario = try ScenarioLoader.parse(yaml: """
+            name: t
+            rooms: [{id: 1, capacity: 1}]
+            users: [{count: 2, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
+            variant: atomic+fenced
+            faults:
+              - {kind: pause, target: booking, point: after-lock-acquired, duration: 12s}
+              - {kind: pause, target: booking-2, at: 5ms, duration: 1s, activation: 1/2}
+              - {kind: latency-spike, hop: booking-redis, ratio: 1/20, duration: 200ms}
+              - {kind: request-loss, hop: client-booking, ratio: 1/100, from: 0ms, until: 2s}
+              - {kind: reply-loss, hop: booking-inventory, ratio: 1/50, limit: 3}
+              - {kind: partition, between: [booking-1, redis], at: 50ms, duration: 2s}
+              - {kind: crash, target: inventory, point: before-commit, duration: 500ms}
+              - {kind: redis-restart, at: 100ms}
+              - {kind: redis-failover, point: after-lock-acquired, duration: 20ms}
+              - {kind: redis-clock-jump, at: 30ms, duration: 11s}
+              - {kind: connection-loss, target: booking, ratio: 1/100}
+              - {kind: postgres-abort, ratio: 1/30}
+              - {kind: statement-timeout, target: inventory, ratio: 1/1, duration: 250ms}
+              - {kind: client-retry, retries: 2}
+            """, file: "test.yaml")
+        #expect(scenario.variant == Variant(fixes: [.atomic, .fenced]))
+        #expect(scenario.variant.rawValue == "fenced+atomic")
+        #expect(scenario.faults.count == 14)
+        #expect(scenario.faults[0] == FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), target: .booking(nil), duration: .seconds(12)))
+        #expect(scenario.faults[1].activation == Ratio(1, 2))
+        #expect(scenario.faults[1].trigger == .at(.milliseconds(5)))
+        #expect(scenario.faults[3].trigger == .ratio(Ratio(1, 100), from: .zero, until: .seconds(2)))
+        #expect(scenario.faults[4].limit == 3)
+        #expect(scenario.faults[5].peers == [.booking(1), .redis])
+        #expect(scenario.faults[7].duration == .milliseconds(100))
+        #expect(scenario.faults[13].retries == 2)
+        #expect(scenario.faults[13].trigger == .ratio(.always, from: nil, until: nil))
+    }
 }

@@ -9,6 +9,8 @@ public final class PostgresInventoryDatabase: InventoryDatabase {
         static let setAvailableQuantity = "UPDATE availability SET available_quantity = $3 WHERE room_id = $1 AND date = $2"
         static let decrementIfAvailable = "UPDATE availability SET available_quantity = available_quantity - $3 WHERE room_id = $1 AND date = $2 AND available_quantity >= $3"
         static let increment = "UPDATE availability SET available_quantity = available_quantity + $3 WHERE room_id = $1 AND date = $2"
+        static let recordReservation = "INSERT INTO reservations (request_id, room_id, check_in, check_out) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING"
+        static let removeReservation = "DELETE FROM reservations WHERE request_id = $1"
     }
 
     public let pool: PostgresPool
@@ -62,6 +64,20 @@ public final class PostgresInventoryTransaction: InventoryTransaction {
         try await transaction.execute(PostgresInventoryDatabase.SQL.increment, Self.parameters(key, quantity)).affectedRows
     }
 
+    public func advanceFence(_ resource: String, to token: Int) async throws(StoreError) -> Bool {
+        try await Fence.advance(resource, to: token, in: transaction)
+    }
+
+    public func recordReservation(_ requestID: RequestID, stay: Stay) async throws(StoreError) -> Bool {
+        try await transaction.execute(PostgresInventoryDatabase.SQL.recordReservation, [
+            .text(requestID.rawValue), .int(stay.room.rawValue), .date(stay.checkIn), .date(stay.checkOut),
+        ]).affectedRows > 0
+    }
+
+    public func removeReservation(_ requestID: RequestID) async throws(StoreError) -> Bool {
+        try await transaction.execute(PostgresInventoryDatabase.SQL.removeReservation, [.text(requestID.rawValue)]).affectedRows > 0
+    }
+
     public func commit() async throws(StoreError) {
         try await transaction.commit()
     }
@@ -74,5 +90,17 @@ public final class PostgresInventoryTransaction: InventoryTransaction {
         var parameters: [PostgresValue] = [.int(key.room.rawValue), .date(key.night)]
         if let quantity { parameters.append(.int(quantity)) }
         return parameters
+    }
+}
+
+/// The fencing-token check both databases run (table `fences`, in each).
+enum Fence {
+    /// Inserts or raises the resource's token unless a newer one is already there. PostgreSQL
+    /// locks the conflicting row before it evaluates the `WHERE`, so even a refused advance holds
+    /// the fence row until the transaction ends and the next writer's check sees a settled value.
+    static let advance = "INSERT INTO fences (resource, token) VALUES ($1, $2) ON CONFLICT (resource) DO UPDATE SET token = EXCLUDED.token WHERE fences.token <= EXCLUDED.token RETURNING token"
+
+    static func advance(_ resource: String, to token: Int, in transaction: PostgresTransaction) async throws(StoreError) -> Bool {
+        !(try await transaction.execute(advance, [.text(resource), .int(token)]).rows.isEmpty)
     }
 }

@@ -20,6 +20,17 @@ public enum InventorySchema {
             PRIMARY KEY (room_id, date)
         )
         """,
+        // The idempotent variant's record of which request reserved what, so a retried reserve
+        // or release is answered without changing the counts twice.
+        """
+        CREATE TABLE IF NOT EXISTS reservations (
+            request_id text PRIMARY KEY,
+            room_id integer NOT NULL,
+            check_in date NOT NULL,
+            check_out date NOT NULL
+        )
+        """,
+        FenceSchema.table,
     ]
 
     /// Creates the tables if they are missing. Idempotent; safe to run from several processes
@@ -48,10 +59,14 @@ public enum InventorySchema {
         }
     }
 
-    /// Restores every availability row to its room's `total_quantity`, for a fresh run.
+    /// Restores every availability row to its room's `total_quantity` and forgets reservations
+    /// and fences, for a fresh run.
     public static func reset(_ pool: PostgresPool) async throws(StoreError) {
-        _ = try await pool.execute(
-            "UPDATE availability AS a SET available_quantity = r.total_quantity FROM rooms AS r WHERE r.id = a.room_id")
+        try await pool.withTransaction { (transaction) throws(StoreError) in
+            _ = try await transaction.execute(
+                "UPDATE availability AS a SET available_quantity = r.total_quantity FROM rooms AS r WHERE r.id = a.room_id")
+            _ = try await transaction.execute("TRUNCATE reservations, fences")
+        }
     }
 
     public static func migrate(_ database: PostgresInventoryDatabase) async throws(StoreError) {
@@ -70,7 +85,9 @@ public enum InventorySchema {
 /// The booking database's table (`booking_db` in the seed).
 public enum BookingSchema {
     /// The partial unique index behind `StoreError.uniqueViolation` for a repeated request id.
-    public static let requestIDIndex = "bookings_request_id_unique"
+    /// Named as PostgreSQL would name a `UNIQUE (request_id)` constraint, which is also the
+    /// name the simulator's model reports.
+    public static let requestIDIndex = "bookings_request_id_key"
 
     static let statements = [
         """
@@ -88,6 +105,9 @@ public enum BookingSchema {
         """,
         "CREATE UNIQUE INDEX IF NOT EXISTS \(requestIDIndex) ON bookings (request_id) WHERE request_id IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS bookings_user_id ON bookings (user_id)",
+        // The crash-safe variant's recovery scans pending bookings.
+        "CREATE INDEX IF NOT EXISTS bookings_pending ON bookings (id) WHERE status = 'pending'",
+        FenceSchema.table,
     ]
 
     /// Creates the table and indexes if they are missing. Idempotent; safe to run from several
@@ -96,9 +116,9 @@ public enum BookingSchema {
         try await SchemaMigration.run(statements, lockKey: SchemaMigration.bookingLockKey, on: pool)
     }
 
-    /// Removes every booking and restarts the ids at 1, for a fresh run.
+    /// Removes every booking and fence and restarts the ids at 1, for a fresh run.
     public static func reset(_ pool: PostgresPool) async throws(StoreError) {
-        _ = try await pool.execute("TRUNCATE bookings RESTART IDENTITY")
+        _ = try await pool.execute("TRUNCATE bookings, fences RESTART IDENTITY")
     }
 
     public static func migrate(_ database: PostgresBookingDatabase) async throws(StoreError) {
@@ -108,6 +128,16 @@ public enum BookingSchema {
     public static func reset(_ database: PostgresBookingDatabase) async throws(StoreError) {
         try await reset(database.pool)
     }
+}
+
+/// The fenced variant's highest token seen per lock resource, one table in each database.
+enum FenceSchema {
+    static let table = """
+        CREATE TABLE IF NOT EXISTS fences (
+            resource text PRIMARY KEY,
+            token bigint NOT NULL
+        )
+        """
 }
 
 enum SchemaMigration {

@@ -24,7 +24,7 @@ public final class RedisLockService: LockService {
         })
     }
 
-    /// - Parameter url: `redis://host:port[/db]`, e.g. from `OVERBOOK_REDIS_URL`.
+    /// - Parameter url: `redis://host:port[/db]`; see `RedisConfiguration(url:)`.
     public convenience init(url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2),
                             connections: Int = 4) throws(BackendConfigurationError) {
         self.init(configuration: try RedisConfiguration(url: url, connectTimeout: connectTimeout,
@@ -62,7 +62,7 @@ public final class RedisLockService: LockService {
 
     /// `INCR key`: a strictly increasing number for fenced writes. Redis persists the counter
     /// like any key, so under `--save ''` a restart starts it again from 1.
-    public func nextFencingToken(key: String) async throws(LockError) -> Int {
+    public func nextFencingToken(_ key: String) async throws(LockError) -> Int {
         let reply = try await command(["INCR", key])
         guard case .integer(let token) = reply else { throw Self.unexpected(reply, to: "INCR") }
         return token
@@ -70,13 +70,15 @@ public final class RedisLockService: LockService {
 
     /// Closes every connection once it is idle; the next command reconnects.
     public func close() async {
+        var closed: [RedisSession] = []
+        // Every session is held until all are closed, so none is closed twice or reopened
+        // by a concurrent caller halfway through.
         for _ in 0..<pool.size {
             let session = await pool.acquire()
             await session.disconnect()
-            // Kept out of the pool until all are closed, so each session is closed once.
-            _ = session
+            closed.append(session)
         }
-        for session in pool.sessions { pool.release(session) }
+        closed.forEach(pool.release)
     }
 
     /// Runs one command on a pooled connection. Error replies come back as `.error`, for the
