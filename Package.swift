@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.19.0"),
     ],
     targets: [
         .target(name: "BookingCore"),
@@ -30,11 +32,20 @@ let package = Package(
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "Backends", dependencies: ["BookingCore", "CHiredis", "CLibpq"]),
+        .target(
+            name: "Services",
+            dependencies: [
+                "BookingCore", "Backends",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .executableTarget(
             name: "overbook",
             dependencies: [
-                "BookingCore", "Simulation", "Checking", "Scenarios", "Reports",
+                "BookingCore", "Simulation", "Checking", "Scenarios", "Reports", "Services", "Backends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "BookingCoreTests", dependencies: ["BookingCore"]),
@@ -42,8 +53,17 @@ let package = Package(
         .testTarget(name: "CheckingTests", dependencies: ["Checking", "Simulation", "BookingCore", "Scenarios"]),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "BookingCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "BookingCore"]),
+        .testTarget(name: "ContractTests", dependencies: ["Backends", "Simulation", "BookingCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checking", "BookingCore"]),
         .testTarget(name: "OverbookTests", dependencies: ["overbook"]),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "Services", "Backends", "BookingCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,6 +18,9 @@ extension BookingService {
                     break
                 }
             } catch {
+                // The SET may still land after the timeout: take back whatever this token holds,
+                // or the room stays locked for a whole TTL.
+                _ = try? await lock.release(key: key, token: token)
                 return .error(StatusCode.serviceUnavailable, "could not reach the lock service: \(error)")
             }
             try? await clock.sleep(for: pause)
@@ -161,6 +164,8 @@ extension BookingService {
                let earlier = await earlierAnswer(to: requestID) {
                 return earlier
             }
+            // A lost COMMIT reply may have left the pending row in place: have it resolved.
+            if case .connectionLost = error { startRecovery() }
             return .error(StatusCode.serviceUnavailable, "booking database: \(error)")
         }
         return await resolve(pending)

@@ -86,6 +86,13 @@ public struct BatchSummary: Sendable {
     }
 }
 
+/// Where a run's figures come from. Only the headings differ: virtual time and seeds for the
+/// simulator, wall-clock time and run numbers for the real servers (`overbook real`).
+public enum RunOrigin: Sendable {
+    case simulated
+    case real
+}
+
 /// Text in the seed client's layout (`concurrent_booking_test.py`), so that its users find
 /// every figure where they expect it.
 public enum SummaryText {
@@ -99,12 +106,13 @@ public enum SummaryText {
     }
 
     /// One run, as the seed's test prints it, plus the invariants it never checked.
-    public static func render(_ verdict: RunVerdict, header: Bool = true) -> String {
+    public static func render(_ verdict: RunVerdict, header: Bool = true, origin: RunOrigin = .simulated) -> String {
         let scenario = verdict.scenario
         let outcomes = verdict.output.outcomes
         var text = ""
         if header {
-            text += section("CONCURRENT BOOKING TEST (simulated, seed \(verdict.seed))")
+            text += section(origin == .real ? "CONCURRENT BOOKING TEST (real servers, run \(verdict.seed))"
+                                            : "CONCURRENT BOOKING TEST (simulated, seed \(verdict.seed))")
             let stays = Array(Set(outcomes.map(\.stay.description))).sorted()
             text += "Scenario: \(scenario.name)\nVariant: \(scenario.variant.rawValue)\n"
             text += "Stays: \(stays.joined(separator: "; "))\nConcurrent Users: \(outcomes.count)\n"
@@ -114,7 +122,7 @@ public enum SummaryText {
         text += "\nTotal Requests: \(outcomes.count)\nSuccessful Bookings (201): \(successes)\nFailed Bookings: \(outcomes.count - successes)\n"
         text += "\nStatus Code Distribution:\n"
         for (status, count) in verdict.statusCounts { text += statusLine(status, count) + "\n" }
-        text += section("PERFORMANCE METRICS (virtual time)")
+        text += section(origin == .real ? "PERFORMANCE METRICS (wall-clock time)" : "PERFORMANCE METRICS (virtual time)")
         text += "\nTotal Test Duration: \(formatSeconds(verdict.output.quiescent.time))\n"
         text += latencyBlock(verdict.latency)
         text += criteriaBlock(verdict.criteria.map { ($0, $0.passed ? "PASS" : $0.decides ? "FAIL" : "FAIL (claim, not a pass criterion)") })
@@ -157,8 +165,10 @@ public enum SummaryText {
     }
 
     /// Many seeds: totals, pooled latency, criteria and invariants by how many runs kept them.
-    public static func render(_ batch: BatchSummary, scenario: Scenario, firstSeed: UInt64) -> String {
-        var text = section("SIMULATED RUNS: \(scenario.name), seeds \(firstSeed)..\(firstSeed &+ UInt64(batch.runs) &- 1) (\(batch.runs) runs)")
+    public static func render(_ batch: BatchSummary, scenario: Scenario, firstSeed: UInt64, origin: RunOrigin = .simulated) -> String {
+        let real = origin == .real
+        let seedWord = real ? "run" : "seed"
+        var text = section("\(real ? "REAL RUNS" : "SIMULATED RUNS"): \(scenario.name), \(seedWord)s \(firstSeed)..\(firstSeed &+ UInt64(batch.runs) &- 1) (\(batch.runs) runs)")
         let requests = batch.statusTotals.values.reduce(0, +)
         text += "\nTotal Requests: \(requests) (\(batch.runs) runs x \(scenario.userCount) users)\n\nStatus Code Distribution (all runs):\n"
         let order = batch.statusTotals.keys.sorted { ($0 ?? Int.max) < ($1 ?? Int.max) }
@@ -167,9 +177,9 @@ public enum SummaryText {
         for successes in batch.successesPerRun.keys.sorted() {
             text += "  \(successes) x 201: \(batch.successesPerRun[successes]!) runs\n"
         }
-        text += section("PERFORMANCE METRICS (virtual time, all answered requests pooled)")
+        text += section("PERFORMANCE METRICS (\(real ? "wall-clock" : "virtual") time, all answered requests pooled)")
         text += latencyBlock(LatencyStatistics(batch.latencies))
-        if let worst = batch.worstRunP95 { text += "  Worst run p95: \(formatSeconds(worst.p95)) (seed \(worst.seed))\n" }
+        if let worst = batch.worstRunP95 { text += "  Worst run p95: \(formatSeconds(worst.p95)) (\(seedWord) \(worst.seed))\n" }
         text += section("VALIDATION CRITERIA (runs that passed each)")
         for title in batch.criteriaOrder {
             let passed = batch.criteriaPassed[title] ?? 0
@@ -178,12 +188,13 @@ public enum SummaryText {
         text += section("INVARIANTS (runs that kept each)")
         for invariant in Invariant.allCases {
             if let failure = batch.failures[invariant] {
-                text += "✗ \(invariant.title): \(batch.runs - failure.count)/\(batch.runs) runs; first failing seed \(failure.firstSeed)\n    \(failure.example)\n"
+                text += "✗ \(invariant.title): \(batch.runs - failure.count)/\(batch.runs) runs; first failing \(seedWord) \(failure.firstSeed)\n    \(failure.example)\n"
             } else {
                 text += "✓ \(invariant.title): \(batch.runs)/\(batch.runs) runs\n"
             }
         }
-        text += coverageBlock(batch)
+        // Real runs inject no faults and mark no paths.
+        if !real { text += coverageBlock(batch) }
         text += section("OVERALL RESULT: \(batch.failedRuns == 0 ? "✓ all invariants held in every run" : "✗ \(batch.failedRuns) of \(batch.runs) runs violated an invariant")")
         return text
     }

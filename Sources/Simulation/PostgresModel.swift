@@ -222,9 +222,11 @@ public final class PostgresModel {
 
     public func waitingFor(_ tx: TransactionID) -> TransactionID? { transactions[tx]?.waitingFor }
 
+    /// After an error PostgreSQL answers every statement with 25P02 ("current transaction is
+    /// aborted"); the real adapter reports that, as the protocol says, as `.transactionClosed`.
     private func checkActive(_ tx: TransactionID) -> StoreError? {
-        guard let state = transactions[tx] else { return .transactionClosed }
-        return state.status == .active ? nil : .server(sqlstate: "25P02", message: "current transaction is aborted, commands ignored until end of transaction block")
+        guard let state = transactions[tx], state.status == .active else { return .transactionClosed }
+        return nil
     }
 
     private func block<T>(_ tx: TransactionID, on holder: TransactionID) -> StatementResult<T> {

@@ -67,7 +67,7 @@ struct MatrixCommand: ParsableCommand {
                 var scenario = base
                 scenario.variant = variant
                 let cellScenario = scenario
-                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOnFailure: false, label: "\(variant.rawValue) x \(profile.name)") { seed in
+                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOn: [], label: "\(variant.rawValue) x \(profile.name)") { seed in
                     Verdicts.simulate(profile.apply(to: cellScenario, seed: seed), seed: seed)
                 }
                 cells.append(Cell(variant: variant, profile: profile, batch: sweep.run().batch))

@@ -19,6 +19,7 @@ struct Overbook: ParsableCommand {
           overbook matrix --seeds 200
           overbook bench
         """,
-        subcommands: [RunCommand.self, ReplayCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self,
+                      ServeCommand.self, RealCommand.self, LoadCommand.self, ValidateCommand.self, BenchRealCommand.self]
     )
 }

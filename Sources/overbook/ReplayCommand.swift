@@ -23,6 +23,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Write the trace as JSON lines to this file instead of printing the timeline.")
     var trace: String?
 
+    @OptionGroup var reportOptions: ReportOptions
+
     func run() throws {
         let base = try options.loadBase()
         let seed = options.seed ?? base.seed
@@ -54,6 +56,7 @@ struct ReplayCommand: ParsableCommand {
         }
         print(SummaryText.render(verdict))
         print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
+        Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay")
         if !verdict.passed { throw ExitCode(1) }
     }
 }

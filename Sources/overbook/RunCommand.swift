@@ -85,6 +85,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How many consecutive seeds to run, starting at --seed.")
     var runs: Int = 1
 
+    @OptionGroup var reportOptions: ReportOptions
+
     mutating func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
     }
@@ -94,20 +96,26 @@ struct RunCommand: ParsableCommand {
         let first = options.seed ?? base.seed
         logInvocation("run", options, scenario: base, seed: first, extra: ["runs=\(runs)"])
         if runs == 1 {
-            let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first)
+            // Recording costs little for one run and gives the report its timeline.
+            let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
             print(SummaryText.render(verdict))
             print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
+            Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "run")
             try finish(failingSeed: verdict.passed ? nil : first)
             return
         }
         var batch = BatchSummary()
         var meter = ProgressMeter(total: runs, label: "run")
+        let clock = ContinuousClock()
+        let start = clock.now
         for offset in 0..<runs {
             let seed = first &+ UInt64(offset)
             batch.add(Verdicts.simulate(options.scenario(base, seed: seed), seed: seed))
             meter.update(done: offset + 1, failures: batch.failedRuns)
         }
+        let elapsed = (clock.now - start).seconds
         print(SummaryText.render(batch, scenario: base, firstSeed: first))
+        Reporting.batch(batch, base: base, firstSeed: first, options: options, reportOptions: reportOptions, wallSeconds: elapsed)
         try finish(failingSeed: batch.firstFailingSeed)
     }
 

@@ -10,15 +10,17 @@ import Synchronization
 struct ParallelSweep {
     let seeds: ClosedRange<UInt64>
     let jobs: Int
-    let stopOnFailure: Bool
+    /// Stop once a seed breaks one of these invariants (empty: never stop early).
+    let stopOn: Set<Invariant>
     let label: String
     let verdict: @Sendable (UInt64) -> RunVerdict
 
     struct Outcome {
         var batch: BatchSummary
         var elapsed: Duration
-        /// Wall time from the start until the lowest failing seed was found, if any.
-        var firstFailureAfter: Duration?
+        /// Per invariant, wall time from the start until the seed that turned out to be its
+        /// lowest failing seed was found.
+        var firstFound: [Invariant: Duration]
     }
 
     private final class Shared: @unchecked Sendable {
@@ -27,7 +29,7 @@ struct ParallelSweep {
         let failures = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let results = Mutex<[BatchSummary]>([])
-        let firstFailure = Mutex<(seed: UInt64, after: Duration)?>(nil)
+        let firstFound = Mutex<[Invariant: (seed: UInt64, after: Duration)]>([:])
         init(first: UInt64) { next = Mutex(first) }
     }
 
@@ -36,7 +38,7 @@ struct ParallelSweep {
         let clock = ContinuousClock()
         let start = clock.now
         let last = seeds.upperBound
-        let stopOnFailure = self.stopOnFailure
+        let stopOn = self.stopOn
         let verdict = self.verdict
         var threads: [Thread] = []
         let finished = DispatchGroup()
@@ -56,10 +58,12 @@ struct ParallelSweep {
                     if !result.passed {
                         shared.failures.add(1, ordering: .relaxed)
                         let after = clock.now - start
-                        shared.firstFailure.withLock { first in
-                            if first == nil || seed < first!.seed { first = (seed, after) }
+                        shared.firstFound.withLock { found in
+                            for invariant in result.violatedInvariants where found[invariant].map({ seed < $0.seed }) ?? true {
+                                found[invariant] = (seed, after)
+                            }
                         }
-                        if stopOnFailure { shared.stop.store(true, ordering: .relaxed) }
+                        if !stopOn.isDisjoint(with: result.violatedInvariants) { shared.stop.store(true, ordering: .relaxed) }
                     }
                     shared.done.add(1, ordering: .relaxed)
                 }
@@ -79,7 +83,7 @@ struct ParallelSweep {
         meter.update(done: shared.done.load(ordering: .relaxed), failures: shared.failures.load(ordering: .relaxed), final: true)
         var merged = BatchSummary()
         for part in shared.results.withLock({ $0 }) { merged.merge(part) }
-        return Outcome(batch: merged, elapsed: clock.now - start, firstFailureAfter: shared.firstFailure.withLock { $0?.after })
+        return Outcome(batch: merged, elapsed: clock.now - start, firstFound: shared.firstFound.withLock { $0.mapValues(\.after) })
     }
 }
 
@@ -123,36 +127,51 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Worker threads (each runs whole seeds).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Stop at the first failing seed.")
+    @Flag(help: "Stop at the first seed that breaks any invariant.")
     var stopOnFailure = false
+
+    @Option(help: "Stop at the first seed that breaks one of these invariants (comma-separated: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var stopOn: String?
+
+    @OptionGroup var reportOptions: ReportOptions
 
     mutating func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        for name in stopOn?.split(separator: ",") ?? [] where Invariant(rawValue: String(name)) == nil {
+            throw ValidationError("--stop-on: unknown invariant '\(name)'; use: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    var stopSet: Set<Invariant> {
+        if stopOnFailure { return Set(Invariant.allCases) }
+        return Set(stopOn?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
     }
 
     func run() throws {
         let base = try options.loadBase()
         let seeds = self.seeds.range
         logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
-                      extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)", "stop_on_failure=\(stopOnFailure)"])
+                      extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
+                              "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"])
         let options = self.options
-        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOnFailure: stopOnFailure, label: "sweep") { seed in
+        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet, label: "sweep") { seed in
             Verdicts.simulate(options.scenario(base, seed: seed), seed: seed)
         }
         let outcome = sweep.run()
         let batch = outcome.batch
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
+        Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
+                        wallSeconds: outcome.elapsed.seconds)
         print(String(format: "Throughput: %d seeds in %.2f s = %.0f seeds/s with %d job(s)",
                      batch.runs, outcome.elapsed.seconds, Double(batch.runs) / outcome.elapsed.seconds, jobs))
         guard let first = batch.firstFailingSeed else { return }
-        if let after = outcome.firstFailureAfter {
-            print(String(format: "First failure: seed %llu, %llu seeds into the range, found after %.2f s", first,
-                         first - seeds.lowerBound + 1, after.seconds))
-        }
-        print("\nFailures by invariant (replay each):")
+        print("First failing seed: \(first), \(first - seeds.lowerBound + 1) seeds into the range")
+        print("\nFailures by invariant (first seed, wall time until a worker found it, replay):")
         for invariant in Invariant.allCases {
             guard let failure = batch.failures[invariant] else { continue }
-            print("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed)")
+            let found = outcome.firstFound[invariant].map { String(format: "found after %.2f s", $0.seconds) } ?? ""
+            print("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed) "
+                  + "(\(failure.firstSeed - seeds.lowerBound + 1) seeds in), \(found)")
             print("    overbook replay \(options.replayArguments) --seed \(failure.firstSeed)")
         }
         throw ExitCode(1)

@@ -2,35 +2,10 @@ import Backends
 import BookingCore
 import Testing
 
+// The behaviours both the real and the simulated database must show are contract scenarios
+// (Tests/ContractTests); these tests are about the real adapter and its schema.
 @Suite("PostgresBookingDatabase against a real PostgreSQL", .timeLimit(.minutes(1)))
 struct PostgresBookingTests {
-    @Test func insertAndReadBackOnPostgres() async throws {
-        try await withTestDatabase { db in try await insertAndReadBack(db.bookings) }
-    }
-
-    @Test func duplicateRequestIsRefusedOnPostgres() async throws {
-        try await withTestDatabase { db in
-            let constraint = try await duplicateRequestIsRefused(db.bookings)
-            #expect(constraint == BookingSchema.requestIDIndex)
-        }
-    }
-
-    @Test func pendingBookingIsResolvedOnceOnPostgres() async throws {
-        try await withTestDatabase { db in try await pendingBookingIsResolvedOnce(db.bookings) }
-    }
-
-    @Test func bookingFenceRefusesAnOlderTokenOnPostgres() async throws {
-        try await withTestDatabase { db in try await bookingFenceRefusesAnOlderToken(db.bookings) }
-    }
-
-    @Test func concurrentDuplicateRequestWaitsThenFailsOnPostgres() async throws {
-        try await withTestDatabase { db in try await concurrentDuplicateRequestWaitsThenFails(db.bookings, clock: ContinuousClock()) }
-    }
-
-    @Test func failedStatementClosesTheTransactionOnPostgres() async throws {
-        try await withTestDatabase { db in try await failedStatementClosesTheTransaction(db.bookings) }
-    }
-
     @Test func valuesAreParametersNeverSQL() async throws {
         try await withTestDatabase { db in
             let hostile = UserID("user'); DROP TABLE bookings; --")

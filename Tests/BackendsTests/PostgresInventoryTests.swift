@@ -2,49 +2,10 @@ import Backends
 import BookingCore
 import Testing
 
+// The behaviours both the real and the simulated database must show are contract scenarios
+// (Tests/ContractTests); these tests are about the real adapter and its schema.
 @Suite("PostgresInventoryDatabase against a real PostgreSQL", .timeLimit(.minutes(1)))
 struct PostgresInventoryTests {
-    @Test func seedDataReadsBackFromPostgres() async throws {
-        try await withTestDatabase { db in try await seedDataReadsBack(db.inventory) }
-    }
-
-    @Test func lostUpdateUnderReadThenWriteOnPostgres() async throws {
-        try await withTestDatabase { db in try await lostUpdateUnderReadThenWrite(db.inventory) }
-    }
-
-    @Test func conditionalDecrementWaitsThenRechecksOnPostgres() async throws {
-        try await withTestDatabase { db in try await conditionalDecrementWaitsThenRechecks(db.inventory, clock: ContinuousClock()) }
-    }
-
-    @Test func conditionalDecrementNeverOversellsOnPostgres() async throws {
-        try await withTestDatabase { db in try await conditionalDecrementNeverOversells(db.inventory, contenders: 12) }
-    }
-
-    @Test func deadlockWithOppositeLockOrderOnPostgres() async throws {
-        try await withTestDatabase { db in try await deadlockWithOppositeLockOrder(db.inventory) }
-    }
-
-    @Test func fenceRefusesAnOlderTokenOnPostgres() async throws {
-        try await withTestDatabase { db in try await fenceRefusesAnOlderToken(db.inventory) }
-    }
-
-    @Test func reservationIsRecordedOnceOnPostgres() async throws {
-        try await withTestDatabase { db in try await reservationIsRecordedOnce(db.inventory) }
-    }
-
-    @Test func concurrentReservationWaitsThenFindsTheFirstOnPostgres() async throws {
-        try await withTestDatabase { db in try await concurrentReservationWaitsThenFindsTheFirst(db.inventory, clock: ContinuousClock()) }
-    }
-
-    @Test func rollbackWhenTheServerEndsTheSession() async throws {
-        try await withTestDatabase { db in
-            try await rollbackOnDisconnect(db.inventory) { transaction in
-                let pid = try #require(transaction as? PostgresInventoryTransaction).transaction.backendPID
-                try await db.terminate(backendPID: pid)
-            }
-        }
-    }
-
     /// A transaction dropped without commit or rollback (a cancelled handler) is rolled back
     /// and its connection returned: with a pool of one, the next transaction could not even
     /// begin otherwise, and its UPDATE would wait on the leaked row lock.

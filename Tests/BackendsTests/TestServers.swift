@@ -3,6 +3,9 @@ import BookingCore
 import Foundation
 import Testing
 
+// Shared by the real-backend tests (here) and the contract suites' real world
+// (Tests/ContractTests links this file).
+
 /// The servers the tests run against. `make test` starts throwaway Redis and PostgreSQL
 /// servers and exports both variables; a missing one fails the test instead of skipping it,
 /// so a green run always means the real servers were exercised.

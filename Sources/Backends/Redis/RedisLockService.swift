@@ -68,6 +68,28 @@ public final class RedisLockService: LockService {
         return token
     }
 
+    /// `KEYS pattern`, then `GET` of each: the keys still alive and their values. For checks at
+    /// quiescence and resets between runs, never the hot path: `KEYS` walks the whole keyspace.
+    public func liveKeys(matching pattern: String) async throws(LockError) -> [(key: String, value: String)] {
+        let reply = try await command(["KEYS", pattern])
+        guard case .array(let elements) = reply else { throw Self.unexpected(reply, to: "KEYS") }
+        var live: [(key: String, value: String)] = []
+        for key in elements.compactMap(\.text).sorted() {
+            // Gone between KEYS and GET (expired or released): not alive any more.
+            if let value = try await holder(of: key) { live.append((key, value)) }
+        }
+        return live
+    }
+
+    /// `DEL key ...`: how many existed.
+    @discardableResult
+    public func delete(_ keys: [String]) async throws(LockError) -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let reply = try await command(["DEL"] + keys)
+        guard case .integer(let deleted) = reply else { throw Self.unexpected(reply, to: "DEL") }
+        return deleted
+    }
+
     /// Closes every connection once it is idle; the next command reconnects.
     public func close() async {
         var closed: [RedisSession] = []

@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import BookingCore
+import Foundation
+
+/// One user's confirm, as a load sends it.
+public struct PlannedConfirm: Hashable, Sendable {
+    public var body: ConfirmBody
+    /// When to send it, from the start of the load.
+    public var arrival: Duration
+
+    public init(body: ConfirmBody, arrival: Duration = .zero) {
+        self.body = body
+        self.arrival = arrival
+    }
+}
+
+/// What one user saw, in wall-clock nanoseconds from the start of the load.
+public struct ConfirmResult: Hashable, Sendable {
+    public var user: UserID
+    public var stay: Stay
+    /// Which booking replica (index into the load's targets) got the request.
+    public var replica: Int
+    public var sentAt: Int64
+    public var completedAt: Int64
+    /// `nil` when no answer came (timeout, connection refused or reset).
+    public var status: Int?
+    public var booking: Booking?
+    /// The server's error message, or why no answer came.
+    public var error: String?
+    /// `true` when the client gave up waiting (the request may still have been processed).
+    public var timedOut: Bool
+
+    public var latency: Int64 { completedAt - sentAt }
+}
+
+/// Drives many confirms at once over HTTP, as the seed's `concurrent_booking_test.py` does
+/// with one thread per user: every request is in flight together (one connection each), so
+/// the services see real concurrency rather than a queue in the client.
+public struct ConfirmLoad: Sendable {
+    public let targets: [HTTPRemoteService<BookingRequest>]
+    public let timeout: Duration
+
+    public init(targets: [HTTPRemoteService<BookingRequest>], timeout: Duration) {
+        precondition(!targets.isEmpty, "a load needs at least one booking service")
+        self.targets = targets
+        self.timeout = timeout
+    }
+
+    /// A client able to hold `users` requests open at once toward each target.
+    public static func makeClient(users: Int) -> HTTPClient {
+        ServiceInstance.makeHTTPClient(connections: max(8, users))
+    }
+
+    /// Sends every planned confirm at its arrival time (round-robin over the targets) and
+    /// returns the results in plan order, with the load's wall-clock duration in nanoseconds
+    /// (first send to last answer).
+    public func run(_ plan: [PlannedConfirm]) async -> (results: [ConfirmResult], duration: Int64) {
+        let clock = ContinuousClock()
+        // All tasks exist before the first send, so "at once" means at once, not in spawn order.
+        let origin = clock.now.advanced(by: .milliseconds(20))
+        func nanos(_ instant: ContinuousClock.Instant) -> Int64 { Self.nanoseconds(origin.duration(to: instant)) }
+        let results = await withTaskGroup(of: (Int, ConfirmResult).self) { group in
+            for (index, planned) in plan.enumerated() {
+                let replica = index % targets.count
+                let target = targets[replica]
+                let timeout = self.timeout
+                group.addTask {
+                    try? await clock.sleep(until: origin.advanced(by: planned.arrival))
+                    let sent = clock.now
+                    let stay = Stay(room: planned.body.room, checkIn: planned.body.checkIn, checkOut: planned.body.checkOut)
+                        ?? Stay(room: planned.body.room, checkIn: planned.body.checkIn, checkOut: planned.body.checkIn.adding(days: 1))!
+                    var result = ConfirmResult(user: planned.body.userID, stay: stay, replica: replica,
+                                               sentAt: nanos(sent), completedAt: 0, status: nil, booking: nil, error: nil, timedOut: false)
+                    do throws(NetworkError) {
+                        let answer = try await target.call(.confirm(planned.body), timeout: timeout)
+                        result.status = answer.status
+                        switch answer.body {
+                        case .booking(let booking): result.booking = booking
+                        case .error(let message): result.error = message
+                        default: break
+                        }
+                    } catch {
+                        result.error = error.description
+                        result.timedOut = error == .timeout
+                    }
+                    result.completedAt = nanos(clock.now)
+                    return (index, result)
+                }
+            }
+            var ordered = [ConfirmResult?](repeating: nil, count: plan.count)
+            for await (index, result) in group { ordered[index] = result }
+            return ordered.map { $0! }
+        }
+        let first = results.map(\.sentAt).min() ?? 0
+        let last = results.map(\.completedAt).max() ?? 0
+        return (results, last - first)
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

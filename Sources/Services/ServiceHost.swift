@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Backends
+import BookingCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// How to run the inventory service.
+public struct InventoryServerOptions: Sendable {
+    public var databaseURL: String
+    public var decrement: InventoryService.Decrement
+    /// PostgreSQL connections (each with its own thread).
+    public var poolSize: Int
+
+    public init(databaseURL: String, decrement: InventoryService.Decrement = .readModifyWrite, poolSize: Int = 10) {
+        self.databaseURL = databaseURL
+        self.decrement = decrement
+        self.poolSize = poolSize
+    }
+}
+
+/// How to run one booking replica.
+public struct BookingServerOptions: Sendable {
+    public var databaseURL: String
+    public var redisURL: String
+    /// The inventory's API root, e.g. `http://127.0.0.1:5001/api`.
+    public var inventoryURL: String
+    public var configuration: BookingConfiguration
+    public var poolSize: Int
+    public var redisConnections: Int
+    /// Concurrent HTTP/1 connections to the inventory service.
+    public var inventoryConnections: Int
+
+    public init(databaseURL: String, redisURL: String, inventoryURL: String,
+                configuration: BookingConfiguration = BookingConfiguration(),
+                poolSize: Int = 10, redisConnections: Int = 8, inventoryConnections: Int = 32) {
+        self.databaseURL = databaseURL
+        self.redisURL = redisURL
+        self.inventoryURL = inventoryURL
+        self.configuration = configuration
+        self.poolSize = poolSize
+        self.redisConnections = redisConnections
+        self.inventoryConnections = inventoryConnections
+    }
+}
+
+/// A service ready to listen: its routes, and what to close once it stops serving.
+public struct ServiceInstance: Sendable {
+    public let name: String
+    let responder: RouterResponder<BasicRequestContext>
+    let close: @Sendable () async -> Void
+
+    /// The inventory service over a PostgreSQL pool. The schema is migrated on the way (it is
+    /// idempotent and safe against concurrent twins); a database that is down does not stop
+    /// the service from starting: it answers 503 until the database is back.
+    public static func inventory(_ options: InventoryServerOptions, logger: Logger = ServiceInstance.defaultLogger("inventory")) async throws(ServiceConfigurationError) -> ServiceInstance {
+        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-inventory", what: "inventory database")
+        do {
+            try await InventorySchema.migrate(pool)
+        } catch {
+            logger.warning("could not migrate the inventory database yet (\(error)); serving anyway, answering 503 while it is unreachable")
+        }
+        let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement)
+        return ServiceInstance(name: "inventory", responder: InventoryHTTPService(service: service).router().buildResponder()) {
+            await pool.close()
+        }
+    }
+
+    /// One booking replica: Redis lock, PostgreSQL store, HTTP to the inventory, the wall clock.
+    public static func booking(_ options: BookingServerOptions, logger: Logger = ServiceInstance.defaultLogger("booking")) async throws(ServiceConfigurationError) -> ServiceInstance {
+        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-booking", what: "booking database")
+        let lock: RedisLockService
+        do {
+            lock = try RedisLockService(url: options.redisURL, connections: max(1, options.redisConnections))
+        } catch {
+            throw ServiceConfigurationError("Redis: \(error)")
+        }
+        let client = makeHTTPClient(connections: options.inventoryConnections)
+        let inventory: HTTPRemoteService<InventoryRequest>
+        do {
+            inventory = try HTTPRemoteService(baseURL: options.inventoryURL, client: client)
+        } catch {
+            try? await client.shutdown()
+            throw ServiceConfigurationError("--inventory-url: \(error)")
+        }
+        do {
+            try await BookingSchema.migrate(pool)
+        } catch {
+            logger.warning("could not migrate the booking database yet (\(error)); serving anyway, answering 503 while it is unreachable")
+        }
+        let service = BookingService(clock: ContinuousClock(), lock: lock, database: PostgresBookingDatabase(pool: pool),
+                                     inventory: inventory, ids: UUIDIdentifiers(), configuration: options.configuration,
+                                     background: TaskBackgroundWork())
+        // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
+        service.startRecovery()
+        return ServiceInstance(name: "booking", responder: BookingHTTPService(service: service).router().buildResponder()) {
+            try? await client.shutdown()
+            await lock.close()
+            await pool.close()
+        }
+    }
+
+    static func makePool(url: String, size: Int, name: String, what: String) throws(ServiceConfigurationError) -> PostgresPool {
+        do {
+            return PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: size, applicationName: name))
+        } catch {
+            throw ServiceConfigurationError("\(what): \(error)")
+        }
+    }
+
+    /// One client per process, shared by every call; HTTP/1 keep-alive on loopback.
+    public static func makeHTTPClient(connections: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(2)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)))
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Info-level server logs on stderr (start, stop), quiet per request.
+    public static func defaultLogger(_ name: String) -> Logger {
+        var logger = Logger(label: "overbook.\(name)")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+
+    /// Serves on `host:port` until SIGINT or SIGTERM, then drains in-flight requests, closes
+    /// the backends and returns. `onListening` gets the bound port (useful with port 0).
+    public func runUntilSignalled(host: String, port: Int, logger: Logger? = nil,
+                                  onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let application = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
+            logger: logger ?? Self.defaultLogger(name))
+        do {
+            try await application.runService()
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+    }
+
+    /// Serves in this process (tests, embedding) and returns once listening.
+    public func start(host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil) async throws -> RunningServer {
+        let listening = ListeningSignal()
+        var quiet = Logger(label: "overbook.\(name)")
+        quiet.logLevel = .warning
+        let application = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in listening.resolve(.success(channel.localAddress?.port ?? port)) },
+            logger: logger ?? quiet)
+        let close = self.close
+        let task = Task {
+            defer { listening.resolve(.failure(ServiceConfigurationError("the server stopped before it listened on \(host):\(port)"))) }
+            do {
+                try await application.run()
+            } catch {
+                listening.resolve(.failure(error))
+                await close()
+                throw error
+            }
+            await close()
+        }
+        let boundPort = try await listening.value()
+        return RunningServer(port: boundPort, task: task)
+    }
+}
+
+/// A server started with `ServiceInstance.start`.
+public struct RunningServer: Sendable {
+    public let port: Int
+    let task: Task<Void, any Error>
+
+    public var baseURL: String { "http://127.0.0.1:\(port)/api" }
+
+    /// Stops listening, lets in-flight requests finish, closes the backends.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+/// Hands the bound port (or the failure to bind) from the server's callback to `start`.
+final class ListeningSignal: Sendable {
+    private let state = Mutex<(result: Result<Int, any Error>?, waiter: CheckedContinuation<Int, any Error>?)>((nil, nil))
+
+    func resolve(_ result: Result<Int, any Error>) {
+        let waiter: CheckedContinuation<Int, any Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<Int, any Error>? = state.withLock { state in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import BookingCore
+import Checking
+import Foundation
+import Services
+import Synchronization
+
+/// `--redis-url`, `--inventory-database-url`, `--booking-database-url`.
+struct BackendOptions: ParsableArguments {
+    @Option(name: .customLong("redis-url"), help: "Use this Redis (redis://host:port[/db]) instead of starting one. Its lock:* and fence:* keys are deleted before each run.")
+    var redisURL: String?
+
+    @Option(name: .customLong("inventory-database-url"), help: "Use this PostgreSQL database as inventory_db. It is migrated, seeded and reset (availability back to capacity) before each run.")
+    var inventoryDatabaseURL: String?
+
+    @Option(name: .customLong("booking-database-url"), help: "Use this PostgreSQL database as booking_db. Its bookings are DELETED (truncated) before each run.")
+    var bookingDatabaseURL: String?
+
+    var locations: BackendLocations {
+        BackendLocations(redisURL: redisURL, inventoryDatabaseURL: inventoryDatabaseURL, bookingDatabaseURL: bookingDatabaseURL)
+    }
+
+    func validate() throws {
+        guard locations.allGiven || locations.noneGiven else {
+            throw ValidationError("give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)")
+        }
+    }
+}
+
+struct RealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "real",
+        abstract: "Run a scenario against real Redis, PostgreSQL and the HTTP services.",
+        discussion: """
+        Starts a throwaway Redis and PostgreSQL (loopback, free ports, a temporary directory) \
+        unless all three backend URLs are given; creates, migrates and seeds inventory_db and \
+        booking_db; starts the inventory service and the scenario's booking replicas as child \
+        processes (`overbook serve ...`); sends every user's confirm over HTTP at its arrival \
+        time (round-robin over the replicas); then checks the same invariants as `overbook run` \
+        against the real databases and Redis and prints the same summary, with wall-clock \
+        latencies. Everything it started is stopped at the end, and on Ctrl-C. The scenario's \
+        fault plan is not injected (real mode runs the servers as they are). Exits 1 if any run \
+        violates an invariant or misses the seed's criteria.
+
+        Examples:
+          overbook real scenarios/seed-experiment.yaml
+          overbook real scenarios/seed-experiment.yaml --runs 20
+          overbook real scenarios/seed-experiment.yaml --variant atomic+idempotent
+        """
+    )
+
+    @Argument(help: "A scenario file (YAML), e.g. scenarios/seed-experiment.yaml.")
+    var scenario: String
+
+    @Option(help: "Run this variant instead of the scenario's: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    var variant: String?
+
+    @Option(help: "How many times to run the scenario, on databases reset between runs; prints a batch summary.")
+    var runs = 1
+
+    @Option(help: "Booking replicas (default: the scenario's booking_replicas).")
+    var replicas: Int?
+
+    @OptionGroup var backends: BackendOptions
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
+        if let variant, Variant(rawValue: variant) == nil {
+            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
+        }
+    }
+
+    func run() throws {
+        var scenario = try loadScenario(self.scenario)
+        if let variant { scenario.variant = Variant(rawValue: variant)! }
+        if let replicas { scenario.bookingReplicas = replicas }
+        if !scenario.faults.isEmpty {
+            Console.error("warning: the scenario's \(scenario.faults.count) fault(s) are not injected in real mode; running without them")
+            scenario.faults = []
+        }
+        print("overbook real: scenario=\(self.scenario) variant=\(scenario.variant.rawValue) users=\(scenario.userCount) "
+              + "booking_replicas=\(scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds)) "
+              + "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds)) backends=\(backends.locations.noneGiven ? "throwaway" : "given")")
+        fflush(nil)
+        let runs = self.runs
+        let scenarioToRun = scenario
+        let passed = try RealSession.with(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
+            let scenario = scenarioToRun
+            let runner = RealRun(stack: stack, scenario: scenario)
+            if runs == 1 {
+                let (verdict, _, _) = try await runner.once(run: 1)
+                print(SummaryText.render(verdict, origin: .real))
+                return verdict.passed && Self.criteriaPassed(verdict)
+            }
+            var batch = BatchSummary()
+            var allCriteria = true
+            for run in 1...runs {
+                let (verdict, _, duration) = try await runner.once(run: UInt64(run))
+                batch.add(verdict)
+                allCriteria = allCriteria && Self.criteriaPassed(verdict)
+                Console.progress("run \(run)/\(runs): \(Self.statusMix(verdict)); p95 \(formatSeconds(verdict.latency.p95)), "
+                                 + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
+                                 + "\(verdict.passed && Self.criteriaPassed(verdict) ? "PASS" : "FAIL")\n")
+            }
+            print(SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
+            return batch.failedRuns == 0 && allCriteria
+        }
+        if !passed { throw ExitCode(1) }
+    }
+
+    static func criteriaPassed(_ verdict: RunVerdict) -> Bool {
+        verdict.criteria.allSatisfy { $0.passed || !$0.decides }
+    }
+
+    /// `1 x 201, 30 x 409, 19 x 503`, by status.
+    static func statusMix(_ verdict: RunVerdict) -> String {
+        verdict.statusCounts.map { "\($0.count) x \($0.status.map(String.init) ?? "no answer")" }.joined(separator: ", ")
+    }
+}
+
+/// Starts the real stack for some scenarios, runs `body`, and stops everything afterwards,
+/// whether `body` succeeded, failed or the user pressed Ctrl-C.
+enum RealSession {
+    static func with<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int,
+                                  _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+        let current = Mutex<RealStack?>(nil)
+        let interrupt = InterruptHandler {
+            await current.withLock { $0 }?.shutdown()
+        }
+        defer { interrupt.disarm() }
+        // After a signal, whatever the run returns or throws is an effect of the servers
+        // going away: wait for the handler to finish stopping them and exit.
+        func awaitInterruptExit() {
+            while interrupt.hasFired { sleep(1) }
+        }
+        do {
+            defer { awaitInterruptExit() }
+            return try runBlocking {
+                let progress: @Sendable (String) -> Void = { Console.progress("overbook real: \($0)\n") }
+                let stack = try await RealStack.start(locations, users: users, progress: progress)
+                current.withLock { $0 = stack }
+                do {
+                    for scenario in scenarios { try await stack.seed(scenario) }
+                    let first = scenarios[0]
+                    try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
+                                                  replicas: first.bookingReplicas, progress: progress)
+                    let result = try await body(stack)
+                    progress("stopping the services and servers...")
+                    await stack.shutdown()
+                    return result
+                } catch {
+                    await stack.shutdown()
+                    throw error
+                }
+            }
+        } catch let error as RealModeError {
+            Console.error(error.description)
+            throw ExitCode(2)
+        }
+    }
+}

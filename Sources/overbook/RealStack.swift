@@ -1,0 +1,273 @@
+import AsyncHTTPClient
+import Backends
+import BookingCore
+import Foundation
+import Services
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where real mode's backends are: given by URL, or started for the run.
+struct BackendLocations: Sendable {
+    var redisURL: String?
+    var inventoryDatabaseURL: String?
+    var bookingDatabaseURL: String?
+
+    var allGiven: Bool { redisURL != nil && inventoryDatabaseURL != nil && bookingDatabaseURL != nil }
+    var noneGiven: Bool { redisURL == nil && inventoryDatabaseURL == nil && bookingDatabaseURL == nil }
+}
+
+/// Everything `overbook real` runs: Redis and PostgreSQL (its own throwaway ones unless URLs
+/// were given), both databases migrated and seeded, the inventory service and the booking
+/// replicas as child processes of this same binary (`overbook serve ...`), on free ports.
+/// `shutdown()` stops all of it; so does Ctrl-C (see `InterruptHandler`).
+final class RealStack: Sendable {
+    struct Child: Sendable {
+        let name: String
+        let process: Process
+        let log: URL
+        let baseURL: String
+    }
+
+    let servers: ThrowawayServers?
+    let workDirectory: URL
+    let redisURL: String
+    let inventoryDatabaseURL: String
+    let bookingDatabaseURL: String
+    let lock: RedisLockService
+    let inventoryPool: PostgresPool
+    let bookingPool: PostgresPool
+    let client: HTTPClient
+    private let children = Mutex<[Child]>([])
+    private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+
+    var inventory: Child? { children.withLock { $0.first { $0.name == "inventory" } } }
+    var replicas: [Child] { children.withLock { $0.filter { $0.name.hasPrefix("booking") } } }
+
+    private init(servers: ThrowawayServers?, workDirectory: URL, redisURL: String, inventoryDatabaseURL: String,
+                 bookingDatabaseURL: String, client: HTTPClient) throws {
+        self.servers = servers
+        self.workDirectory = workDirectory
+        self.redisURL = redisURL
+        self.inventoryDatabaseURL = inventoryDatabaseURL
+        self.bookingDatabaseURL = bookingDatabaseURL
+        lock = try RedisLockService(url: redisURL, connections: 2)
+        inventoryPool = try PostgresPool(url: inventoryDatabaseURL, poolSize: 2)
+        bookingPool = try PostgresPool(url: bookingDatabaseURL, poolSize: 2)
+        self.client = client
+    }
+
+    /// Backends up, schemas migrated; no service started yet.
+    static func start(_ locations: BackendLocations, users: Int, progress: @escaping @Sendable (String) -> Void) async throws -> RealStack {
+        guard locations.allGiven || locations.noneGiven else {
+            throw RealModeError("give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)")
+        }
+        var servers: ThrowawayServers?
+        let workDirectory: URL
+        let redisURL: String
+        let inventoryURL: String
+        let bookingURL: String
+        if let redis = locations.redisURL, let inventory = locations.inventoryDatabaseURL, let booking = locations.bookingDatabaseURL {
+            workDirectory = try ThrowawayServers.makeDirectory(readableBy: nil)
+            redisURL = redis
+            inventoryURL = inventory
+            bookingURL = booking
+        } else {
+            let started = try await ThrowawayServers.start(progress: progress)
+            servers = started
+            workDirectory = started.directory
+            redisURL = started.redisURL
+            do {
+                let admin = try PostgresPool(url: started.postgresURL, poolSize: 1)
+                try await PostgresAdmin.createDatabase(named: "inventory_db", on: admin)
+                try await PostgresAdmin.createDatabase(named: "booking_db", on: admin)
+                await admin.close()
+            } catch {
+                await started.stopAll()
+                throw RealModeError("could not create inventory_db and booking_db: \(error)")
+            }
+            inventoryURL = started.databaseURL("inventory_db")
+            bookingURL = started.databaseURL("booking_db")
+        }
+        let client = ConfirmLoad.makeClient(users: users)
+        let stack: RealStack
+        do {
+            stack = try RealStack(servers: servers, workDirectory: workDirectory, redisURL: redisURL, inventoryDatabaseURL: inventoryURL,
+                                  bookingDatabaseURL: bookingURL, client: client)
+        } catch {
+            try? await client.shutdown()
+            await servers?.stopAll()
+            throw RealModeError("\(error)")
+        }
+        do {
+            try await InventorySchema.migrate(stack.inventoryPool)
+            try await BookingSchema.migrate(stack.bookingPool)
+        } catch {
+            await stack.shutdown()
+            throw RealModeError("could not migrate the databases: \(error)")
+        }
+        return stack
+    }
+
+    /// Rooms and availability rows a scenario needs. A room that already exists with another
+    /// capacity would make every consistency check wrong, so it is refused.
+    func seed(_ scenario: Scenario) async throws {
+        try await InventorySchema.seed(inventoryPool, rooms: scenario.rooms, nights: scenario.inventoryNights)
+        let rooms = try await PostgresInventoryDatabase(pool: inventoryPool).rooms()
+        for spec in scenario.rooms {
+            guard let room = rooms.first(where: { $0.id == spec.id }), room.totalQuantity == spec.capacity else {
+                throw RealModeError("room \(spec.id) has a different total_quantity in \(redacted(inventoryDatabaseURL)) than the scenario's capacity \(spec.capacity); use a fresh database")
+            }
+        }
+    }
+
+    /// Back to the state right after seeding: every night at full capacity, no bookings, no
+    /// reservations or fences, no lock or fence keys in Redis.
+    func reset() async throws {
+        try await InventorySchema.reset(inventoryPool)
+        try await BookingSchema.reset(bookingPool)
+        var keys = try await lock.liveKeys(matching: "lock:*").map(\.key)
+        keys += try await lock.liveKeys(matching: "fence:*").map(\.key)
+        try await lock.delete(keys)
+    }
+
+    // MARK: Services
+
+    /// This very binary, for the `overbook serve` children.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Starts the inventory service and `replicas` booking replicas, each `overbook serve ...`
+    /// on a free port, and waits until each answers its health check.
+    func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int,
+                       progress: @escaping @Sendable (String) -> Void) async throws {
+        progress("starting the inventory service...")
+        let inventory = try await startChild(name: "inventory", kind: .inventory) { port in
+            ["serve", "inventory", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", self.inventoryDatabaseURL,
+             "--variant", variant.rawValue]
+        }
+        progress("starting \(replicas) booking replica\(replicas == 1 ? "" : "s")...")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...max(1, replicas) {
+                group.addTask {
+                    _ = try await self.startChild(name: "booking-\(index)", kind: .booking) { port in
+                        ["serve", "booking", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", self.bookingDatabaseURL,
+                         "--redis-url", self.redisURL, "--inventory-url", inventory.baseURL, "--variant", variant.rawValue,
+                         "--lock-ttl-ms", "\(milliseconds(configuration.lock.ttl))",
+                         "--lock-backoff-ms", configuration.lock.backoff.map { "\(milliseconds($0))" }.joined(separator: ","),
+                         "--inventory-timeout-ms", "\(milliseconds(configuration.inventoryTimeout))"]
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    enum ServiceKind { case inventory, booking }
+
+    private func startChild(name: String, kind: ServiceKind, arguments: @escaping @Sendable (Int) -> [String]) async throws -> Child {
+        var lastProblem = ""
+        for _ in 1...3 {
+            let port = try freeLoopbackPort()
+            let log = workDirectory.appendingPathComponent("logs/\(name).log")
+            let process = try await ChildSpawner.shared.launch(
+                Self.executablePath, arguments(port), log: log, deathSignal: "TERM",
+                environment: ["OVERBOOK_PARENT_PID": "\(getpid())", "LOG_LEVEL": "warning"])
+            let child = Child(name: name, process: process, log: log, baseURL: "http://127.0.0.1:\(port)/api")
+            children.withLock { $0.append(child) }
+            if let problem = await waitUntilHealthy(child, kind: kind) {
+                lastProblem = problem
+                await stopChild(process, signal: SIGTERM, grace: .seconds(5))
+                children.withLock { $0.removeAll { $0.process === process } }
+                continue
+            }
+            return child
+        }
+        throw RealModeError("\(name) service did not become healthy: \(lastProblem)")
+    }
+
+    /// `nil` once `GET /api/health` answers 200; otherwise why not (after 30 s or an exit).
+    private func waitUntilHealthy(_ child: Child, kind: ServiceKind) async -> String? {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(30))
+        var last = "no answer yet"
+        while clock.now < deadline {
+            guard child.process.isRunning else {
+                return "it exited with status \(child.process.terminationStatus); log:\n\(tail(child.log))"
+            }
+            do {
+                let answer: APIResponse
+                switch kind {
+                case .inventory:
+                    answer = try await HTTPRemoteService<InventoryRequest>(baseURL: child.baseURL, client: client).call(.health, timeout: .seconds(2))
+                case .booking:
+                    answer = try await HTTPRemoteService<BookingRequest>(baseURL: child.baseURL, client: client).call(.health, timeout: .seconds(2))
+                }
+                if answer.status == StatusCode.ok { return nil }
+                last = "health answered \(answer.status): \(answer.body)"
+            } catch {
+                last = "\(error)"
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return "\(last); log:\n\(tail(child.log))"
+    }
+
+    /// Children that are no longer running, with their exit status: a crash during a run.
+    func exitedChildren() -> [String] {
+        children.withLock { $0 }.filter { !$0.process.isRunning }.map { "\($0.name) exited with status \($0.process.terminationStatus); log:\n\(tail($0.log))" }
+    }
+
+    // MARK: Stopping
+
+    /// Stops the services (SIGTERM: drain, close pools), then the throwaway servers, then
+    /// removes the work directory. Idempotent.
+    func shutdown() async {
+        // Every caller (the run's end, an error path, the Ctrl-C handler) waits for the one
+        // shutdown to finish, so none of them exits while servers are still being stopped.
+        let task = shutdownTask.withLock { task in
+            if let task { return task }
+            let started = Task { await self.stopEverything() }
+            task = started
+            return started
+        }
+        await task.value
+    }
+
+    private func stopEverything() async {
+        let running = children.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            for child in running { group.addTask { await stopChild(child.process, signal: SIGTERM, grace: .seconds(10)) } }
+        }
+        try? await client.shutdown()
+        await lock.close()
+        await inventoryPool.close()
+        await bookingPool.close()
+        if let servers {
+            await servers.stopAll()
+        } else {
+            try? FileManager.default.removeItem(at: workDirectory)
+        }
+    }
+}
+
+func milliseconds(_ duration: Duration) -> Int64 {
+    let (seconds, attoseconds) = duration.components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+}
+
+/// The last lines of a log file, indented, for error messages.
+func tail(_ url: URL, lines: Int = 20) -> String {
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return "    (no log)" }
+    return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).map { "    " + $0 }.joined(separator: "\n")
+}
+
+/// A URL without its password, for messages.
+func redacted(_ url: String) -> String {
+    guard let schemeEnd = url.range(of: "://")?.upperBound, let at = url[schemeEnd...].lastIndex(of: "@") else { return url }
+    let credentials = url[schemeEnd..<at]
+    guard let colon = credentials.firstIndex(of: ":") else { return url }
+    return String(url[..<colon]) + ":***" + String(url[at...])
+}

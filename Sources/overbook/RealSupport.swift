@@ -1,0 +1,195 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root command is synchronous (`ParsableCommand`), so the real-mode commands run their
+/// async work on the cooperative pool and block the calling thread until it ends. The calling
+/// thread is never a pool thread, so this cannot starve the pool.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        outcome.withLock { $0 = result }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.withLock { $0! }.get()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago. Another process may take it before the
+/// server binds it; callers retry on another port when the server does not come up.
+func freeLoopbackPort() throws(RealModeError) -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw RealModeError("could not open a socket to find a free port (errno \(errno))") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw RealModeError("could not bind 127.0.0.1:0 to find a free port (errno \(errno))") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw RealModeError("getsockname failed (errno \(errno))") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Something real mode could not set up or keep running; the message says what to do.
+struct RealModeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Starts child processes from one thread that lives as long as the program.
+///
+/// Children get a parent-death signal (`setpriv --pdeathsig`) so that even a `kill -9` of
+/// `overbook` does not leave servers behind. Linux sends that signal when the *thread* that
+/// spawned the child exits, not the process, and pool threads come and go; hence this thread.
+final class ChildSpawner: @unchecked Sendable {
+    static let shared = ChildSpawner()
+
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "overbook.spawner"
+        thread.start()
+    }
+
+    private func loop() {
+        // Children inherit the spawning thread's signal mask, and this runtime's threads block
+        // most signals: a child spawned from here with SIGTERM blocked would never stop.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+
+    /// Runs `body` on the spawner thread.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            jobs.append { continuation.resume(with: Result { try body() }) }
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    static let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Starts `executable` with `arguments`; stdout and stderr go to `log`.
+    /// - Parameters:
+    ///   - user: run as this user (numeric ids), e.g. PostgreSQL, which refuses to run as root.
+    ///   - deathSignal: sent to the child if this process dies without stopping it.
+    func launch(_ executable: String, _ arguments: [String], log: URL, user: (uid: UInt32, gid: UInt32)? = nil,
+                deathSignal: String = "TERM", environment: [String: String] = [:]) async throws -> Process {
+        try await run {
+            let process = Process()
+            var wrapped = [executable] + arguments
+            if let setpriv = Self.setpriv {
+                var options: [String] = []
+                if let user { options += ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups"] }
+                options += ["--pdeathsig", deathSignal, "--"]
+                process.executableURL = URL(fileURLWithPath: setpriv)
+                wrapped = options + wrapped
+            } else {
+                guard user == nil else { throw RealModeError("setpriv (util-linux) is needed to run PostgreSQL as another user; install util-linux") }
+                process.executableURL = URL(fileURLWithPath: executable)
+                wrapped.removeFirst()
+            }
+            process.arguments = wrapped
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            var env = ProcessInfo.processInfo.environment
+            env.merge(environment) { $1 }
+            process.environment = env
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            try? handle.close()
+            return process
+        }
+    }
+}
+
+/// Stops a child: `signal`, then up to `grace` for it to exit, then SIGKILL.
+func stopChild(_ process: Process, signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, signal)
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: grace)
+    while process.isRunning, clock.now < deadline {
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+/// Runs `cleanup` once on SIGINT, SIGTERM or SIGHUP, then exits with 128 + the signal, so
+/// Ctrl-C stops every server and child this run started.
+///
+/// `@unchecked Sendable`: `sources` is only touched under `lock`.
+final class InterruptHandler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceSignal] = []
+    private let fired = Atomic<Bool>(false)
+    private let cleanup: @Sendable () async -> Void
+
+    init(cleanup: @escaping @Sendable () async -> Void) {
+        self.cleanup = cleanup
+        var made: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            // Ignored at the default level so the dispatch source alone sees it.
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.interrupted(by: signalNumber) }
+            source.resume()
+            made.append(source)
+        }
+        lock.withLock { sources = made }
+    }
+
+    /// Whether a signal arrived: the cleanup is then under way and ends the process.
+    var hasFired: Bool { fired.load(ordering: .relaxed) }
+
+    private func interrupted(by signalNumber: Int32) {
+        guard !fired.exchange(true, ordering: .relaxed) else { return }
+        Console.progress("\noverbook: signal \(signalNumber) received; stopping the services and servers this run started...\n")
+        let done = DispatchSemaphore(value: 0)
+        let cleanup = self.cleanup
+        Task.detached {
+            await cleanup()
+            done.signal()
+        }
+        done.wait()
+        exit(128 + signalNumber)
+    }
+
+    /// Back to the default behaviour once everything is stopped the normal way.
+    func disarm() {
+        lock.withLock {
+            for source in sources { source.cancel() }
+            sources.removeAll()
+        }
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_DFL) }
+    }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Backends
+import BookingCore
+import Foundation
+import Services
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the seed's inventory or booking service over HTTP (real mode).",
+        discussion: """
+        The same algorithm the simulator runs, bound to PostgreSQL (libpq) and Redis (hiredis) and \
+        served by Hummingbird. Both bind 127.0.0.1 unless --host says otherwise, migrate their \
+        schema at start, and stop cleanly on SIGINT/SIGTERM. The endpoints are in openapi.yaml.
+
+        Examples:
+          overbook serve inventory --port 5001 --database-url postgresql://overbook@127.0.0.1:5432/inventory_db --seed-data
+          overbook serve booking --port 5002 --database-url postgresql://overbook@127.0.0.1:5432/booking_db \\
+              --redis-url redis://127.0.0.1:6379 --inventory-url http://127.0.0.1:5001/api
+        """,
+        subcommands: [ServeInventoryCommand.self, ServeBookingCommand.self]
+    )
+}
+
+enum EnvironmentVariable {
+    static let inventoryDatabaseURL = "OVERBOOK_INVENTORY_DATABASE_URL"
+    static let bookingDatabaseURL = "OVERBOOK_BOOKING_DATABASE_URL"
+    static let redisURL = "OVERBOOK_REDIS_URL"
+
+    /// The flag's value, else the environment's, else a message naming both.
+    static func value(_ flag: String?, _ variable: String, option: String, example: String) throws -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+        throw ValidationError("\(option) is required (or set \(variable)), e.g. \(option) \(example)")
+    }
+}
+
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to bind. Only loopback by default; pass 0.0.0.0 to listen on every interface.")
+    var host = "127.0.0.1"
+
+    @Option(help: "PostgreSQL connections in the pool (each with its own thread).")
+    var poolSize = 10
+
+    @Option(help: "Algorithm variant: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    var variant = "seed"
+
+    func parsedVariant() throws -> Variant {
+        guard let parsed = Variant(rawValue: variant) else {
+            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
+        }
+        return parsed
+    }
+
+    func validatePort(_ port: Int) throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
+        guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
+    }
+}
+
+struct ServeInventoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inventory",
+        abstract: "The inventory service (the seed's port 5001, PostgreSQL inventory_db).")
+
+    @Option(help: "Port to listen on.")
+    var port = 5001
+
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of inventory_db (or set \(EnvironmentVariable.inventoryDatabaseURL)).")
+    var databaseURL: String?
+
+    @Flag(help: "Insert the seed's 4 rooms and availability for 2026-03-01..30 (existing rows are left as they are).")
+    var seedData = false
+
+    @OptionGroup var options: ServeOptions
+
+    func validate() throws {
+        try options.validatePort(port)
+        _ = try options.parsedVariant()
+    }
+
+    func run() throws {
+        let url = try EnvironmentVariable.value(databaseURL, EnvironmentVariable.inventoryDatabaseURL,
+                                                option: "--database-url", example: "postgresql://overbook@127.0.0.1:5432/inventory_db")
+        let variant = try options.parsedVariant()
+        let decrement: InventoryService.Decrement = variant.has(.atomic) ? .conditionalUpdate : .readModifyWrite
+        let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
+        try runService {
+            if seedData {
+                let seed = Scenario.seedExperiment()
+                let pool = try PostgresPool(url: url, poolSize: 1)
+                try await InventorySchema.migrate(pool)
+                try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
+                await pool.close()
+            }
+            let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize))
+            try await instance.runUntilSignalled(host: host, port: port) { bound in
+                print("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue))")
+            }
+        }
+    }
+}
+
+struct ServeBookingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "booking",
+        abstract: "One booking replica (the seed's port 5002, PostgreSQL booking_db, Redis lock).")
+
+    @Option(help: "Port to listen on.")
+    var port = 5002
+
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of booking_db (or set \(EnvironmentVariable.bookingDatabaseURL)).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://host:port[/db] (or set \(EnvironmentVariable.redisURL)).")
+    var redisURL: String?
+
+    @Option(name: .customLong("inventory-url"), help: "The inventory service's API root.")
+    var inventoryURL = "http://127.0.0.1:5001/api"
+
+    @Option(name: .customLong("lock-ttl-ms"), help: "Lock TTL in milliseconds (the seed's SET NX EX 10).")
+    var lockTTLMs: Int64 = 10_000
+
+    @Option(name: .customLong("lock-backoff-ms"), help: "Pauses after each failed lock attempt, in milliseconds; their number is the number of attempts.")
+    var lockBackoffMs = "100,200,400"
+
+    @Option(name: .customLong("inventory-timeout-ms"), help: "How long to wait for the inventory service, in milliseconds.")
+    var inventoryTimeoutMs: Int64 = 5_000
+
+    @Option(help: "Redis connections (each with its own thread).")
+    var redisConnections = 8
+
+    @Option(help: "Concurrent HTTP connections to the inventory service.")
+    var inventoryConnections = 32
+
+    @OptionGroup var options: ServeOptions
+
+    func validate() throws {
+        try options.validatePort(port)
+        _ = try options.parsedVariant()
+        _ = try backoff()
+        guard lockTTLMs >= 1, inventoryTimeoutMs >= 1 else { throw ValidationError("--lock-ttl-ms and --inventory-timeout-ms must be positive") }
+        guard redisConnections >= 1, inventoryConnections >= 1 else { throw ValidationError("--redis-connections and --inventory-connections must be at least 1") }
+    }
+
+    func backoff() throws -> [Duration] {
+        let parts = lockBackoffMs.split(separator: ",")
+        let values = parts.compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 >= 0 }) else {
+            throw ValidationError("--lock-backoff-ms must be non-negative milliseconds separated by commas, e.g. 100,200,400; got '\(lockBackoffMs)'")
+        }
+        return values.map { .milliseconds($0) }
+    }
+
+    func run() throws {
+        let databaseURL = try EnvironmentVariable.value(databaseURL, EnvironmentVariable.bookingDatabaseURL,
+                                                        option: "--database-url", example: "postgresql://overbook@127.0.0.1:5432/booking_db")
+        let redisURL = try EnvironmentVariable.value(redisURL, EnvironmentVariable.redisURL, option: "--redis-url", example: "redis://127.0.0.1:6379")
+        let variant = try options.parsedVariant()
+        let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
+                                                 inventoryTimeout: .milliseconds(inventoryTimeoutMs))
+        let serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
+                                                 configuration: configuration, poolSize: options.poolSize,
+                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections)
+        let (host, port, inventoryURL) = (options.host, port, inventoryURL)
+        try runService {
+            let instance = try await ServiceInstance.booking(serverOptions)
+            try await instance.runUntilSignalled(host: host, port: port) { bound in
+                print("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL))")
+            }
+        }
+    }
+}
+
+/// Runs a service until it is signalled. A child of `overbook real` also stops when its
+/// parent is gone, however the parent ended (a `kill -9` runs no clean-up of its own).
+private func runService(_ body: @escaping @Sendable () async throws -> Void) throws {
+    if let parent = ProcessInfo.processInfo.environment["OVERBOOK_PARENT_PID"].flatMap(Int32.init) {
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            Console.error("parent process \(parent) is gone; stopping")
+            exit(0)
+        }
+    }
+    do {
+        try runBlocking(body)
+    } catch let error as ServiceConfigurationError {
+        Console.error(error.description)
+        throw ExitCode(2)
+    }
+}

@@ -1,0 +1,234 @@
+import Backends
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Redis and a PostgreSQL that exist for one `overbook real` run, as
+/// `scripts/with-servers.sh` starts them: loopback only, free ports, every file in a fresh
+/// temporary directory, durability off (nothing in them is meant to survive). PostgreSQL
+/// refuses to run as root, so as root it runs as the `postgres` user of Debian's package (or
+/// `overbook-pg`, created on first use; override with OVERBOOK_PG_USER).
+final class ThrowawayServers: Sendable {
+    let directory: URL
+    let redis: Process
+    let postgres: Process
+    let redisURL: String
+    /// Superuser `overbook`, database `postgres`; the run creates its own databases beside it.
+    let postgresURL: String
+
+    private init(directory: URL, redis: Process, postgres: Process, redisURL: String, postgresURL: String) {
+        self.directory = directory
+        self.redis = redis
+        self.postgres = postgres
+        self.redisURL = redisURL
+        self.postgresURL = postgresURL
+    }
+
+    /// Starts both; on any failure stops whatever did start and removes the directory.
+    static func start(progress: @escaping @Sendable (String) -> Void) async throws -> ThrowawayServers {
+        let tools = try ServerTools.find()
+        let directory = try makeDirectory(readableBy: tools.postgresUser)
+        var redis: Process?
+        do {
+            progress("starting redis-server...")
+            let (redisProcess, redisURL) = try await startRedis(tools: tools, directory: directory)
+            redis = redisProcess
+            progress("starting PostgreSQL (\(tools.postgresBin))...")
+            let (postgres, postgresURL) = try await startPostgres(tools: tools, directory: directory)
+            return ThrowawayServers(directory: directory, redis: redisProcess, postgres: postgres, redisURL: redisURL, postgresURL: postgresURL)
+        } catch {
+            if let redis { await stopChild(redis) }
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    /// The same server, another database.
+    func databaseURL(_ database: String) -> String {
+        String(postgresURL.dropLast("postgres".count)) + database
+    }
+
+    /// Fast shutdown of PostgreSQL (SIGINT: abort open transactions, then exit), SIGTERM to
+    /// Redis, then the directory goes. Safe to call twice.
+    func stopAll() async {
+        async let stopRedis: Void = stopChild(redis, signal: SIGTERM, grace: .seconds(5))
+        async let stopPostgres: Void = stopChild(postgres, signal: SIGINT, grace: .seconds(15))
+        _ = await (stopRedis, stopPostgres)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: Setting up
+
+    struct ServerTools {
+        var redisServer: String
+        var postgresBin: String
+        /// Set when running as root: PostgreSQL runs as this user.
+        var postgresUser: (name: String, uid: UInt32, gid: UInt32)?
+
+        static func find() throws -> ServerTools {
+            guard let redisServer = which("redis-server") else {
+                throw RealModeError("redis-server not found; install it (apt-get install redis-server) or pass --redis-url")
+            }
+            let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+                .filter { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
+                .sorted { (Double($0) ?? 0) < (Double($1) ?? 0) }
+            var postgresBin: String
+            if let bin = ProcessInfo.processInfo.environment["OVERBOOK_PG_BIN"] {
+                postgresBin = bin
+            } else if let newest = versions.last {
+                postgresBin = "/usr/lib/postgresql/\(newest)/bin"
+            } else if let initdb = which("initdb") {
+                postgresBin = (initdb as NSString).deletingLastPathComponent
+            } else {
+                throw RealModeError("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin; install postgresql or pass --inventory-database-url and --booking-database-url")
+            }
+            for tool in ["initdb", "postgres"] where !FileManager.default.isExecutableFile(atPath: "\(postgresBin)/\(tool)") {
+                throw RealModeError("\(postgresBin)/\(tool) not found; set OVERBOOK_PG_BIN to PostgreSQL's bin directory")
+            }
+            var user: (String, UInt32, UInt32)?
+            if getuid() == 0 {
+                let name = ProcessInfo.processInfo.environment["OVERBOOK_PG_USER"] ?? (lookup("postgres") != nil ? "postgres" : "overbook-pg")
+                if lookup(name) == nil {
+                    let created = try runToEnd("/usr/sbin/useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                                                                     "--shell", "/usr/sbin/nologin", name])
+                    guard created.status == 0 else { throw RealModeError("could not create system user \(name) for PostgreSQL: \(created.output)") }
+                }
+                guard let ids = lookup(name), ids.uid != 0 else {
+                    throw RealModeError("PostgreSQL cannot run as root and user \(name) is unusable; set OVERBOOK_PG_USER to an unprivileged user")
+                }
+                user = (name, ids.uid, ids.gid)
+            }
+            return ServerTools(redisServer: redisServer, postgresBin: postgresBin, postgresUser: user)
+        }
+
+        static func lookup(_ name: String) -> (uid: UInt32, gid: UInt32)? {
+            guard let entry = getpwnam(name) else { return nil }
+            return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        }
+
+        static func which(_ tool: String) -> String? {
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+            return directories.map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+    }
+
+    static func makeDirectory(readableBy user: (name: String, uid: UInt32, gid: UInt32)?) throws -> URL {
+        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        if user != nil { base = "/tmp" } // TMPDIR may sit under /root, out of the PostgreSQL user's reach
+        var template = Array("\(base)/overbook-real.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw RealModeError("could not create a temporary directory in \(base) (errno \(errno))") }
+        let path = String(cString: made)
+        // The PostgreSQL user may pass through, not list.
+        chmod(path, 0o711)
+        let directory = URL(fileURLWithPath: path)
+        for sub in ["redis", "pg", "pg/data", "pg/sock", "logs"] {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        chmod(directory.appendingPathComponent("pg/data").path, 0o700)
+        if let user {
+            for sub in ["pg", "pg/data", "pg/sock"] {
+                chown(directory.appendingPathComponent(sub).path, user.uid, user.gid)
+            }
+        }
+        return directory
+    }
+
+    static func startRedis(tools: ServerTools, directory: URL) async throws -> (Process, String) {
+        var lastLog = ""
+        for _ in 1...5 {
+            let port = try freeLoopbackPort()
+            let log = directory.appendingPathComponent("redis/redis.log")
+            let process = try await ChildSpawner.shared.launch(tools.redisServer, [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", directory.appendingPathComponent("redis").path,
+            ], log: log)
+            let url = "redis://127.0.0.1:\(port)"
+            let lock = try RedisLockService(url: url, connectTimeout: .milliseconds(500), commandTimeout: .seconds(1), connections: 1)
+            for _ in 0..<100 where process.isRunning {
+                if await ping(lock) {
+                    await lock.close()
+                    return (process, url)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            await lock.close()
+            lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            await stopChild(process, signal: SIGKILL, grace: .seconds(2))
+        }
+        throw RealModeError("redis-server did not start; its log ends with:\n\(lastLog.suffix(1500))")
+    }
+
+    private static func ping(_ lock: RedisLockService) async -> Bool {
+        do {
+            _ = try await lock.holder(of: "overbook:startup-probe")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func startPostgres(tools: ServerTools, directory: URL) async throws -> (Process, String) {
+        let data = directory.appendingPathComponent("pg/data")
+        let user = tools.postgresUser.map { (uid: $0.uid, gid: $0.gid) }
+        let initLog = directory.appendingPathComponent("logs/initdb.log")
+        let initdb = try await ChildSpawner.shared.launch("\(tools.postgresBin)/initdb", [
+            "-D", data.path, "-A", "trust", "-U", "overbook", "--no-sync", "-E", "UTF8", "--no-locale",
+        ], log: initLog, user: user, deathSignal: "KILL")
+        while initdb.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        guard initdb.terminationStatus == 0 else {
+            let log = (try? String(contentsOf: initLog, encoding: .utf8)) ?? ""
+            throw RealModeError("initdb failed (status \(initdb.terminationStatus)):\n\(log.suffix(1500))")
+        }
+        // Trust, and only over loopback and the private socket directory.
+        let hba = """
+            local   all  all                trust
+            host    all  all  127.0.0.1/32  trust
+            host    all  all  ::1/128       trust
+
+            """
+        let hbaPath = data.appendingPathComponent("pg_hba.conf").path
+        try hba.write(toFile: hbaPath, atomically: false, encoding: .utf8)
+        if let user { chown(hbaPath, user.uid, user.gid) }
+
+        var lastLog = ""
+        for _ in 1...5 {
+            let port = try freeLoopbackPort()
+            let log = directory.appendingPathComponent("logs/postgres.log")
+            // SIGINT is PostgreSQL's fast shutdown: the right death signal for a throwaway server.
+            let process = try await ChildSpawner.shared.launch("\(tools.postgresBin)/postgres", [
+                "-D", data.path, "-p", "\(port)", "-k", directory.appendingPathComponent("pg/sock").path,
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB",
+            ], log: log, user: user, deathSignal: "INT")
+            let url = "postgresql://overbook@127.0.0.1:\(port)/postgres"
+            let pool = try PostgresPool(url: url, poolSize: 1)
+            for _ in 0..<300 where process.isRunning {
+                if (try? await pool.execute("SELECT 1")) != nil {
+                    await pool.close()
+                    return (process, url)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await pool.close()
+            lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            await stopChild(process, signal: SIGINT, grace: .seconds(10))
+        }
+        throw RealModeError("PostgreSQL did not start; its log ends with:\n\(lastLog.suffix(1500))")
+    }
+}
+
+/// Runs a tool to its end (for one-off set-up commands such as `useradd`).
+func runToEnd(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}

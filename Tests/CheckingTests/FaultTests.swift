@@ -1,0 +1,229 @@
+import BookingCore
+import Checking
+import Testing
+@testable import Simulation
+
+/// One test per fault kind: it fires, and it has the effect its name says.
+@Suite struct FaultKindTests {
+    static let night = Night(iso: "2026-03-15")!
+    static let oneNight = Stay(room: RoomID(1), checkIn: night, checkOut: night.adding(days: 1))!
+    static let twoNights = Stay(room: RoomID(1), checkIn: night, checkOut: night.adding(days: 2))!
+
+    static func scenario(users: Int = 1, stay: Stay = oneNight, replicas: Int = 2, variant: Variant = .seed,
+                         clientTimeout: Duration = .seconds(30), faults: [FaultSpec]) -> Scenario {
+        Scenario(name: "fault-test", variant: variant, rooms: [RoomSpec(id: RoomID(1), name: "Standard Single", capacity: 1)],
+                 users: [UserGroup(count: users, stay: stay, arrival: .at(.zero))], bookingReplicas: replicas,
+                 clientTimeout: clientTimeout, faults: faults)
+    }
+
+    static func run(_ scenario: Scenario, seed: UInt64 = 1) -> RunVerdict {
+        Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record))
+    }
+
+    static func events(_ verdict: RunVerdict, _ op: TraceOp) -> [TraceEvent] { verdict.output.events.filter { $0.op == op } }
+
+    @Test func pauseStopsTheProcessPastTheLockTTL() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), target: .booking(nil), duration: .seconds(12)),
+        ]))
+        #expect(verdict.output.coverage[.pauseFired] == 1)
+        // Nothing of the paused request happens for 12 s; its lock expires meanwhile.
+        #expect(verdict.output.outcomes[0].latency! > Duration.seconds(12).nanoseconds)
+        #expect(verdict.output.coverage[.lockExpiredWhileHeld] == 1)
+        let fault = Self.events(verdict, .fault)[0]
+        let next = verdict.output.events.first { $0.time > fault.time && $0.process.id.kind == .booking }!
+        #expect(next.time - fault.time == Duration.seconds(12).nanoseconds)
+    }
+
+    @Test func latencySpikeDelaysMessagesOnItsHop() {
+        let calm = Self.run(Self.scenario(faults: []))
+        let spiky = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .latencySpike, trigger: .ratio(.always, from: nil, until: nil), hop: .bookingRedis, duration: .seconds(3)),
+        ]))
+        #expect(spiky.output.coverage[.latencySpikeFired] > 0)
+        #expect(spiky.output.outcomes[0].latency! > calm.output.outcomes[0].latency!)
+    }
+
+    @Test func requestLossMeansTheServerNeverSeesIt() {
+        let verdict = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: [
+            FaultSpec(kind: .requestLoss, trigger: .ratio(.always, from: nil, until: nil), hop: .clientBooking),
+        ]))
+        #expect(verdict.output.coverage[.requestLost] == 1)
+        #expect(verdict.output.outcomes[0].timedOut)
+        #expect(Self.events(verdict, .deliver).isEmpty)
+        #expect(verdict.output.quiescent.bookings.isEmpty)
+    }
+
+    @Test func replyLossMeansTheWorkHappenedButTheCallerTimedOut() {
+        let verdict = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: [
+            FaultSpec(kind: .replyLoss, trigger: .ratio(.always, from: nil, until: nil), hop: .clientBooking),
+        ]))
+        #expect(verdict.output.coverage[.replyLost] == 1)
+        #expect(verdict.output.outcomes[0].timedOut)
+        #expect(verdict.output.quiescent.bookings.count == 1)
+        #expect(Self.events(verdict, .respond).first { $0.process.id.kind == .booking }?.b == 201)
+    }
+
+    @Test func partitionCutsTwoProcessesUntilItHeals() {
+        let verdict = Self.run(Self.scenario(replicas: 1, faults: [
+            FaultSpec(kind: .partition, trigger: .at(.zero), peers: [.booking(1), .redis], duration: .seconds(5)),
+        ]))
+        #expect(verdict.output.coverage[.partitionFired] == 1)
+        #expect(verdict.output.coverage[.partitionDropped] >= 1)
+        #expect(verdict.output.outcomes[0].status == 503)
+        #expect(verdict.output.outcomes[0].error?.contains("lock service") == true)
+    }
+
+    @Test func crashLosesTheInFlightWorkAndRestarts() {
+        // The seed commits the inventory before the booking: a crash in between leaves them apart.
+        let verdict = Self.run(Self.scenario(clientTimeout: .seconds(3), faults: [
+            FaultSpec(kind: .crash, trigger: .point(.beforeCommit, .always), target: .booking(nil), duration: .seconds(1)),
+        ]))
+        #expect(verdict.output.coverage[.crashFired] == 1)
+        #expect(Self.events(verdict, .restart).count == 1)
+        #expect(verdict.output.outcomes[0].timedOut)
+        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.violatedInvariants.contains(.inventoryConsistent))
+        #expect(!verdict.violatedInvariants.contains(.noLockLeftHeld), "a crashed holder's lock is left to expire")
+    }
+
+    @Test func redisRestartLosesEveryKeyAndRefusesWhileDown() {
+        let quick = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .redisRestart, trigger: .point(.lockAcquired, .always), duration: .microseconds(1)),
+        ]))
+        #expect(quick.output.coverage[.redisRestartFired] == 1)
+        // The holder's key went with the restart: its release finds nothing.
+        #expect(quick.output.coverage[.lockExpiredWhileHeld] == 1)
+        let long = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .redisRestart, trigger: .point(.lockAcquired, .always), duration: .seconds(1)),
+        ]))
+        // While Redis is down its connections are refused: the release cannot get through.
+        #expect(long.output.coverage[.lockServiceUnavailable] == 1)
+        #expect(long.output.quiescent.liveLocks.isEmpty)
+    }
+
+    @Test func redisFailoverLosesTheLatestWrites() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .redisFailover, trigger: .point(.lockAcquired, .always), duration: .milliseconds(20)),
+        ]))
+        #expect(verdict.output.coverage[.redisFailoverFired] == 1)
+        #expect(verdict.output.coverage[.redisFailoverLostKey] == 1)
+        #expect(Self.events(verdict, .lockRelease).first?.a == 0, "the lock was already gone")
+    }
+
+    @Test func redisClockJumpExpiresTheLockEarly() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .redisClockJump, trigger: .point(.lockAcquired, .always), duration: .seconds(11)),
+        ]))
+        #expect(verdict.output.coverage[.redisClockJumpFired] == 1)
+        #expect(Self.events(verdict, .lockExpired).count == 1)
+        #expect(verdict.output.outcomes[0].latency! < Duration.seconds(1).nanoseconds, "no virtual time passed; Redis's clock did")
+    }
+
+    @Test func connectionLossRollsBackTheOpenTransaction() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .connectionLoss, trigger: .point(.beforeCommit, .always), target: .booking(nil)),
+        ]))
+        #expect(verdict.output.coverage[.connectionLossFired] == 1)
+        #expect(verdict.output.outcomes[0].status == 500)
+        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.violatedInvariants.contains(.inventoryConsistent))
+    }
+
+    @Test func postgresAbortFailsTheStatementWithASerializationError() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .postgresAbort, trigger: .ratio(.always, from: nil, until: nil), target: .inventory),
+        ]))
+        #expect(verdict.output.coverage[.postgresAbortFired] >= 1)
+        #expect(Self.events(verdict, .sqlError).contains { $0.text == "40001" })
+        #expect(verdict.output.outcomes[0].status == 503)
+        #expect(verdict.output.quiescent.bookings.isEmpty)
+    }
+
+    @Test func statementTimeoutCancelsABlockedStatement() {
+        // Overlapping stays take different lock keys, so their reservations meet in the inventory
+        // and one waits on the other's row lock: a 1 ms statement_timeout cancels it.
+        let other = Stay(room: RoomID(1), checkIn: Self.night.adding(days: 1), checkOut: Self.night.adding(days: 3))!
+        var scenario = Self.scenario(stay: Self.twoNights, variant: Variant(fixes: [.atomic]), faults: [
+            FaultSpec(kind: .statementTimeout, trigger: .ratio(.always, from: nil, until: nil), target: .inventory, duration: .milliseconds(1)),
+        ])
+        scenario.users.append(UserGroup(count: 1, stay: other, arrival: .at(.zero)))
+        scenario.inventoryNights = Scenario.nightsCovering(scenario.users)
+        let hit = (1...200).lazy.map { Self.run(scenario, seed: UInt64($0)) }.first { $0.output.coverage[.statementTimeoutFired] > 0 }
+        #expect(hit != nil)
+        if let hit { #expect(Self.events(hit, .sqlError).contains { $0.text == "57014" }) }
+    }
+
+    @Test func clientRetrySendsTheSameRequestAgain() {
+        let faults = [
+            FaultSpec(kind: .replyLoss, trigger: .ratio(.always, from: nil, until: nil), hop: .clientBooking, limit: 1),
+            FaultSpec(kind: .clientRetry, trigger: .ratio(.always, from: nil, until: nil), retries: 1),
+        ]
+        let seed = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: faults))
+        #expect(seed.output.coverage[.clientRetried] == 1)
+        #expect(seed.output.outcomes[0].attempts == 2)
+        // The seed books once, then refuses its own retry: the user was told 409 yet holds a room.
+        #expect(seed.output.outcomes[0].status == 409)
+        #expect(seed.output.quiescent.bookings.count == 1)
+        // Idempotent: the retry gets the first answer.
+        let idempotent = Self.run(Self.scenario(variant: Variant(fixes: [.idempotent]), clientTimeout: .seconds(2), faults: faults))
+        #expect(idempotent.output.outcomes[0].status == 201)
+        #expect(idempotent.output.outcomes[0].booking == idempotent.output.quiescent.bookings.first)
+        #expect(idempotent.output.coverage[.clientRetried] == 1)
+    }
+
+    @Test func inactiveFaultsNeverFire() {
+        let verdict = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), activation: Ratio(0, 1), target: .booking(nil), duration: .seconds(12)),
+        ]))
+        #expect(verdict.output.activeFaults.isEmpty)
+        #expect(verdict.output.coverage[.pauseFired] == 0)
+    }
+
+    @Test func everyFaultKindHasATest() {
+        // Keeps this suite honest when a kind is added.
+        #expect(FaultKind.allCases.count == 13)
+    }
+}
+
+/// What the sweeps found, pinned as tests: the seed variant's flaws and the fixes holding.
+@Suite struct VariantTests {
+    static let oneNight = FaultKindTests.oneNight
+
+    static func lastRoom(_ variant: Variant, users: Int = 50, spread: Duration = .seconds(15)) -> Scenario {
+        Scenario(name: "last-room-one-night", variant: variant, rooms: [RoomSpec(id: RoomID(1), name: "Standard Single", capacity: 1)],
+                 users: [UserGroup(count: users, stay: oneNight, arrival: .uniform(.zero, spread))])
+    }
+
+    @Test func thePausePastTheTTLDoubleBooksTheSeedButNotTheFixes() {
+        let profile = FaultProfile.named("pause-past-ttl")!
+        let seeds: [UInt64] = Array(1...400)
+        let failing = seeds.first { seed in
+            Verdicts.simulate(profile.apply(to: Self.lastRoom(.seed), seed: seed), seed: seed).violatedInvariants.contains(.capacity)
+        }
+        #expect(failing != nil, "the seed variant should double-book under pauses past the TTL within 400 seeds")
+        guard let failing else { return }
+        for variant in [Variant(fixes: [.fenced]), Variant(fixes: [.atomic]), Variant(fixes: Set(Fix.allCases))] {
+            let verdict = Verdicts.simulate(profile.apply(to: Self.lastRoom(variant), seed: failing), seed: failing)
+            #expect(!verdict.violatedInvariants.contains(.capacity), "\(variant) on seed \(failing)")
+        }
+    }
+
+    @Test func crashSafeKeepsTheDatabasesTogetherThroughCrashes() {
+        let crashes = FaultProfile.named("crashes")!
+        var seedInconsistent = 0
+        for seed: UInt64 in 1...150 {
+            let seedRun = Verdicts.simulate(crashes.apply(to: Self.lastRoom(.seed, users: 20, spread: .seconds(5)), seed: seed), seed: seed)
+            if seedRun.violatedInvariants.contains(.inventoryConsistent) { seedInconsistent += 1 }
+            let safe = Verdicts.simulate(crashes.apply(to: Self.lastRoom(Variant(fixes: [.crashSafe]), users: 20, spread: .seconds(5)), seed: seed), seed: seed)
+            #expect(safe.violations.filter { $0.invariant != .latencyP95 && $0.invariant != .latencyMean } == [], "seed \(seed)")
+        }
+        #expect(seedInconsistent > 0)
+    }
+
+    @Test func variantNamesRoundTrip() {
+        for variant in Variant.allCases { #expect(Variant(rawValue: variant.rawValue) == variant) }
+        #expect(Variant(rawValue: "crash-safe") == Variant(fixes: [.crashSafe, .atomic, .idempotent]))
+        #expect(Variant(rawValue: "atomic+bogus") == nil)
+    }
+}

@@ -1,0 +1,1 @@
+../BackendsTests/TestServers.swift
