@@ -21,7 +21,7 @@ public enum CoverageMark: String, CaseIterable, Sendable, Hashable, Comparable {
     case lockExpiredWhileHeld = "lock expired while held (release found it gone or foreign)"
     case lockRetriesExhausted = "lock retries exhausted (503)"
     case lockServiceUnavailable = "lock service unavailable"
-    case deadlockAborted = "deadlock detected (40P01)"
+    case deadlockAborted = "deadlock abort (40P01, detected or injected)"
     case replyLostAfterCommit = "reply lost after a COMMIT succeeded"
     case clientTimedOut = "client timed out"
     case staleFenceRefused = "stale fencing token refused"
@@ -207,7 +207,11 @@ public final class FaultInjector {
             switch spec.kind {
             case .postgresAbort:
                 world.coverage.hit(.postgresAbortFired)
-                return .abort(armed[index].firings % 2 == 1 ? .serializationFailure : .deadlockDetected)
+                guard armed[index].firings % 2 == 0 else { return .abort(.serializationFailure) }
+                // The algorithms take row locks in one order, so a real deadlock cannot form;
+                // the victim's error is injected instead, to reach its handling.
+                world.coverage.hit(.deadlockAborted)
+                return .abort(.deadlockDetected)
             case .connectionLoss:
                 world.coverage.hit(.connectionLossFired)
                 return .connectionLoss

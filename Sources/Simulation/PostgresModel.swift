@@ -50,6 +50,14 @@ struct VersionedTable<Key: Hashable, Value> {
         return holder
     }
 
+    /// The transaction an `UPDATE` or `DELETE` by `tx` must wait for: the lock holder of a
+    /// committed row. A row another transaction inserted and has not committed is not in the
+    /// statement's snapshot: PostgreSQL neither waits for it nor touches it.
+    func updateBlocker(_ key: Key, for tx: TransactionID) -> TransactionID? {
+        guard rows[key]?.committed != nil else { return nil }
+        return lockHolder(key, otherThan: tx)
+    }
+
     /// Writes `value` (`nil` deletes) as `tx`'s pending version, taking the row lock. Returns
     /// whether this is the first lock `tx` takes on the row (so it must remember the key).
     mutating func write(_ key: Key, _ value: Value?, by tx: TransactionID) -> Bool {
@@ -288,7 +296,7 @@ public final class PostgresModel {
     /// `DELETE FROM reservations WHERE request_id = $1`: whether a row went.
     public func removeReservation(_ requestID: RequestID, in tx: TransactionID) -> StatementResult<Bool> {
         if let error = checkActive(tx) { return .failed(error) }
-        if let holder = reservations.lockHolder(requestID, otherThan: tx) { return block(tx, on: holder) }
+        if let holder = reservations.updateBlocker(requestID, for: tx) { return block(tx, on: holder) }
         guard reservations.visible(requestID, to: tx) != nil else { return .done(false) }
         remember(.reservation(requestID), first: reservations.write(requestID, nil, by: tx), in: tx)
         return .done(true)
@@ -300,7 +308,10 @@ public final class PostgresModel {
     public func insertBooking(_ booking: NewBooking, in tx: TransactionID) -> StatementResult<Booking> {
         if let error = checkActive(tx) { return .failed(error) }
         if let requestID = booking.requestID, let existing = requestIndex[requestID] {
-            if let holder = bookings.lockHolder(existing, otherThan: tx), bookings.rows[existing]?.committed == nil {
+            // The unique check waits for any other transaction writing the row that holds the
+            // key: its insert may roll back, and an update in progress (PostgreSQL waits on the
+            // row's xmax) may change it; then it looks again.
+            if let holder = bookings.lockHolder(existing, otherThan: tx) {
                 return block(tx, on: holder)
             }
             return .failed(.uniqueViolation(constraint: "bookings_request_id_key"))
@@ -320,7 +331,7 @@ public final class PostgresModel {
     /// `UPDATE bookings SET status = $3 WHERE id = $1 AND status = $2`: whether it changed.
     public func setStatus(of id: BookingID, from old: BookingStatus, to new: BookingStatus, in tx: TransactionID) -> StatementResult<Bool> {
         if let error = checkActive(tx) { return .failed(error) }
-        if let holder = bookings.lockHolder(id, otherThan: tx) { return block(tx, on: holder) }
+        if let holder = bookings.updateBlocker(id, for: tx) { return block(tx, on: holder) }
         guard var row = bookings.visible(id, to: tx), row.status == old else { return .done(false) }
         row.status = new
         remember(.booking(id), first: bookings.write(id, row, by: tx), in: tx)

@@ -276,9 +276,12 @@ public struct SimBookingDatabase: BookingDatabase {
 
     public func pendingBookings() async throws(StoreError) -> [Booking] {
         let model = connection.server.model
-        return try await connection.run(nil, .sqlSelect, .none, "SELECT pending bookings", traceValue: { Int64($0.count) }) {
+        let pending = try await connection.run(nil, .sqlSelect, .none, "SELECT pending bookings", traceValue: { Int64($0.count) }) {
             .done(model.bookings().filter { $0.status == .pending })
         }
+        // Only the recovery worker asks for pending bookings.
+        for _ in pending { connection.world.coverage.hit(.pendingRecovered) }
+        return pending
     }
 }
 
@@ -315,9 +318,11 @@ struct SimBookingTransaction: BookingTransaction {
 /// The fence upsert, the same statement in either database.
 private func fence(_ connection: SimSQLConnection, _ tx: TransactionID, _ resource: String, _ token: Int) async throws(StoreError) -> Bool {
     let model = connection.server.model
-    return try await connection.run(tx, .sqlUpdate, .key("fence \(resource)"), "UPSERT fence", traceValue: { $0 ? Int64(token) : -1 }) {
+    let advanced = try await connection.run(tx, .sqlUpdate, .key("fence \(resource)"), "UPSERT fence", traceValue: { $0 ? Int64(token) : -1 }) {
         model.advanceFence(resource, to: token, in: tx)
     }
+    if !advanced { connection.world.coverage.hit(.staleFenceRefused) }
+    return advanced
 }
 
 // MARK: inventory_db
@@ -385,17 +390,21 @@ struct SimInventoryTransaction: InventoryTransaction {
     func recordReservation(_ requestID: RequestID, stay: Stay) async throws(StoreError) -> Bool {
         let model = connection.server.model
         let tx = self.tx
-        return try await connection.run(tx, .sqlInsert, .request(requestID.rawValue), "INSERT reservation", traceValue: { $0 ? 1 : 0 }) {
+        let recorded = try await connection.run(tx, .sqlInsert, .request(requestID.rawValue), "INSERT reservation", traceValue: { $0 ? 1 : 0 }) {
             model.recordReservation(requestID, stay: stay, in: tx)
         }
+        if !recorded { connection.world.coverage.hit(.reservationReplayed) }
+        return recorded
     }
 
     func removeReservation(_ requestID: RequestID) async throws(StoreError) -> Bool {
         let model = connection.server.model
         let tx = self.tx
-        return try await connection.run(tx, .sqlUpdate, .request(requestID.rawValue), "DELETE reservation", traceValue: { $0 ? 1 : 0 }) {
+        let removed = try await connection.run(tx, .sqlUpdate, .request(requestID.rawValue), "DELETE reservation", traceValue: { $0 ? 1 : 0 }) {
             model.removeReservation(requestID, in: tx)
         }
+        if removed { connection.world.coverage.hit(.reservationReturned) }
+        return removed
     }
 
     func increment(_ key: RoomNight, by quantity: Int) async throws(StoreError) -> Int {

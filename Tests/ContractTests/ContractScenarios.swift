@@ -291,6 +291,79 @@ struct InventoryDatabaseContract {
         }
     }
 
+    /// Reads never wait for writers: while a transaction holds an uncommitted decrement, other
+    /// reads (autocommit or in another transaction) see the committed value at once, and the
+    /// writer sees its own.
+    @Test(arguments: ContractWorld.all)
+    func readsSeeCommittedDataWithoutWaiting(_ world: ContractWorld) async throws {
+        try await world.withInventoryDatabase { db, _, _ async throws in
+            let key = ContractFixture.contested
+            let writer = try await db.begin()
+            #expect(try await writer.decrementIfAvailable(key, by: 1))
+            #expect(try await writer.availableQuantity(key) == 0, "the writer sees its own write")
+            #expect(try await db.availableQuantity(key) == 1, "an autocommit read sees the committed row")
+            let reader = try await db.begin()
+            #expect(try await reader.availableQuantity(key) == 1)
+            try await writer.commit()
+            #expect(try await reader.availableQuantity(key) == 0, "each statement sees what was committed when it began")
+            await reader.rollback()
+        }
+    }
+
+    /// `ON CONFLICT DO UPDATE ... WHERE` locks the fence row even when it refuses the token: a
+    /// third writer waits for the refusing transaction to end.
+    @Test(arguments: ContractWorld.all)
+    func refusedFenceAdvanceStillLocksTheRow(_ world: ContractWorld) async throws {
+        try await world.withInventoryDatabase { db, clock, _ async throws in
+            let resource = "lock:room:1:2026-03-15"
+            let first = try await db.begin()
+            #expect(try await first.advanceFence(resource, to: 5))
+            try await first.commit()
+
+            let stale = try await db.begin()
+            #expect(try await stale.advanceFence(resource, to: 4) == false)
+
+            let newer = try await db.begin()
+            let newerFinished = Flag()
+            async let advanced: Bool = {
+                defer { newerFinished.set() }
+                return try await newer.advanceFence(resource, to: 6)
+            }()
+            try await clock.sleep(for: .milliseconds(200))
+            #expect(!newerFinished.isSet, "the refused advance should hold the fence row until its transaction ends")
+            try await stale.commit()
+            #expect(try await advanced)
+            try await newer.commit()
+        }
+    }
+
+    /// A reservation being removed by an open transaction blocks a new one for the same request
+    /// id; once the removal commits, the new reservation goes in.
+    @Test(arguments: ContractWorld.all)
+    func reserveWaitsForAConcurrentRemoval(_ world: ContractWorld) async throws {
+        try await world.withInventoryDatabase { db, clock, _ async throws in
+            let request = RequestID("request-again")
+            let original = try await db.begin()
+            #expect(try await original.recordReservation(request, stay: ContractFixture.stay))
+            try await original.commit()
+
+            let release = try await db.begin()
+            #expect(try await release.removeReservation(request))
+
+            let retry = try await db.begin()
+            let retryFinished = Flag()
+            async let recorded: Bool = {
+                defer { retryFinished.set() }
+                return try await retry.recordReservation(request, stay: ContractFixture.stay)
+            }()
+            try await clock.sleep(for: .milliseconds(200))
+            #expect(!retryFinished.isSet, "the INSERT should wait for the transaction deleting the conflicting row")
+            try await release.commit()
+            #expect(try await recorded, "the removal committed: the id is free again")
+            try await retry.commit()
+        }
+    }
+
     /// A DELETE sees only committed rows: another transaction's uncommitted reservation is
     /// neither removed nor waited for (a release racing the reserve it undoes finds nothing).
     @Test(arguments: ContractWorld.all)
@@ -348,6 +421,22 @@ struct BookingDatabaseContract {
             _ = try await abandoned.insert(NewBooking(userID: UserID("user_3"), stay: ContractFixture.stay))
             await abandoned.rollback()
             #expect(try await db.allBookings() == [first, second])
+        }
+    }
+
+    /// Booking ids come from a sequence, which does not roll back: a rolled-back insert leaves a
+    /// gap.
+    @Test(arguments: ContractWorld.all)
+    func rolledBackInsertLeavesAGapInIDs(_ world: ContractWorld) async throws {
+        try await world.withBookingDatabase { db, _ async throws in
+            let abandoned = try await db.begin()
+            let lost = try await abandoned.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay))
+            await abandoned.rollback()
+            let kept = try await db.begin()
+            let booking = try await kept.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay))
+            try await kept.commit()
+            #expect(booking.id == BookingID(lost.id.rawValue + 1))
+            #expect(try await db.allBookings() == [booking])
         }
     }
 
