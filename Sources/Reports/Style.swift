@@ -28,6 +28,9 @@ enum Style {
     th, td { text-align: left; padding: 5px 12px 5px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
     th { font-weight: 600; color: var(--muted); font-size: 13px; }
     td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+    table.matrix td, table.matrix th { padding: 6px 10px; border: 1px solid var(--line); }
+    table.matrix td.pass { color: var(--pass); background: var(--pass-bg); }
+    table.matrix td.fail { color: var(--fail); background: var(--fail-bg); font-size: 13px; }
     .verdict.claim { color: var(--warn); background: #fff8c5; }
     .verdict { font-weight: 700; padding: 1px 8px; border-radius: 4px; font-size: 13px; }
     .bars td { padding-top: 3px; padding-bottom: 3px; }

@@ -23,6 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "User counts for the per-user cost table.")
     var users: [Int] = [50, 500, 5000]
 
+    @Option(help: "Seeds per sweep-throughput measurement (swarm mode, seed experiment).")
+    var sweepSeeds: Int = 2000
+
     func run() throws {
         #if DEBUG
         print("warning: this is a debug build; figures are not representative (use swift build -c release)")
@@ -42,6 +45,16 @@ struct BenchCommand: ParsableCommand {
             if reference == nil { reference = perUser }
             print(pad("\(count)", 8) + pad(format(result.runsPerSecond), 12) + pad(format(result.secondsPerRun * 1e6), 12)
                   + pad(String(format: "%.2f", perUser), 18) + String(format: "%.2fx", perUser / (reference ?? perUser)))
+        }
+        print("\nsweep throughput (seed experiment, --swarm, seeds 1..\(sweepSeeds), every check on):")
+        let seed = Scenario.seedExperiment()
+        for jobs in [1, 2] {
+            let sweep = ParallelSweep(seeds: 1...UInt64(max(1, sweepSeeds)), jobs: jobs, stopOn: [], label: "bench sweep") { seedNumber in
+                Verdicts.simulate(Swarm.scenario(seed, seed: seedNumber), seed: seedNumber)
+            }
+            let outcome = sweep.run()
+            print(String(format: "  --jobs %d: %.0f seeds/s (%d seeds in %.2f s)", jobs, Double(outcome.batch.runs) / outcome.elapsed.seconds,
+                         outcome.batch.runs, outcome.elapsed.seconds))
         }
     }
 

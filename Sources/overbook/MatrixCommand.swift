@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import Checking
 import Foundation
+import Reports
 import Simulation
 
 struct MatrixCommand: ParsableCommand {
@@ -40,6 +41,8 @@ struct MatrixCommand: ParsableCommand {
     @Option(help: "Worker threads.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @OptionGroup var reportOptions: ReportOptions
+
     struct Cell {
         var variant: Variant
         var profile: FaultProfile
@@ -74,7 +77,42 @@ struct MatrixCommand: ParsableCommand {
             }
         }
         print(render(cells, variants: variants, profiles: profiles))
+        writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
         if cells.contains(where: { $0.batch.failedRuns > 0 }) { throw ExitCode(1) }
+    }
+
+    func replayCommand(_ cell: Cell, seed: UInt64) -> String {
+        "overbook replay \(scenario) --variant \(cell.variant.rawValue) --profile \(cell.profile.name) --seed \(seed)"
+    }
+
+    /// The HTML matrix, with a replay report (timeline included) per counterexample.
+    func writeReport(_ cells: [Cell], base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>) {
+        guard !reportOptions.noReport else { return }
+        let path = reportOptions.report ?? "\(ReportPaths.directory)/matrix-\(ReportPaths.slug(base.name))-seeds-\(seeds.lowerBound)-\(seeds.upperBound).html"
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var reportCells: [MatrixReport.Cell] = []
+        for cell in cells {
+            var replays: [Invariant: String] = [:]
+            var commands: [Invariant: String] = [:]
+            for invariant in MatrixReport.safety {
+                guard let failure = cell.batch.failures[invariant] else { continue }
+                let command = replayCommand(cell, seed: failure.firstSeed)
+                commands[invariant] = command
+                var variantScenario = base
+                variantScenario.variant = cell.variant
+                let verdict = Verdicts.simulate(cell.profile.apply(to: variantScenario, seed: failure.firstSeed), seed: failure.firstSeed,
+                                                options: SimulationOptions(traceMode: .record))
+                let replayPath = "\(directory)/replay-\(ReportPaths.slug(base.name))-\(ReportPaths.slug(cell.variant.rawValue))-\(cell.profile.name)-seed-\(failure.firstSeed).html"
+                let html = RunReport.html(verdict: verdict, context: Reporting.context(scenarioPath: scenario, replayCommand: command))
+                if (try? ReportWriter.write(html: html, to: replayPath)) != nil {
+                    replays[invariant] = URL(fileURLWithPath: replayPath).lastPathComponent
+                }
+            }
+            reportCells.append(MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands))
+        }
+        let html = MatrixReport.html(cells: reportCells, variants: variants, profiles: profiles.map { ($0.name, $0.summary) },
+                                     scenario: base, seeds: seeds, context: Reporting.context(scenarioPath: scenario, replayCommand: nil))
+        Reporting.publish(html, to: path)
     }
 
     static func abbreviation(_ invariant: Invariant) -> String {

@@ -109,6 +109,29 @@ enum OverbookBinary {
         #expect(hashLine(replay.output) == hashLine(run.output))
     }
 
+    /// Same seeds, same table, whatever the number of worker threads.
+    @Test func theMatrixIsReproducible() throws {
+        let arguments = ["matrix", "--seeds", "8", "--profiles", "none,crashes", "--variants", "seed,atomic+idempotent+crash-safe", "--no-report"]
+        let first = try OverbookBinary.run(arguments + ["--jobs", "1"])
+        let second = try OverbookBinary.run(arguments + ["--jobs", "2"])
+        let table = { (output: String) in output.split(separator: "\n").dropFirst().joined(separator: "\n") }
+        #expect(first.output.contains("variant"))
+        #expect(first.output.contains("crashes"))
+        #expect(table(first.output) == table(second.output))
+        #expect(!table(first.output).isEmpty)
+    }
+
+    @Test func aSweepGivesTheSameSummaryWhateverTheJobs() throws {
+        let arguments = ["sweep", "scenarios/seed-experiment.yaml", "--seeds", "1..12", "--swarm", "--no-report"]
+        let one = try OverbookBinary.run(arguments + ["--jobs", "1"])
+        let two = try OverbookBinary.run(arguments + ["--jobs", "2"])
+        let summary = { (output: String) in
+            output.split(separator: "\n").filter { !$0.hasPrefix("overbook sweep:") && !$0.hasPrefix("Throughput") && !$0.contains("found after") }
+        }
+        #expect(summary(one.output) == summary(two.output))
+        #expect(one.output.contains("COVERAGE"))
+    }
+
     @Test func replayPrintsATimeline() throws {
         let result = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--seed", "2"])
         #expect(result.status == 0)
