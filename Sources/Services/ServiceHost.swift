@@ -104,7 +104,9 @@ public struct ServiceInstance: Sendable {
 
     static func makePool(url: String, size: Int, name: String, what: String) throws(ServiceConfigurationError) -> PostgresPool {
         do {
-            return PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: size, applicationName: name))
+            // Migrations at start re-run `CREATE ... IF NOT EXISTS`; their NOTICEs are noise in the log.
+            return PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: size, applicationName: name,
+                                                                         settings: ["client_min_messages": "warning"]))
         } catch {
             throw ServiceConfigurationError("\(what): \(error)")
         }
