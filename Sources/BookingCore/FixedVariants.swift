@@ -267,7 +267,9 @@ extension BookingService {
             do {
                 pending = try await database.pendingBookings()
             } catch {
-                try? await clock.sleep(for: pause)
+                // A clock that cannot sleep any more (shutdown, cancellation) ends the worker;
+                // swallowing that error would spin here forever.
+                do { try await clock.sleep(for: pause) } catch { return }
                 continue
             }
             if pending.isEmpty { return }

@@ -356,6 +356,13 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
             }
             now = timer.deadline
             timer.action = nil
+            // Timers count as steps too, so a storm of timers that never lets the run end
+            // fails as over budget instead of hanging.
+            steps += 1
+            if steps > budget.maxSteps {
+                failure = .budgetExceeded("more than \(budget.maxSteps) steps (jobs and timers)")
+                return
+            }
             action()
         }
     }

@@ -23,6 +23,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Write the trace as JSON lines to this file instead of printing the timeline.")
     var trace: String?
 
+    @Option(help: "Stop the run after this many steps (a run that never ends fails as over budget).")
+    var maxSteps: Int?
+
     @OptionGroup var reportOptions: ReportOptions
 
     func run() throws {
@@ -34,7 +37,9 @@ struct ReplayCommand: ParsableCommand {
             print("faults in this run's scenario:")
             for fault in scenario.faults { print("  - \(fault)") }
         }
-        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record))
+        var budget = SimulationBudget()
+        if let maxSteps { budget.maxSteps = maxSteps }
+        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, budget: budget))
         if !verdict.output.activeFaults.isEmpty {
             print("active in this run: " + verdict.output.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
         }
