@@ -36,7 +36,7 @@ struct BenchCommand: ParsableCommand {
         let base = rounds[1]
         print("\nseed experiment (50 users, all checks on, one core): \(format(base.runsPerSecond)) runs/s median of 3 "
               + "(rounds: \(rounds.map { format($0.runsPerSecond) }.joined(separator: ", ")); "
-              + "\(format(base.stepsPerSecond)) jobs/s, \(base.steps / max(1, base.runs)) jobs/run)")
+              + "\(format(base.stepsPerSecond)) steps/s, \(base.steps / max(1, base.runs)) steps/run; a step is a job or a timer)")
         print("\nusers   runs/s      µs/run      µs/user-request   x vs 50 users")
         var reference: Double?
         for count in users {
