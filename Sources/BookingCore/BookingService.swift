@@ -213,22 +213,7 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
     }
 
     private func bookWhileLocked(userID: UserID, stay: Stay, requestID: RequestID?) async -> APIResponse {
-        for night in stay.nights {
-            let answer: APIResponse
-            do {
-                answer = try await inventory.call(.availability(stay.room, night), timeout: configuration.inventoryTimeout)
-            } catch {
-                return .error(StatusCode.serviceUnavailable, "inventory service: \(error)")
-            }
-            guard answer.status == StatusCode.ok, case .availability(let availability) = answer.body else {
-                return answer.status == StatusCode.notFound
-                    ? .error(StatusCode.notFound, "no availability record for room \(stay.room) on \(night)")
-                    : .error(StatusCode.serviceUnavailable, "inventory service answered \(answer.status)")
-            }
-            guard availability.available else {
-                return .error(StatusCode.conflict, "Room not available for the selected dates")
-            }
-        }
+        if let refusal = await availabilityRefusal(stay) { return refusal }
         let transaction: any BookingTransaction
         do {
             transaction = try await database.begin()

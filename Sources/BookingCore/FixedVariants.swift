@@ -72,7 +72,9 @@ extension BookingService {
         }
     }
 
-    private func availabilityRefusal(_ stay: Stay) async -> APIResponse? {
+    /// The seed's availability check, shared by every variant: one `GET availability` per night;
+    /// the answer that refuses the confirm, or `nil` when every night has a room.
+    func availabilityRefusal(_ stay: Stay) async -> APIResponse? {
         for night in stay.nights {
             let answer: APIResponse
             do {
