@@ -131,7 +131,8 @@ public enum SummaryText {
         return text
     }
 
-    static func latencyBlock(_ latency: LatencyStatistics) -> String {
+    /// The seed client's "Response Time Statistics" block; `overbook load` prints it too.
+    public static func latencyBlock(_ latency: LatencyStatistics) -> String {
         """
 
         Response Time Statistics:

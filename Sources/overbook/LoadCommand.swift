@@ -147,17 +147,7 @@ struct LoadReport {
         for message in errors.keys.sorted() { text += "    \(errors[message]!.count) x \(message)\n" }
         text += section("PERFORMANCE METRICS")
         text += "\nTotal Test Duration: \(formatSeconds(duration))\n"
-        text += """
-
-            Response Time Statistics:
-              Min: \(formatSeconds(latency.min))
-              Max: \(formatSeconds(latency.max))
-              Average: \(formatSeconds(latency.mean))
-              Median: \(formatSeconds(latency.median))
-              95th Percentile: \(formatSeconds(latency.p95))
-              99th Percentile: \(formatSeconds(latency.p99))
-
-            """
+        text += SummaryText.latencyBlock(latency)
         text += section("VALIDATION CRITERIA")
         for criterion in criteria {
             text += "\n\(criterion.passed ? "✓" : "✗") \(criterion.title): \(criterion.passed ? "PASS" : "FAIL")\n"
