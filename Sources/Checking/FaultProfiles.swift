@@ -80,5 +80,21 @@ public struct FaultProfile: Hashable, Sendable {
                  FaultSpec(kind: .statementTimeout, trigger: .ratio(.always, from: nil, until: nil), target: .inventory, duration: .milliseconds(200))]
             }),
         FaultProfile(name: "swarm", summary: "each seed draws its own fault mix (swarm testing)", make: { Swarm.scenario($0, seed: $1) }),
+        FaultProfile(
+            name: "choices",
+            summary: "model checking's faults: pause past the TTL or crash at any point, lose any inventory or COMMIT reply",
+            faults: { FaultProfile.choiceFaults($0) }),
     ]
+
+    /// The faults `overbook check` explores as choices: each may fire at any call (ratio 1/2 so
+    /// that every call is a decision); the search's `--max-faults` bounds how many fire.
+    public static func choiceFaults(_ scenario: Scenario) -> [FaultSpec] {
+        let anyCall = FaultTrigger.ratio(Ratio(1, 2), from: nil, until: nil)
+        return [
+            FaultSpec(kind: .pause, trigger: anyCall, target: .booking(nil), duration: scenario.lock.ttl + .seconds(2), limit: 2),
+            FaultSpec(kind: .crash, trigger: anyCall, target: .booking(nil), duration: .seconds(1), limit: 2),
+            FaultSpec(kind: .replyLoss, trigger: anyCall, hop: .bookingInventory, limit: 2),
+            FaultSpec(kind: .replyLoss, trigger: anyCall, hop: .bookingPostgres, limit: 2),
+        ]
+    }
 }

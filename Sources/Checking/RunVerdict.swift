@@ -77,9 +77,11 @@ public struct RunVerdict: Sendable {
 
 public enum Verdicts {
     /// Runs `scenario` for `seed` with every check on.
-    public static func simulate(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions()) -> RunVerdict {
+    /// `source`: where the run's decisions come from (seeded random from `seed` when `nil`).
+    public static func simulate(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions(),
+                                source: (any ChoiceSource)? = nil) -> RunVerdict {
         let monitor = InvariantMonitor(scenario: scenario)
-        let output = ScenarioSimulation.run(scenario, seed: seed, options: options, observer: monitor)
+        let output = ScenarioSimulation.run(scenario, seed: seed, options: options, observer: monitor, source: source)
         return judge(scenario: scenario, seed: seed, output: output, duringRun: monitor.violations)
     }
 

@@ -93,19 +93,23 @@ public final class FaultInjector {
 
     init(specs: [FaultSpec], world: SimWorld) {
         self.world = world
-        var stream = world.simulator.faultStream
+        let simulator = world.simulator
         // BUGGIFY's first decision, once per fault per run.
         armed = specs.compactMap { spec in
-            stream.chance(spec.activation.numerator, in: spec.activation.denominator) ? Armed(spec: spec) : nil
+            simulator.decide(.activation, spec.activation.numerator, in: spec.activation.denominator) ? Armed(spec: spec) : nil
         }
-        world.simulator.faultStream = stream
     }
 
     public var activeFaults: [FaultSpec] { armed.map(\.spec) }
+
+    /// How often each active fault has fired, for a state hash.
+    func digest(into hasher: inout FNV1a) {
+        for fault in armed { hasher.feed(Int64(fault.firings)) }
+    }
     var isEmpty: Bool { armed.isEmpty }
 
     private func draw(_ ratio: Ratio) -> Bool {
-        world.simulator.faultStream.chance(ratio.numerator, in: ratio.denominator)
+        world.simulator.decide(.fault, ratio.numerator, in: ratio.denominator)
     }
 
     private func inWindow(_ trigger: FaultTrigger) -> Bool {
@@ -126,7 +130,7 @@ public final class FaultInjector {
     func resolve(_ selector: ProcessSelector) -> ProcessID {
         switch selector {
         case .booking(let index):
-            ProcessID(kind: .booking, index: index ?? (1 + world.simulator.faultStream.below(max(1, bookingReplicas))))
+            ProcessID(kind: .booking, index: index ?? Int(world.simulator.draw(.faultDetail, 1, Int64(max(1, bookingReplicas)))))
         case .client(let index): ProcessID(kind: .client, index: index ?? 1)
         case .inventory: ProcessID(kind: .inventory, index: 0)
         case .redis: world.redisProcess.id
@@ -191,8 +195,8 @@ public final class FaultInjector {
             case .replyLoss: fate.replyLost = true
             case .latencySpike:
                 world.coverage.hit(.latencySpikeFired)
-                let extra = world.simulator.faultStream.inRange(0, spec.duration.nanoseconds)
-                if world.simulator.faultStream.chance(1, in: 2) { fate.requestDelay += extra } else { fate.replyDelay += extra }
+                let extra = world.simulator.draw(.faultDetail, 0, spec.duration.nanoseconds)
+                if world.simulator.draw(.faultDetail, 0, 1) == 0 { fate.requestDelay += extra } else { fate.replyDelay += extra }
             default: break
             }
         }

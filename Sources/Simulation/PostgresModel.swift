@@ -84,6 +84,25 @@ struct VersionedTable<Key: Hashable, Value> {
         rows[key] = row.committed == nil ? nil : row
     }
 
+    /// Each row's committed and pending versions and whether it is locked (not by which
+    /// transaction number: those count BEGINs, an accident of the interleaving).
+    func digest(into hasher: inout FNV1a, key feedKey: (Key, inout FNV1a) -> Void, value feedValue: (Value, inout FNV1a) -> Void) {
+        var table = UnorderedDigest()
+        for (key, row) in rows {
+            var element = FNV1a()
+            feedKey(key, &element)
+            if let committed = row.committed { element.feed(1); feedValue(committed, &element) } else { element.feed(0) }
+            element.feed(row.holder == nil ? 0 : 1)
+            switch row.pending {
+            case .none: element.feed(0)
+            case .some(.none): element.feed(1)
+            case .some(.some(let value)): element.feed(2); feedValue(value, &element)
+            }
+            table.add(element)
+        }
+        table.feed(into: &hasher)
+    }
+
     var committedEntries: [(Key, Value)] {
         rows.compactMap { key, row in row.committed.map { (key, $0) } }
     }
@@ -133,6 +152,36 @@ public final class PostgresModel {
         self.rooms = rooms
         self.availability = VersionedTable(committed: availability)
         self.availabilityKeys = availability.keys.sorted()
+    }
+
+    /// The database's content, committed and pending, for a state hash.
+    public func digest(into hasher: inout FNV1a) {
+        availability.digest(into: &hasher, key: { key, h in h.feed(Int64(key.room.rawValue)); h.feed(Int64(key.night.daysSinceEpoch)) },
+                            value: { value, h in h.feed(Int64(value)) })
+        bookings.digest(into: &hasher, key: { key, h in h.feed(Int64(key.rawValue)) }, value: { booking, h in
+            h.feed(booking.userID.rawValue)
+            h.feed(Int64(booking.room.rawValue))
+            h.feed(Int64(booking.checkIn.daysSinceEpoch))
+            h.feed(Int64(booking.checkOut.daysSinceEpoch))
+            h.feed(booking.status.rawValue)
+            h.feed(booking.requestID?.rawValue ?? "")
+            h.feed(Int64(booking.fencingToken ?? -1))
+        })
+        fences.digest(into: &hasher, key: { key, h in h.feed(key) }, value: { value, h in h.feed(Int64(value)) })
+        reservations.digest(into: &hasher, key: { key, h in h.feed(key.rawValue) }, value: { stay, h in
+            h.feed(Int64(stay.room.rawValue))
+            h.feed(Int64(stay.checkIn.daysSinceEpoch))
+            h.feed(Int64(stay.checkOut.daysSinceEpoch))
+        })
+        var open = UnorderedDigest()
+        for state in transactions.values {
+            var element = FNV1a()
+            element.feed(state.status == .active ? 1 : 2)
+            element.feed(Int64(state.locked.count))
+            element.feed(state.waitingFor == nil ? 0 : 1)
+            open.add(element)
+        }
+        open.feed(into: &hasher)
     }
 
     // MARK: Transactions

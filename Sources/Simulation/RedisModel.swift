@@ -25,6 +25,20 @@ public final class RedisModel {
         return true
     }
 
+    /// Keys, values and deadlines (as time left, on the server's clock), for a state hash.
+    public func digest(into hasher: inout FNV1a, now: Int64) {
+        var keys = UnorderedDigest()
+        for (key, entry) in entries {
+            var element = FNV1a()
+            element.feed(key)
+            element.feed(entry.value)
+            element.feed(entry.expiresAt.map { $0 &- now &- clockOffset } ?? Int64.min)
+            keys.add(element)
+        }
+        keys.feed(into: &hasher)
+        hasher.feed(clockOffset)
+    }
+
     private func live(_ key: String, now: Int64) -> Entry? {
         _ = expireIfDue(key, now: now)
         return entries[key]

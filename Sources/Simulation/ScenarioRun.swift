@@ -67,10 +67,12 @@ public struct SimulationOutput: Sendable {
     public var traceCount: Int
     public var steps: Int
     public var events: [TraceEvent]
-    public var choices: [Simulator.Choice]
+    public var choices: [Choice]
     public var coverage: Coverage
     /// The scenario's faults that were active in this run.
     public var activeFaults: [FaultSpec]
+    /// The strategy stopped the run early (a state it had already explored): nothing to check.
+    public var abandoned = false
 }
 
 /// Observes a run as it goes; the checkers implement it (no I/O, called on the simulator's thread).
@@ -82,10 +84,11 @@ public protocol RunObserver: AnyObject {
 /// Builds the world a scenario describes (clients, booking replicas, the inventory service,
 /// Redis and both databases), runs it for one seed, and reports what happened.
 public enum ScenarioSimulation {
+    /// `source`: where the run's decisions come from; seeded random from `seed` when `nil`.
     public static func run(_ scenario: Scenario, seed: UInt64, options: SimulationOptions = SimulationOptions(),
-                           observer: (any RunObserver)? = nil) -> SimulationOutput {
+                           observer: (any RunObserver)? = nil, source: (any ChoiceSource)? = nil) -> SimulationOutput {
         let simulator = Simulator(seed: seed, trace: Trace(mode: options.traceMode), budget: options.budget,
-                                  spawnShards: max(1, scenario.userCount / 64))
+                                  spawnShards: max(1, scenario.userCount / 64), source: source)
         simulator.recordsChoices = options.recordChoices
         var availability: [RoomNight: Int] = [:]
         for room in scenario.rooms {
@@ -131,6 +134,7 @@ public enum ScenarioSimulation {
             return process
         }
 
+        simulator.source.attach(to: world)
         let plans = scenario.expandedUsers
         let outcomes = Box<[ClientOutcome]>()
         outcomes.value = plans.enumerated().map { index, plan in
@@ -140,7 +144,7 @@ public enum ScenarioSimulation {
         let arrivals: [Int64] = plans.map { plan in
             switch plan.arrival {
             case .at(let time): time.nanoseconds
-            case .uniform(let from, let to): simulator.world.inRange(from.nanoseconds, to.nanoseconds)
+            case .uniform(let from, let to): simulator.draw(.detail, from.nanoseconds, to.nanoseconds)
             }
         }
         let clientTimeout = scenario.clientTimeout
@@ -183,7 +187,7 @@ public enum ScenarioSimulation {
         return SimulationOutput(seed: seed, outcomes: outcomes.value ?? [], failure: failure, quiescent: quiescent,
                                 traceHash: simulator.trace.hash, traceCount: simulator.trace.count, steps: simulator.steps,
                                 events: simulator.trace.events, choices: simulator.choices, coverage: world.coverage,
-                                activeFaults: world.faults?.activeFaults ?? [])
+                                activeFaults: world.faults?.activeFaults ?? [], abandoned: simulator.abandoned)
     }
 
     static func inventoryHandler(world: SimWorld, context: ProcessContext,

@@ -58,14 +58,31 @@ public final class SimWorld: @unchecked Sendable {
 
     /// One message's delay on `hop`, drawn from the world's stream.
     public func sampleLatency(_ hop: Hop) -> Int64 {
-        let distribution = latencyByHop[hop.ordinal]
-        var low = distribution.min.nanoseconds
-        var high = distribution.max.nanoseconds
-        if let tail = distribution.tail, simulator.world.chance(tail.numerator, in: tail.denominator) {
-            low = tail.min.nanoseconds
-            high = tail.max.nanoseconds
+        simulator.drawLatency(latencyByHop[hop.ordinal])
+    }
+
+    /// A hash of everything the rest of the run depends on: virtual time, the scheduler's state
+    /// (ready jobs, parked tasks, timers, pauses, crashes), Redis, both databases (committed and
+    /// pending rows), partitions, fault firings, and every task's observations so far (a task's
+    /// local state is a function of what it observed, its code being deterministic). Needs
+    /// `trace.tracksTasks` on from the start of the run.
+    public func stateDigest() -> UInt64 {
+        var hasher = FNV1a()
+        simulator.digest(into: &hasher)
+        var tasks = UnorderedDigest()
+        simulator.trace.digestTasks(into: &tasks)
+        tasks.feed(into: &hasher)
+        redis.digest(into: &hasher, now: now)
+        inventoryDatabase.model.digest(into: &hasher)
+        bookingDatabase.model.digest(into: &hasher)
+        faults?.digest(into: &hasher)
+        hasher.feed(max(0, redisDownUntil &- now))
+        for partition in partitions where partition.until > now {
+            hasher.feed(Int64(partition.a.kind.order) << 32 | Int64(partition.a.index))
+            hasher.feed(Int64(partition.b.kind.order) << 32 | Int64(partition.b.index))
+            hasher.feed(partition.until &- now)
         }
-        return simulator.world.inRange(low, high)
+        return hasher.value
     }
 
     func recordLockSetter(_ token: String, _ caller: ProcessContext) { lockSetters[token] = caller }
@@ -278,7 +295,7 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
         let simulator = world.simulator
         let world = self.world
         let hop = self.hop
-        let server = replicas.count == 1 ? replicas[0] : replicas[simulator.world.below(replicas.count)]
+        let server = replicas.count == 1 ? replicas[0] : replicas[Int(simulator.draw(.detail, 0, Int64(replicas.count - 1)))]
         let message = world.nextMessageID()
         let caller = self.caller
         let origin = RequestOrigin.user
@@ -426,8 +443,8 @@ public struct SimIdentifiers: IdentifierSource {
     let simulator: Simulator
     public init(simulator: Simulator) { self.simulator = simulator }
     public func lockToken() -> String {
-        let high = simulator.world.next()
-        let low = simulator.world.next()
+        let high = simulator.nameBits()
+        let low = simulator.nameBits()
         func hex(_ value: UInt64, _ digits: Int) -> String {
             let text = String(value, radix: 16)
             return String(repeating: "0", count: max(0, digits - text.count)) + text

@@ -1,3 +1,4 @@
+import BookingCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -49,12 +50,15 @@ public final class Waker: @unchecked Sendable {
     fileprivate var continuation: UnsafeContinuation<Void, Never>?
     public let process: ProcessContext
     let label: StaticString
+    /// The user the parked task works for (`RequestOrigin.user` when it parked).
+    let owner: Int32
     fileprivate var previous: Waker?
     fileprivate var next: Waker?
 
     fileprivate init(process: ProcessContext, label: StaticString, continuation: UnsafeContinuation<Void, Never>) {
         self.process = process
         self.label = label
+        self.owner = Int32(truncatingIfNeeded: RequestOrigin.user)
         self.continuation = continuation
     }
 }
@@ -81,17 +85,20 @@ public final class SimTimer: @unchecked Sendable {
 /// broken by insertion order). All state is confined to that one thread, hence `@unchecked`.
 public final class Simulator: TaskExecutor, @unchecked Sendable {
     public private(set) var now: Int64 = 0
-    public var scheduler: SimRandom
-    public var world: SimRandom
     public let seed: UInt64
-    /// The fault decisions' own stream, so that turning a fault on or off does not shift the
-    /// world's latency draws more than the fault itself does.
-    public var faultStream: SimRandom
+    /// Where every decision of the run comes from (seeded random unless a strategy says otherwise).
+    public let source: any ChoiceSource
     public let trace: Trace
     public let budget: SimulationBudget
 
-    /// The scheduler's choices where there was one: (index, width). Seed + choices = the run.
+    /// Every decision where there was one. Seed + choices = the run.
     public private(set) var choices: [Choice] = []
+    /// Set by a strategy that has seen enough of this run (a state already explored): the run
+    /// stops at once, is not checked, and its parked tasks are drained.
+    public private(set) var abandoned = false
+    /// Fire every timer due at an instant before running the jobs they wake (set by strategies
+    /// that explore orders: see `ChoiceSource.groupsSimultaneousTimers`).
+    public let groupsSimultaneousTimers: Bool
     public var recordsChoices = false
     public private(set) var steps = 0
     public private(set) var failure: SimulationFailure?
@@ -100,6 +107,12 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public private(set) var sealed = false
 
     private var ready: [UnownedJob] = []
+    /// For each ready job, the user on whose behalf it runs (`RequestOrigin.user` of the task
+    /// that woke it): the "thread" PCT gives priorities to.
+    private var readyOwners: [Int32] = []
+    /// The owner of the job running now, and of the waker being resumed.
+    private var runningOwner: Int32 = 0
+    private var resumingOwner: Int32?
     private var timers = TimerHeap()
     private var timerSequence: UInt64 = 0
     private let ownerThread: pthread_t
@@ -123,18 +136,12 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     private var nextShard = 0
     private let spawnerContext = ProcessContext(id: ProcessID(kind: .harness, index: 0), incarnation: 0)
 
-    public struct Choice: Hashable, Sendable, Codable {
-        public var index: UInt32
-        public var width: UInt32
-    }
-
     /// `spawnShards`: how many task groups hold spawned tasks; about one per 64 concurrent ones.
     public init(seed: UInt64, trace: Trace = Trace(mode: .hashOnly), budget: SimulationBudget = SimulationBudget(),
-                spawnShards: Int = 1) {
+                spawnShards: Int = 1, source: (any ChoiceSource)? = nil) {
         self.seed = seed
-        self.scheduler = SimRandom(seed: seed, stream: 1)
-        self.world = SimRandom(seed: seed, stream: 2)
-        self.faultStream = SimRandom(seed: seed, stream: 3)
+        self.source = source ?? SeededChoices(seed: seed)
+        self.groupsSimultaneousTimers = self.source.groupsSimultaneousTimers
         self.trace = trace
         self.budget = budget
         self.ownerThread = pthread_self()
@@ -153,6 +160,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
             return
         }
         ready.append(unowned)
+        readyOwners.append(resumingOwner ?? runningOwner)
     }
 
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor { UnownedTaskExecutor(ordinary: self) }
@@ -232,7 +240,9 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         }
         waker.continuation = nil
         unlink(waker)
+        resumingOwner = waker.owner
         continuation.resume()
+        resumingOwner = nil
     }
 
     private func link(_ waker: Waker) {
@@ -303,7 +313,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         }
         _ = root
         drive()
-        if failure == nil {
+        if failure == nil && !abandoned {
             let waiting = describeParked(excludingSpawner: true)
             if !waiting.isEmpty && crashedAll(waiting: waiting) == false {
                 failure = .stuck(waiting)
@@ -334,12 +344,16 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
                 let width = ready.count
                 var index = 0
                 if width > 1 {
-                    index = scheduler.below(width)
-                    if recordsChoices { choices.append(Choice(index: UInt32(index), width: UInt32(width))) }
+                    index = source.pickJob(owners: readyOwners)
+                    if recordsChoices { choices.append(Choice(kind: .schedule, value: UInt64(index), width: UInt64(width))) }
+                    if abandoned { return }
                 }
                 let job = ready[index]
+                runningOwner = readyOwners[index]
                 ready[index] = ready[width - 1]
                 ready.removeLast()
+                readyOwners[index] = readyOwners[width - 1]
+                readyOwners.removeLast()
                 steps += 1
                 if steps > budget.maxSteps {
                     failure = .budgetExceeded("more than \(budget.maxSteps) steps")
@@ -364,6 +378,16 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
                 return
             }
             action()
+            if groupsSimultaneousTimers {
+                // Everything due at this instant happens before any woken job runs, so the
+                // order of those jobs is the strategy's choice, not the timers' insertion order.
+                while let next = timers.peekDeadline(), next == now, let timer = timers.pop() {
+                    guard let action = timer.action else { continue }
+                    timer.action = nil
+                    steps += 1
+                    action()
+                }
+            }
         }
     }
 
@@ -384,6 +408,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
             }
             guard !ready.isEmpty else { break }
             while let job = ready.popLast() {
+                readyOwners.removeLast()
                 job.runSynchronously(on: asUnownedTaskExecutor())
             }
         }
@@ -410,6 +435,99 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         return false
     }
 
+    // MARK: Decisions
+
+    /// Stops the run where it stands (see `abandoned`).
+    public func abandon() { abandoned = true }
+
+    private func record(_ kind: ChoiceKind, _ value: UInt64, _ width: UInt64) {
+        if recordsChoices { choices.append(Choice(kind: kind, value: value, width: width)) }
+    }
+
+    /// A message's delay, drawn from `distribution` (or set by the strategy: exhaustive search
+    /// gives every hop the same delay). Recorded as the delay itself.
+    public func drawLatency(_ distribution: LatencyDistribution) -> Int64 {
+        let low = distribution.min.nanoseconds, high = distribution.max.nanoseconds
+        let tail = distribution.tail.flatMap { tail -> (numerator: Int, denominator: Int, low: Int64, high: Int64)? in
+            tail.numerator > 0 ? (tail.numerator, tail.denominator, tail.min.nanoseconds, tail.max.nanoseconds) : nil
+        }
+        let value = source.latency(low: low, high: high, tail: tail)
+        record(.latency, UInt64(bitPattern: value), 0)
+        return value
+    }
+
+    /// `true` with probability `numerator / denominator`; a choice only when it is not certain.
+    public func decide(_ kind: ChoiceKind, _ numerator: Int, in denominator: Int) -> Bool {
+        guard numerator > 0 else { return false }
+        guard numerator < denominator else { return true }
+        let fires = source.decide(kind, numerator: numerator, denominator: denominator)
+        record(kind, fires ? 1 : 0, 2)
+        return fires
+    }
+
+    /// A value in `low...high`; a choice only when there is more than one.
+    public func draw(_ kind: ChoiceKind, _ low: Int64, _ high: Int64) -> Int64 {
+        guard high > low else { return low }
+        let value = source.detail(kind, low: low, high: high)
+        record(kind, UInt64(bitPattern: value &- low), UInt64(bitPattern: high &- low) &+ 1)
+        return value
+    }
+
+    /// Bits that name something (lock tokens), on behalf of the current user.
+    public func nameBits() -> UInt64 {
+        let bits = source.name(origin: RequestOrigin.user)
+        record(.name, bits, 0)
+        return bits
+    }
+
+    /// The scheduler's part of a state hash: virtual time, who is ready, who waits where, the
+    /// pending timers, pauses and crashes. Order-independent where the order is an accident.
+    public func digest(into hasher: inout FNV1a) {
+        hasher.feed(now)
+        var owners = UnorderedDigest()
+        for owner in readyOwners {
+            var entry = FNV1a()
+            entry.feed(Int64(owner))
+            owners.add(entry)
+        }
+        owners.feed(into: &hasher)
+        var parked = UnorderedDigest()
+        var waker = parkedHead
+        while let current = waker {
+            var entry = FNV1a()
+            entry.feed(Int64(current.process.id.kind.order) << 32 | Int64(current.process.id.index))
+            entry.feed(Int64(current.process.incarnation))
+            entry.feed(Int64(current.owner))
+            current.label.withUTF8Buffer { bytes in
+                for byte in bytes { entry.feed(Int64(byte)) }
+            }
+            parked.add(entry)
+            waker = current.next
+        }
+        parked.feed(into: &hasher)
+        var pending = UnorderedDigest()
+        timers.forEachLive { deadline in
+            var entry = FNV1a()
+            entry.feed(deadline &- now)
+            pending.add(entry)
+        }
+        pending.feed(into: &hasher)
+        var processes = UnorderedDigest()
+        for (process, until) in pausedUntil where until > now {
+            var entry = FNV1a()
+            entry.feed(Int64(process.kind.order) << 32 | Int64(process.index))
+            entry.feed(until)
+            processes.add(entry)
+        }
+        for (process, incarnation) in incarnations {
+            var entry = FNV1a()
+            entry.feed(Int64(process.kind.order) << 32 | Int64(process.index))
+            entry.feed(-Int64(incarnation))
+            processes.add(entry)
+        }
+        processes.feed(into: &hasher)
+    }
+
     public func fail(_ failure: SimulationFailure) {
         if self.failure == nil { self.failure = failure }
     }
@@ -427,6 +545,11 @@ struct TimerHeap {
 
     var isEmpty: Bool { items.isEmpty }
 
+    /// The deadline of every timer not cancelled, in heap order.
+    func forEachLive(_ body: (Int64) -> Void) {
+        for entry in items where entry.timer.action != nil { body(entry.deadline) }
+    }
+
     mutating func push(_ timer: SimTimer) {
         items.append(Entry(deadline: timer.deadline, sequence: timer.sequence, timer: timer))
         var child = items.count - 1
@@ -437,6 +560,8 @@ struct TimerHeap {
             child = parent
         }
     }
+
+    func peekDeadline() -> Int64? { items.first?.deadline }
 
     mutating func pop() -> SimTimer? {
         guard !items.isEmpty else { return nil }

@@ -151,8 +151,33 @@ public final class Trace: @unchecked Sendable {
 
     public var hash: UInt64 { hasher.value }
 
+    /// Keeps one hash per task (process incarnation and the user it works for) of the events it
+    /// took part in: what it has observed so far, which is what its local state depends on.
+    /// Exhaustive search hashes states with it; off otherwise (it costs a lookup per event).
+    public var tracksTasks = false
+    private var taskHashes: [Int64: FNV1a] = [:]
+
     public func append(_ event: TraceEvent) {
         count += 1
+        Trace.feed(event, into: &hasher)
+        if tracksTasks {
+            let key = Int64(event.process.id.kind.order) << 56 ^ Int64(event.process.id.index) << 32
+                ^ Int64(event.process.incarnation) << 24 ^ Int64(event.origin)
+            Trace.feed(event, into: &taskHashes[key, default: FNV1a()])
+        }
+        if mode == .record { events.append(event) }
+    }
+
+    /// Every task's observation hash, independent of the order the tasks were hashed in.
+    public func digestTasks(into digest: inout UnorderedDigest) {
+        for (key, hash) in taskHashes {
+            var entry = hash
+            entry.feed(key)
+            digest.add(entry)
+        }
+    }
+
+    private static func feed(_ event: TraceEvent, into hasher: inout FNV1a) {
         hasher.feed(event.time)
         hasher.feed(Int64(event.process.id.kind.order))
         hasher.feed(Int64(event.process.id.index))
@@ -172,7 +197,6 @@ public final class Trace: @unchecked Sendable {
         hasher.feed(event.c)
         hasher.feed(event.text)
         hasher.feed(Int64(event.origin))
-        if mode == .record { events.append(event) }
     }
 }
 
@@ -208,5 +232,24 @@ public struct FNV1a: Sendable {
             feed(Int64(bitPattern: tail))
         }
         feed(Int64(text.utf8.count))
+    }
+}
+
+/// Combines element hashes so that the result does not depend on the order they were added in:
+/// for hashing unordered state (dictionaries) without sorting, identically in every process.
+public struct UnorderedDigest: Sendable {
+    public private(set) var value: UInt64 = 0
+    public private(set) var count = 0
+    public init() {}
+    public mutating func add(_ element: FNV1a) {
+        var mixed = element
+        mixed.feed(0x5bd1_e995)
+        value &+= mixed.value
+        count += 1
+    }
+    /// Feeds the combination (and how many elements it has) into an ordered hash.
+    public func feed(into hasher: inout FNV1a) {
+        hasher.feed(Int64(bitPattern: value))
+        hasher.feed(Int64(count))
     }
 }

@@ -17,9 +17,11 @@ struct Overbook: ParsableCommand {
           overbook replay scenarios/seed-experiment.yaml --seed 7 --trace run-7.jsonl
           overbook sweep scenarios/seed-experiment.yaml --seeds 1..100000 --swarm --jobs 2
           overbook matrix --seeds 200
+          overbook check scenarios/last-room-one-night.yaml --strategy exhaustive --users 2 --max-faults 1
+          overbook shrink scenarios/seed-experiment.yaml --swarm --seed 13
           overbook bench
         """,
-        subcommands: [RunCommand.self, ReplayCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self,
+        subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self, ShrinkCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self,
                       ServeCommand.self, RealCommand.self, LoadCommand.self, ValidateCommand.self, BenchRealCommand.self]
     )
 }

@@ -26,20 +26,53 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Stop the run after this many steps (a run that never ends fails as over budget).")
     var maxSteps: Int?
 
+    @Option(help: "Replay this schedule file (written by `check` or `shrink`) exactly: its seed, variant, faults, users and every choice.")
+    var schedule: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     func run() throws {
         let base = try options.loadBase()
-        let seed = options.seed ?? base.seed
-        logInvocation("replay", options, scenario: base, seed: seed, extra: trace.map { ["trace=\($0)"] } ?? [])
-        let scenario = options.scenario(base, seed: seed)
+        var seed = options.seed ?? base.seed
+        var scenario = options.scenario(base, seed: seed)
+        var scheduled: ScheduleFile?
+        if let schedule {
+            if options.seed != nil || options.variant != nil || options.profile != nil || options.swarm {
+                Console.error("--schedule replays the file's own seed, variant and faults; drop --seed, --variant, --profile and --swarm")
+                throw ExitCode(2)
+            }
+            let loaded = try loadSchedule(schedule, base: base)
+            scenario = loaded.scenario
+            scheduled = loaded.file
+            seed = loaded.file.seed
+        }
+        logInvocation("replay", options, scenario: scenario, seed: seed,
+                      extra: (trace.map { ["trace=\($0)"] } ?? []) + (schedule.map { ["schedule=\($0)"] } ?? []))
         if !scenario.faults.isEmpty {
             print("faults in this run's scenario:")
             for fault in scenario.faults { print("  - \(fault)") }
         }
         var budget = SimulationBudget()
         if let maxSteps { budget.maxSteps = maxSteps }
-        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, budget: budget))
+        let listed = scheduled.map { ListedChoices($0.choices, groupsSimultaneousTimers: $0.groupsSimultaneousTimers ?? false) }
+        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, recordChoices: true, budget: budget),
+                                        source: listed)
+        if let listed, let scheduled {
+            if let divergence = listed.divergence {
+                Console.error("the run diverged from the schedule at \(divergence): the scenario file or the code changed since it was written")
+            } else if listed.position != scheduled.choices.count || listed.beyondEnd > 0 {
+                Console.error("the run used \(listed.position + listed.beyondEnd) choices; the schedule holds \(scheduled.choices.count)")
+            } else {
+                print("schedule: all \(scheduled.choices.count) choices replayed")
+            }
+            if let expected = scheduled.traceHash {
+                print("trace hash \(hex(verdict.output.traceHash) == expected ? "matches" : "DIFFERS from") the schedule's (\(expected))")
+            }
+            if let violates = scheduled.violates {
+                let again = verdict.violations.contains { $0.invariant.rawValue == violates }
+                print(again ? "violates \(violates) again, as recorded" : "does NOT violate \(violates) this time")
+            }
+        }
         if !verdict.output.activeFaults.isEmpty {
             print("active in this run: " + verdict.output.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
         }

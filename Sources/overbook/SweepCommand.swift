@@ -133,6 +133,15 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Stop at the first seed that breaks one of these invariants (comma-separated: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))).")
     var stopOn: String?
 
+    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
+    var noShrink = false
+
+    @Option(help: "Seconds (wall time) the automatic shrink may take.")
+    var shrinkBudget: Double = 60
+
+    @Option(help: "Where the shrunk schedule file goes.")
+    var scheduleDir = "reports/schedules"
+
     @OptionGroup var reportOptions: ReportOptions
 
     mutating func validate() throws {
@@ -173,6 +182,15 @@ struct SweepCommand: ParsableCommand {
             print("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed) "
                   + "(\(failure.firstSeed - seeds.lowerBound + 1) seeds in), \(found)")
             print("    overbook replay \(options.replayArguments) --seed \(failure.firstSeed)")
+        }
+        if !noShrink, let invariant = Invariant.allCases.first(where: { safetyInvariants.contains($0) && batch.failures[$0] != nil }),
+           let failure = batch.failures[invariant] {
+            let seed = failure.firstSeed
+            print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
+            let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: base.variant.rawValue,
+                                    profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
+            try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant, source: file, choices: nil,
+                                directory: scheduleDir, budget: shrinkBudget)
         }
         throw ExitCode(1)
     }

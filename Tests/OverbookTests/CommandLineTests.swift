@@ -122,7 +122,7 @@ enum OverbookBinary {
     }
 
     @Test func aSweepGivesTheSameSummaryWhateverTheJobs() throws {
-        let arguments = ["sweep", "scenarios/seed-experiment.yaml", "--seeds", "1..12", "--swarm", "--no-report"]
+        let arguments = ["sweep", "scenarios/seed-experiment.yaml", "--seeds", "1..12", "--swarm", "--no-report", "--no-shrink"]
         let one = try OverbookBinary.run(arguments + ["--jobs", "1"])
         let two = try OverbookBinary.run(arguments + ["--jobs", "2"])
         let summary = { (output: String) in
@@ -130,6 +130,44 @@ enum OverbookBinary {
         }
         #expect(summary(one.output) == summary(two.output))
         #expect(one.output.contains("COVERAGE"))
+    }
+
+    /// A schedule path printed after "replay: ... --schedule ".
+    static func schedulePath(_ output: String) -> String? {
+        output.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: "--schedule ") else { return nil }
+            return String(line[range.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "' "))
+        }.last
+    }
+
+    @Test func anExhaustiveCounterexampleReplaysInANewProcess() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-check-\(getpid())").path
+        let check = try OverbookBinary.run(["check", "scenarios/last-room-one-night.yaml", "--strategy", "exhaustive", "--users", "2",
+                                            "--max-faults", "1", "--no-shrink", "--schedule-dir", directory])
+        #expect(check.status == 1, "a violation exits 1: \(check.output)\(check.error)")
+        #expect(check.output.contains("search: COMPLETED"))
+        #expect(check.output.contains("bookings-within-capacity") && check.output.contains("inventory-matches-bookings"))
+        let file = directory + "/last-room-one-night-exhaustive-bookings-within-capacity.json"
+        let replay = try OverbookBinary.run(["replay", "scenarios/last-room-one-night.yaml", "--schedule", file, "--no-report"])
+        #expect(replay.output.contains("violates bookings-within-capacity again"), "\(replay.output)\(replay.error)")
+        #expect(replay.output.contains("trace hash matches"))
+        #expect(replay.error.isEmpty || !replay.error.contains("diverged"))
+    }
+
+    @Test func aShrunkSwarmSeedReplaysInANewProcess() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-shrink-\(getpid())").path
+        let shrink = try OverbookBinary.run(["shrink", "scenarios/seed-experiment.yaml", "--swarm", "--seed", "13",
+                                             "--schedule-dir", directory, "--budget", "120"])
+        #expect(shrink.status == 0, "\(shrink.output)\(shrink.error)")
+        let users = shrink.output.split(separator: "\n").first { $0.contains("users:") }.map(String.init) ?? ""
+        #expect(users.hasSuffix("-> 1") || users.hasSuffix("-> 2") || users.hasSuffix("-> 3"), "\(shrink.output)")
+        guard let file = Self.schedulePath(shrink.output) else {
+            Issue.record("no schedule path in \(shrink.output)")
+            return
+        }
+        let replay = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--schedule", file, "--no-report"])
+        #expect(replay.output.contains("again, as recorded"), "\(replay.output)\(replay.error)")
+        #expect(replay.output.contains("trace hash matches"))
     }
 
     @Test func replayPrintsATimeline() throws {

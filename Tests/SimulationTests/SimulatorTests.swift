@@ -23,7 +23,27 @@ import Testing
         #expect(recorded.traceHash == plain.traceHash)
         #expect(recorded.events.count == recorded.traceCount)
         #expect(!recorded.choices.isEmpty)
-        #expect(recorded.choices.allSatisfy { $0.index < $0.width && $0.width > 1 })
+        #expect(recorded.choices.allSatisfy { $0.width == 0 || ($0.value < $0.width && $0.width > 1) })
+        #expect(Set(recorded.choices.map(\.kind)).isSuperset(of: [.schedule, .latency, .name]))
+    }
+
+    @Test func aRunIsItsSeedPlusItsChoices() {
+        // Replaying the recorded choices (and nothing from the seed) gives the same run.
+        let scenario = Scenario.seedExperiment()
+        let recorded = ScenarioSimulation.run(scenario, seed: 9, options: SimulationOptions(recordChoices: true))
+        let listed = ListedChoices(recorded.choices)
+        let replayed = ScenarioSimulation.run(scenario, seed: 12345, options: SimulationOptions(recordChoices: true), source: listed)
+        #expect(replayed.traceHash == recorded.traceHash)
+        #expect(replayed.choices == recorded.choices)
+        #expect(listed.divergence == nil)
+        #expect(listed.position == recorded.choices.count && listed.beyondEnd == 0)
+    }
+
+    @Test func anExplicitSeededSourceIsTheDefault() {
+        let scenario = Scenario.seedExperiment()
+        let plain = ScenarioSimulation.run(scenario, seed: 3)
+        let explicit = ScenarioSimulation.run(scenario, seed: 3, source: SeededChoices(seed: 3))
+        #expect(plain.traceHash == explicit.traceHash)
     }
 
     @Test func virtualTimeOnlyMovesWhenNothingIsReady() {

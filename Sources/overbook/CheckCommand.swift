@@ -1,0 +1,310 @@
+import ArgumentParser
+import BookingCore
+import Checking
+import Foundation
+import Simulation
+
+extension Console {
+    /// A progress line for long searches: redrawn in place on a terminal, one line per call otherwise.
+    static func status(_ line: String) {
+        progress(stderrIsTerminal ? "\r\u{1B}[K" + line : line + "\n")
+    }
+
+    static func statusDone() {
+        if stderrIsTerminal { progress("\r\u{1B}[K") }
+    }
+}
+
+/// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
+func wallSeconds() -> () -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    return { (clock.now - start).seconds }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Model-check a scenario: bounded exhaustive search, PCT, or seeded random, with faults as choices.",
+        discussion: """
+        Strategies (every one drives the same simulator through one choice source: which ready \
+        job runs next, which latency a hop gets, whether a fault fires here):
+
+          exhaustive  Every execution within the bounds, depth first, by re-execution. Faults \
+        are choices (fire here or not, at most --max-faults per execution); schedule choices \
+        that depart from the default order are bounded by --preemptions; latencies take their \
+        minimum. States are cached: at each decision the world's state hash (Redis and both \
+        databases, committed and pending rows, timers, parked and ready tasks, each task's \
+        observations so far) is looked up, and an execution that reaches a state already \
+        explored stops there. Prints whether the search completed, executions, distinct \
+        states and time. Meant for 2 to 4 users.
+
+          pct         Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010). Each \
+        user gets a random priority, the highest-priority ready user runs, and at d-1 random \
+        steps (--depth d) the running user drops below all others; at most --max-faults faults \
+        fire, at decisions drawn uniformly. Guarantee: a bug of depth d among n users and k \
+        steps is found by each run with probability at least 1/(n * k^(d-1)), so about \
+        n * k^(d-1) runs find it with probability 1 - 1/e.
+
+          random      Seeded random runs (seeds from --seed on), as `sweep` does.
+
+        Faults: --max-faults K > 0 adds the 'choices' fault profile (pause past the TTL or crash \
+        at any point of a booking replica, lose an inventory or COMMIT reply); --profile or \
+        --swarm add others. A violation's choices are written as a schedule file that \
+        `overbook replay SCENARIO --schedule FILE` replays exactly; then it is shrunk unless \
+        --no-shrink.
+
+        Examples:
+          overbook check scenarios/last-room-one-night.yaml --strategy exhaustive --users 2 --max-faults 1
+          overbook check scenarios/seed-experiment.yaml --strategy exhaustive --users 3 --max-faults 2 --variant crash-safe
+          overbook check scenarios/last-room-one-night.yaml --strategy pct --depth 2 --profile pause-past-ttl --budget 60
+        """
+    )
+
+    enum Strategy: String, ExpressibleByArgument, CaseIterable { case exhaustive, pct, random }
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "exhaustive, pct or random.")
+    var strategy: Strategy = .exhaustive
+
+    @Option(help: "Keep only the scenario's first N users (default: 2 for exhaustive, all otherwise).")
+    var users: Int?
+
+    @Option(help: "At most this many faults fire per execution (the 'choices' fault menu).")
+    var maxFaults: Int = 1
+
+    @Option(help: "PCT's bug depth d (d-1 priority change points).")
+    var depth: Int = 2
+
+    @Option(help: "Exhaustive: schedule choices that may depart from the default order per execution.")
+    var preemptions: Int = 2
+
+    @Option(help: "Exhaustive: branching decisions per execution; past it, defaults.")
+    var maxDepth: Int = 500
+
+    @Option(help: "Stop after this many seconds (wall time).")
+    var budget: Double = 60
+
+    @Option(help: "pct/random: at most this many runs.")
+    var runs: Int = 1_000_000
+
+    @Flag(help: "Keep searching after the first violation (exhaustive always explores to the end).")
+    var all = false
+
+    @Flag(help: "Do not shrink the counterexample.")
+    var noShrink = false
+
+    @Option(help: "Where schedule files go.")
+    var scheduleDir = "reports/schedules"
+
+    mutating func validate() throws {
+        if let users, users < 1 { throw ValidationError("--users must be at least 1") }
+        guard maxFaults >= 0, preemptions >= 0, maxDepth >= 1, depth >= 1 else {
+            throw ValidationError("--max-faults and --preemptions must be >= 0, --depth and --max-depth >= 1")
+        }
+        guard budget > 0 else { throw ValidationError("--budget must be positive (seconds)") }
+    }
+
+    func run() throws {
+        let base = try options.loadBase()
+        let seed = options.seed ?? base.seed
+        var scenario = options.scenario(base, seed: seed)
+        let keep = users ?? (strategy == .exhaustive ? min(2, scenario.userCount) : scenario.userCount)
+        scenario = scenario.keepingUsers(keep)
+        if maxFaults > 0 && options.faultProfile == nil {
+            scenario.faults += FaultProfile.choiceFaults(scenario)
+        }
+        logInvocation("check", options, scenario: scenario, seed: seed,
+                      extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
+        if strategy == .exhaustive && scenario.userCount > 4 {
+            Console.status("warning: exhaustive search of \(scenario.userCount) users will not finish; use --users 2..4 or --strategy pct")
+        }
+        let clock = wallSeconds()
+        let report: SearchReport
+        switch strategy {
+        case .exhaustive:
+            let search = ExhaustiveSearch(scenario: scenario,
+                                          bounds: SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth))
+            report = search.run(budgetSeconds: budget, stopAtFirst: false, now: clock) { executions, states in
+                Console.status("exhaustive: \(executions) executions, \(states) distinct states")
+            }
+        case .pct:
+            report = RandomizedSearch.run(scenario, strategy: .pct(depth: depth, maxFaults: maxFaults), firstSeed: seed, maxRuns: runs,
+                                          budgetSeconds: budget, stopAtFirst: !all, now: clock)
+        case .random:
+            report = RandomizedSearch.run(scenario, strategy: .random, firstSeed: seed, maxRuns: runs,
+                                          budgetSeconds: budget, stopAtFirst: !all, now: clock)
+        }
+        Console.statusDone()
+        print(describe(report, scenario: scenario))
+        guard !report.counterexamples.isEmpty else { return }
+        for example in report.counterexamples {
+            let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
+                                    profile: options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm,
+                                    users: keep, violates: example.invariant.rawValue, traceHash: hex(example.traceHash),
+                                    groupsSimultaneousTimers: example.groupsSimultaneousTimers, choices: example.choices)
+            let path = try writeSchedule(file, name: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", directory: scheduleDir)
+            print("\(example.invariant.rawValue): \(example.message)")
+            print("  found in execution \(example.execution); \(example.choices.count) choices written to \(path)")
+            print("  replay: overbook replay \(shellQuoted(options.scenario)) --schedule \(shellQuoted(path))")
+            if !noShrink {
+                try shrinkAndReport(scenario, seed: seed, invariant: example.invariant, source: file, choices: example.choices,
+                                    grouped: example.groupsSimultaneousTimers,
+                                    directory: scheduleDir, budget: min(budget, 60))
+            }
+        }
+        throw ExitCode(1)
+    }
+
+    private func describe(_ report: SearchReport, scenario: Scenario) -> String {
+        var lines = ["", "CHECK \(report.strategy) of \(scenario.name), variant \(scenario.variant.rawValue), \(scenario.userCount) users, " +
+                     "\(scenario.faults.count) fault specs"]
+        if strategy == .exhaustive {
+            lines.append("  search: " + (report.completed ? "COMPLETED (every execution within the bounds)" : "NOT completed (\(report.stoppedBecause ?? "stopped"))"))
+            if report.depthLimited { lines.append("  note: some executions reached --max-depth \(maxDepth); complete up to that depth only") }
+            lines.append("  bounds: at most \(maxFaults) fault(s), \(preemptions) preemption(s), \(maxDepth) branching decisions per execution")
+            lines.append("  executions: \(report.executions) (\(report.prunedExecutions) stopped at an already explored state)")
+            lines.append("  distinct states: \(report.distinctStates)")
+        } else {
+            lines.append("  runs: \(report.executions)" + (report.stoppedBecause.map { " (\($0))" } ?? ""))
+        }
+        lines.append("  time: \(String(format: "%.3f", report.seconds)) s")
+        if let runs = report.runsToFirstViolation, let seconds = report.secondsToFirstViolation {
+            lines.append("  first violation after \(runs) execution(s), \(String(format: "%.3f", seconds)) s")
+        }
+        lines.append(report.counterexamples.isEmpty ? "  violations: none"
+                     : "  violations: " + report.counterexamples.map(\.invariant.rawValue).joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct ShrinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shrink",
+        abstract: "Shrink a failing seed to a minimal counterexample: fewer users, faults, time and choices.",
+        discussion: """
+        Delta debugging: first the fewest users (1 to 3) that still violate the same invariant \
+        (seeded random runs, then a bounded exhaustive search with up to 2 faults), then each \
+        fault that fired is turned off where the run still fails and runs of choices are set to \
+        their simplest value. Writes the minimal schedule file and prints its replay command.
+
+        Example:
+          overbook shrink scenarios/seed-experiment.yaml --swarm --seed 13
+        """
+    )
+
+    @OptionGroup var options: ScenarioOptions
+
+    @Option(help: "Keep this invariant failing (default: the run's first safety violation).")
+    var invariant: String?
+
+    @Option(help: "Stop shrinking after this many seconds (wall time).")
+    var budget: Double = 60
+
+    @Option(help: "Where schedule files go.")
+    var scheduleDir = "reports/schedules"
+
+    func run() throws {
+        let base = try options.loadBase()
+        let seed = options.seed ?? base.seed
+        let scenario = options.scenario(base, seed: seed)
+        logInvocation("shrink", options, scenario: scenario, seed: seed)
+        var wanted: Invariant?
+        if let invariant {
+            guard let parsed = Invariant(rawValue: invariant) else {
+                throw ValidationError("--invariant must be one of: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            wanted = parsed
+        }
+        let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
+                                profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
+        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: file, choices: nil, directory: scheduleDir, budget: budget)
+    }
+}
+
+/// Shrinks and prints the result with its replay command. `choices`: the failing run's, when it
+/// did not come from the seed alone (a check's counterexample).
+func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, source: ScheduleFile, choices: [Choice]?,
+                     grouped: Bool = false, directory: String, budget: Double) throws {
+    let clock = wallSeconds()
+    let shrunk: ShrunkCounterexample
+    do {
+        shrunk = try Shrinker.shrink(scenario, seed: seed, choices: choices, grouped: grouped, invariant: invariant,
+                                     budgetSeconds: budget, now: clock) {
+            Console.status("shrinking: \($0)")
+        }
+    } catch {
+        Console.statusDone()
+        Console.error(error.description)
+        throw ExitCode(2)
+    }
+    Console.statusDone()
+    var file = source
+    file.users = shrunk.users
+    file.violates = shrunk.invariant.rawValue
+    file.traceHash = hex(shrunk.traceHash)
+    file.choices = shrunk.choices
+    file.groupsSimultaneousTimers = shrunk.groupsSimultaneousTimers
+    let path = try writeSchedule(file, name: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", directory: directory)
+    print("""
+
+    SHRUNK \(shrunk.invariant.rawValue) (\(String(format: "%.2f", shrunk.seconds)) s, \(shrunk.attempts) candidate runs; small configuration from \(shrunk.foundBy))
+      users:   \(shrunk.originalUsers) -> \(shrunk.users)
+      faults:  \(shrunk.originalFaultsFired) -> \(shrunk.faultsFired) fired
+      choices: \(shrunk.originalChoices) -> \(shrunk.choices.count)
+      time:    \(formatSeconds(shrunk.originalDuration)) -> \(formatSeconds(shrunk.duration)) (virtual, until quiet)
+      still violates: \(shrunk.message)
+      schedule: \(path) (trace hash \(hex(shrunk.traceHash)))
+      replay: overbook replay \(shellQuoted(source.scenario)) --schedule \(shellQuoted(path))
+    """)
+}
+
+func writeSchedule(_ file: ScheduleFile, name: String, directory: String) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let safeName = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" })
+    let path = (directory as NSString).appendingPathComponent("\(safeName).json")
+    do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try encoder.encode(file).write(to: URL(fileURLWithPath: path))
+    } catch {
+        Console.error("cannot write the schedule file \(path): \(error.localizedDescription)")
+        throw ExitCode(2)
+    }
+    return path
+}
+
+/// A schedule file read back: the scenario as it ran and the choices to replay.
+func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario, file: ScheduleFile) {
+    let file: ScheduleFile
+    do {
+        file = try JSONDecoder().decode(ScheduleFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+        Console.error("cannot read the schedule file \(path): \(error.localizedDescription) (write one with `overbook check` or `overbook shrink`)")
+        throw ExitCode(2)
+    }
+    guard file.format == "overbook-schedule/1" else {
+        Console.error("\(path) is a schedule of format \(file.format); this overbook reads overbook-schedule/1")
+        throw ExitCode(2)
+    }
+    var scenario = base
+    guard let variant = Variant(rawValue: file.variant) else {
+        Console.error("\(path) names an unknown variant '\(file.variant)'")
+        throw ExitCode(2)
+    }
+    scenario.variant = variant
+    let profileName = file.swarm ? "swarm" : file.profile
+    if let profileName {
+        if profileName == "choices" && FaultProfile.named(profileName) != nil && file.swarm == false {
+            scenario.faults += FaultProfile.choiceFaults(scenario)
+        } else if let profile = FaultProfile.named(profileName) {
+            scenario = profile.apply(to: scenario, seed: file.seed)
+        } else {
+            Console.error("\(path) names an unknown fault profile '\(profileName)'")
+            throw ExitCode(2)
+        }
+    }
+    if let users = file.users { scenario = scenario.keepingUsers(users) }
+    return (scenario, file)
+}
