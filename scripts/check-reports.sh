@@ -5,8 +5,9 @@
 #
 # Usage: scripts/check-reports.sh [--install] [--samples] DIR
 #   --install  apt-get install chromium when it is missing (as root)
-#   --samples  first write one sample report of each kind into DIR (runs the ReportsTests sample
-#              writer; SCRATCH=path picks the build directory, default .build)
+#   --samples  first write one sample report of each kind (run, replay, batch, real) into DIR
+#              (runs the ReportsTests sample writer; SCRATCH=path picks the build directory,
+#              default .build), and fail if a kind is missing
 # Without Chromium (and without --install) it says so and exits 0: CI runs it where Chromium is.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ for argument in "$@"; do
     case "$argument" in
         --install) install=1 ;;
         --samples) samples=1 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         -*) echo "check-reports: unknown option $argument" >&2; exit 2 ;;
         *) dir="$argument" ;;
     esac
@@ -57,6 +58,17 @@ if [[ ${#reports[@]} == 0 ]]; then
     exit 1
 fi
 
+# Every kind of report, by its <meta name="overbook-kind">: the samples must hold one of each.
+sample_kinds=(run replay batch real)
+if [[ "$samples" == 1 ]]; then
+    for kind in "${sample_kinds[@]}"; do
+        if ! grep -lq "<meta name=\"overbook-kind\" content=\"$kind\">" "${reports[@]}"; then
+            echo "FAIL  no sample report of kind '$kind' in $dir" >&2
+            exit 1
+        fi
+    done
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$dir/screenshots"
@@ -86,7 +98,8 @@ for report in "${reports[@]}"; do
         >/dev/null 2>&1 || problems+=("screenshot failed")
 
     if [[ ${#problems[@]} == 0 ]]; then
-        echo "ok    $report  (screenshot: $dir/screenshots/$name.png)"
+        kind="$(grep -o '<meta name="overbook-kind" content="[a-z]*">' "$report" | head -1 | sed -E 's/.*content="([a-z]*)".*/\1/')"
+        echo "ok    ${kind:-?} $report  (screenshot: $dir/screenshots/$name.png)"
     else
         failures=$((failures + 1))
         for problem in "${problems[@]}"; do echo "FAIL  $report: $problem"; done

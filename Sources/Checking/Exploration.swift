@@ -69,13 +69,12 @@ public struct SearchReport: Sendable {
     public var seconds: Double
     /// The first counterexample per invariant, in the order found.
     public var counterexamples: [Counterexample]
+    /// Executions that broke some safety invariant (the hit rate, with `executions`).
+    public var failingExecutions = 0
     public var runsToFirstViolation: Int?
     public var secondsToFirstViolation: Double?
 }
 
-/// Safety invariants: what a search looks for (latency objectives are not safety).
-public let safetyInvariants: Set<Invariant> = [.capacity, .noDuplicateBooking, .inventoryConsistent, .everyRequestAnswered,
-                                               .noLockLeftHeld, .runCompleted]
 
 /// Stateless depth-first exploration of every choice sequence within bounds, by re-execution
 /// (as CHESS and FoundationDB-style harnesses do), pruned by state caching: at each decision
@@ -135,6 +134,7 @@ public final class ExhaustiveSearch {
     }
 
     private func record(_ verdict: RunVerdict, execution: Int, into report: inout SearchReport, elapsed: Double) {
+        if verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) { report.failingExecutions += 1 }
         for violation in verdict.violations where safetyInvariants.contains(violation.invariant) && (target == nil || target == violation.invariant) {
             guard !report.counterexamples.contains(where: { $0.invariant == violation.invariant }) else { continue }
             report.counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message, execution: execution,
@@ -354,6 +354,7 @@ public enum RandomizedSearch {
             }
             let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(recordChoices: true), source: source)
             report.executions += 1
+            if verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) { report.failingExecutions += 1 }
             for violation in verdict.violations where safetyInvariants.contains(violation.invariant) {
                 guard !report.counterexamples.contains(where: { $0.invariant == violation.invariant }) else { continue }
                 report.counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message,

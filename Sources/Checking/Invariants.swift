@@ -20,6 +20,10 @@ public enum Invariant: String, CaseIterable, Hashable, Sendable, Codable, Compar
     case latencyMean = "slo-mean"
     /// The run itself completed: no hang, no escape from the simulator, within budget.
     case runCompleted = "run-completed"
+    /// The clients' answers (and the bookings left at the end) are explained by some sequential
+    /// order of the confirms against the booking service's specification (Knossos/Porcupine
+    /// style, unknown outcomes either way).
+    case linearizable = "history-linearizable"
 
     public static func < (a: Invariant, b: Invariant) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -35,9 +39,14 @@ public enum Invariant: String, CaseIterable, Hashable, Sendable, Codable, Compar
         case .latencyP95: "p95 latency under the SLO"
         case .latencyMean: "mean latency under the SLO"
         case .runCompleted: "run completed (no hang, no escape)"
+        case .linearizable: "answers explained by a sequential order (linearizable)"
         }
     }
 }
+
+/// Safety invariants: what searches, the matrix and shrinking look for (latency objectives are
+/// not safety: faults make requests slow by design).
+public let safetyInvariants: Set<Invariant> = Set(Invariant.allCases.filter { $0 != .latencyP95 && $0 != .latencyMean })
 
 public struct Violation: Hashable, Sendable, CustomStringConvertible {
     public var invariant: Invariant
@@ -154,6 +163,12 @@ public enum QuiescenceChecks {
             let who = lock.setter.map { "\($0)" } ?? "unknown"
             violations.append(Violation(invariant: .noLockLeftHeld, time: time,
                                         message: "\(lock.key) still held (token \(lock.value), set by \(who), never released)"))
+        }
+
+        // Over its state budget the checker cannot say; that is not a violation.
+        let history = LinearizabilityChecker().check(BookingHistory(output: output, scenario: scenario))
+        if let counterexample = history.counterexample {
+            violations.append(Violation(invariant: .linearizable, time: time, message: counterexample.explanation))
         }
 
         if latency.count > 0 {

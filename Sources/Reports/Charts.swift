@@ -17,15 +17,17 @@ public struct BinnedLatencies: Sendable {
         self.init(sorted: sorted, statistics: LatencyStatistics(sorted), slo: slo, bins: bins, cdfPoints: cdfPoints)
     }
 
-    init(sorted: [Int64], statistics: LatencyStatistics, slo: Int64, bins: Int, cdfPoints: Int) {
+    /// `samples` binned on the axis 0...`axisMax` (see `axis(largest:slo:)`), so that data sets
+    /// drawn side by side share their x axis.
+    public init(_ samples: [Int64], slo: Int64, axisMax: Int64, bins: Int = 40, cdfPoints: Int = 300) {
+        let sorted = samples.sorted()
+        self.init(sorted: sorted, statistics: LatencyStatistics(sorted), slo: slo, bins: bins, cdfPoints: cdfPoints, axisMax: axisMax)
+    }
+
+    init(sorted: [Int64], statistics: LatencyStatistics, slo: Int64, bins: Int, cdfPoints: Int, axisMax: Int64? = nil) {
         self.statistics = statistics
-        let largest = max(sorted.last ?? 0, 1_000_000)
-        var top = largest + largest / 20
-        // Show the SLO on the axis when that does not squash the data into a corner.
-        if slo > 0 && slo <= largest * 3 { top = max(top, slo + slo / 20) }
-        let step = Axis.niceStep(top, ticks: 6)
-        axisMax = (top + step - 1) / step * step
-        binWidth = max(1, (axisMax + Int64(bins) - 1) / Int64(bins))
+        self.axisMax = axisMax ?? Self.axis(largest: sorted.last ?? 0, slo: slo)
+        binWidth = max(1, (self.axisMax + Int64(bins) - 1) / Int64(bins))
         counts = Array(repeating: 0, count: bins)
         for sample in sorted {
             let index = Int(min(Int64(bins - 1), max(0, sample / binWidth)))
@@ -44,6 +46,16 @@ public struct BinnedLatencies: Sendable {
             }
         }
         cdf = points
+    }
+
+    /// The x axis's upper end for samples up to `largest`: a round number a little past it, or
+    /// past the SLO when that does not squash the data into a corner.
+    public static func axis(largest sample: Int64, slo: Int64) -> Int64 {
+        let largest = max(sample, 1_000_000)
+        var top = largest + largest / 20
+        if slo > 0 && slo <= largest * 3 { top = max(top, slo + slo / 20) }
+        let step = Axis.niceStep(top, ticks: 6)
+        return (top + step - 1) / step * step
     }
 }
 
@@ -93,7 +105,7 @@ enum Charts {
     }
 
     /// Requests per latency bin, with the p95 and SLO lines.
-    static func histogram(_ data: BinnedLatencies, slo: Int64, caption: String) -> HTML {
+    static func histogram(_ data: BinnedLatencies, slo: Int64, caption: String, clock: String = "virtual time") -> HTML {
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         let maxCount = max(1, data.counts.max() ?? 1)
@@ -119,19 +131,35 @@ enum Charts {
                                  [el("title", text: "\(Format.seconds(from))–\(Format.seconds(from + data.binWidth)): \(Format.plural(count, "request"))")]))
         }
         nodes += markerLines(markers(data, slo: slo), axisMax: data.axisMax, plotHeight: plotHeight, x: x)
-        nodes.append(text(left + plotWidth / 2, height - 6, "latency (seconds, virtual time)", "axis-title", anchor: "middle"))
+        nodes.append(text(left + plotWidth / 2, height - 6, "latency (seconds, \(clock))", "axis-title", anchor: "middle"))
         nodes.append(text(14, top + plotHeight / 2, "requests", "axis-title", anchor: "middle", rotate: true))
         return chart(nodes, caption: caption)
     }
 
     /// Fraction of requests answered within each latency, with the p95 and SLO lines.
-    static func cdf(_ data: BinnedLatencies, slo: Int64, caption: String) -> HTML {
+    static func cdf(_ data: BinnedLatencies, slo: Int64, caption: String, clock: String = "virtual time") -> HTML {
+        cdf([CDFSeries(data: data, cssClass: "cdf")], markers: markers(data, slo: slo), caption: caption, clock: clock)
+    }
+
+    /// One curve of a CDF chart; `name` labels it in the legend and its hover text.
+    struct CDFSeries {
+        var data: BinnedLatencies
+        var cssClass: String
+        var name: String?
+    }
+
+    /// Several CDFs overlaid, on the first series' axis (bin them all with the same `axisMax`),
+    /// with `markers` drawn as vertical lines labelled above the plot, and `legendMarkers` as
+    /// lines named in the legend (bottom right, where risen CDFs leave the plot empty), beside
+    /// the named curves.
+    static func cdf(_ series: [CDFSeries], markers: [Marker], legendMarkers: [Marker] = [], caption: String, clock: String) -> HTML {
+        let axis = series[0].data
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
-        func x(_ value: Int64) -> Double { left + plotWidth * Double(min(value, data.axisMax)) / Double(data.axisMax) }
+        func x(_ value: Int64) -> Double { left + plotWidth * Double(min(value, axis.axisMax)) / Double(axis.axisMax) }
         func y(_ fraction: Double) -> Double { top + plotHeight * (1 - fraction) }
         var nodes: [HTML] = []
-        nodes += xAxis(data, plotHeight: plotHeight, x: x)
+        nodes += xAxis(axis, plotHeight: plotHeight, x: x)
         for percent in stride(from: 0, through: 100, by: 25) {
             let ty = y(Double(percent) / 100)
             nodes.append(line(left, ty, left + plotWidth, ty, "grid"))
@@ -139,7 +167,8 @@ enum Charts {
         }
         nodes.append(line(left, y(0.95), left + plotWidth, y(0.95), "guide95"))
         nodes.append(text(left + plotWidth - 2, y(0.95) - 3, "95%", "tick", anchor: "end"))
-        if !data.cdf.isEmpty {
+        for curve in series where !curve.data.cdf.isEmpty {
+            let data = curve.data
             var points = "\(Format.coordinate(x(0))),\(Format.coordinate(y(0)))"
             var previous = 0.0
             for point in data.cdf {
@@ -148,11 +177,30 @@ enum Charts {
                 previous = point.fraction
             }
             points += " \(Format.coordinate(left + plotWidth)),\(Format.coordinate(y(previous)))"
-            nodes.append(element("polyline", [("points", points), ("class", "cdf")],
-                                 [el("title", text: "median \(Format.seconds(data.statistics.median)), p95 \(Format.seconds(data.statistics.p95)), p99 \(Format.seconds(data.statistics.p99)), max \(Format.seconds(data.statistics.max))")]))
+            nodes.append(element("polyline", [("points", points), ("class", curve.cssClass)],
+                                 [el("title", text: (curve.name.map { "\($0): " } ?? "") + "median \(Format.seconds(data.statistics.median)), p95 \(Format.seconds(data.statistics.p95)), p99 \(Format.seconds(data.statistics.p99)), max \(Format.seconds(data.statistics.max))")]))
         }
-        nodes += markerLines(markers(data, slo: slo), axisMax: data.axisMax, plotHeight: plotHeight, x: x)
-        nodes.append(text(left + plotWidth / 2, height - 6, "latency (seconds, virtual time)", "axis-title", anchor: "middle"))
+        nodes += markerLines(markers, axisMax: axis.axisMax, plotHeight: plotHeight, x: x)
+        for marker in legendMarkers where marker.value <= axis.axisMax {
+            nodes.append(element("line", [("x1", Format.coordinate(x(marker.value))), ("y1", Format.coordinate(top)),
+                                          ("x2", Format.coordinate(x(marker.value))), ("y2", Format.coordinate(top + plotHeight)),
+                                          ("class", "mline " + marker.cssClass)], [el("title", text: marker.label)]))
+        }
+        let legend = series.compactMap { curve in curve.name.map { (curve.cssClass, $0) } } + legendMarkers.map { ("mline " + $0.cssClass, $0.label) }
+        if !legend.isEmpty {
+            let rowHeight = 16.0
+            let boxX = left + plotWidth - 190
+            let boxY = top + plotHeight - 8 - rowHeight * Double(legend.count)
+            nodes.append(element("rect", [("x", Format.coordinate(boxX)), ("y", Format.coordinate(boxY)), ("width", "182"),
+                                          ("height", Format.coordinate(rowHeight * Double(legend.count) + 4)), ("fill", "#fff"),
+                                          ("fill-opacity", "0.92"), ("stroke", "#d1d9e0")]))
+            for (row, entry) in legend.enumerated() {
+                let ly = boxY + rowHeight * Double(row + 1) - 2
+                nodes.append(line(boxX + 8, ly - 4, boxX + 32, ly - 4, entry.0))
+                nodes.append(text(boxX + 38, ly, entry.1, "tick"))
+            }
+        }
+        nodes.append(text(left + plotWidth / 2, height - 6, "latency (seconds, \(clock))", "axis-title", anchor: "middle"))
         nodes.append(text(14, top + plotHeight / 2, "answered within", "axis-title", anchor: "middle", rotate: true))
         return chart(nodes, caption: caption)
     }

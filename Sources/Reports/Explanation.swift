@@ -434,6 +434,9 @@ enum Explainer {
                 title = "A user holds more than one booking"
             case .runCompleted:
                 title = "The run did not complete"
+            case .linearizable:
+                title = "No order of the confirms explains what the clients were told"
+                causes += violations.map(\.message)
             default:
                 title = invariant.title
             }

@@ -24,7 +24,7 @@ public enum MatrixReport {
     }
 
     /// Invariants that say the bookings are wrong, as opposed to slow.
-    public static let safety: [Invariant] = [.capacity, .noDuplicateBooking, .inventoryConsistent, .everyRequestAnswered, .noLockLeftHeld, .runCompleted]
+    public static let safety: [Invariant] = Invariant.allCases.filter { safetyInvariants.contains($0) }
 
     public static func html(cells: [Cell], variants: [Variant], profiles: [(name: String, summary: String)], scenario: Scenario,
                             seeds: ClosedRange<UInt64>, context: ReportContext) -> String {

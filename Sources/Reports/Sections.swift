@@ -244,7 +244,7 @@ enum Sections {
         }
     }
 
-    static func latency(_ data: BinnedLatencies, slo: ServiceLevelObjective, heading: String, note: String) -> HTML {
+    static func latency(_ data: BinnedLatencies, slo: ServiceLevelObjective, heading: String, note: String, clock: String = "virtual time") -> HTML {
         let statistics = data.statistics
         return el("section") {
             el("h2", text: heading)
@@ -264,8 +264,8 @@ enum Sections {
                 el("p", ["class": "muted"], text: "No request was answered, so there is no latency to chart.")
             } else {
                 el("div", ["class": "charts"]) {
-                    Charts.histogram(data, slo: slo.p95.nanoseconds, caption: "Latency histogram: p95 \(Format.seconds(statistics.p95)), SLO p95 < \(Format.seconds(slo.p95.nanoseconds))")
-                    Charts.cdf(data, slo: slo.p95.nanoseconds, caption: "Latency CDF: share of answered requests within each latency")
+                    Charts.histogram(data, slo: slo.p95.nanoseconds, caption: "Latency histogram: p95 \(Format.seconds(statistics.p95)), SLO p95 < \(Format.seconds(slo.p95.nanoseconds))", clock: clock)
+                    Charts.cdf(data, slo: slo.p95.nanoseconds, caption: "Latency CDF: share of answered requests within each latency", clock: clock)
                 }
             }
         }

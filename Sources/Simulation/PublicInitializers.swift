@@ -7,9 +7,9 @@ import BookingCore
 
 extension ClientOutcome {
     public static func observed(user: UserID, process: ProcessID, stay: Stay, sentAt: Int64?, completedAt: Int64?, status: Int?,
-                                booking: Booking?, error: String?, attempts: Int = 1) -> ClientOutcome {
+                                booking: Booking?, error: String?, attempts: Int = 1, requestID: RequestID? = nil) -> ClientOutcome {
         ClientOutcome(user: user, process: process, stay: stay, sentAt: sentAt, completedAt: completedAt, status: status,
-                      booking: booking, error: error, attempts: attempts)
+                      booking: booking, error: error, attempts: attempts, requestID: requestID)
     }
 }
 

@@ -14,6 +14,8 @@ public struct ClientOutcome: Hashable, Sendable {
     public var error: String?
     /// How many times the client sent its request (more than 1 with client-retry).
     public var attempts = 1
+    /// The confirm's request id (`nil`: the simulator's own `req-N` for the N-th user).
+    public var requestID: RequestID?
 
     /// Answered or explicitly unknown: the client's task ran to its end.
     public var finished: Bool { completedAt != nil }

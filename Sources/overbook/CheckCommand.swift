@@ -170,6 +170,7 @@ struct CheckCommand: ParsableCommand {
             lines.append("  runs: \(report.executions)" + (report.stoppedBecause.map { " (\($0))" } ?? ""))
         }
         lines.append("  time: \(String(format: "%.3f", report.seconds)) s")
+        lines.append("  executions breaking a safety invariant: \(report.failingExecutions) of \(report.executions)")
         if let runs = report.runsToFirstViolation, let seconds = report.secondsToFirstViolation {
             lines.append("  first violation after \(runs) execution(s), \(String(format: "%.3f", seconds)) s")
         }

@@ -125,11 +125,12 @@ struct MatrixCommand: ParsableCommand {
         case .latencyP95: "p95"
         case .latencyMean: "mean"
         case .runCompleted: "harness"
+        case .linearizable: "history"
         }
     }
 
     func render(_ cells: [Cell], variants: [Variant], profiles: [FaultProfile]) -> String {
-        let safety: Set<Invariant> = [.capacity, .noDuplicateBooking, .inventoryConsistent, .everyRequestAnswered, .noLockLeftHeld, .runCompleted]
+        let safety = safetyInvariants
         func text(_ cell: Cell) -> String {
             let broken = cell.batch.failures.keys.filter { safety.contains($0) }.sorted()
             let slow = cell.batch.failures.keys.contains { !safety.contains($0) }

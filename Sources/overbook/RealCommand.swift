@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import Checking
 import Foundation
+import Reports
 import Services
 import Synchronization
 
@@ -42,6 +43,11 @@ struct RealCommand: ParsableCommand {
         fault plan is not injected (real mode runs the servers as they are). Exits 1 if any run \
         violates an invariant or misses the seed's criteria.
 
+        Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
+        --runs N` does) and writes an HTML report with the real runs and both latency \
+        distributions side by side (reports/real-<scenario>-runs-N.html, listed in \
+        reports/index.html; --report PATH to choose the file, --no-report for none).
+
         Examples:
           overbook real scenarios/seed-experiment.yaml
           overbook real scenarios/seed-experiment.yaml --runs 20
@@ -63,6 +69,8 @@ struct RealCommand: ParsableCommand {
 
     @OptionGroup var backends: BackendOptions
 
+    @OptionGroup var reportOptions: ReportOptions
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
@@ -75,6 +83,7 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = Variant(rawValue: variant)! }
         if let replicas { scenario.bookingReplicas = replicas }
+        let notInjected = scenario.faults
         if !scenario.faults.isEmpty {
             Console.error("warning: the scenario's \(scenario.faults.count) fault(s) are not injected in real mode; running without them")
             scenario.faults = []
@@ -85,28 +94,50 @@ struct RealCommand: ParsableCommand {
         fflush(nil)
         let runs = self.runs
         let scenarioToRun = scenario
-        let passed = try RealSession.with(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
-            let scenario = scenarioToRun
-            let runner = RealRun(stack: stack, scenario: scenario)
-            if runs == 1 {
-                let (verdict, _, _) = try await runner.once(run: 1)
-                print(SummaryText.render(verdict, origin: .real))
-                return verdict.passed && Self.criteriaPassed(verdict)
-            }
-            var batch = BatchSummary()
-            var allCriteria = true
+        let done = try RealSession.with(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
+            let runner = RealRun(stack: stack, scenario: scenarioToRun)
+            var finished: [RealReport.Run] = []
             for run in 1...runs {
                 let (verdict, _, duration) = try await runner.once(run: UInt64(run))
-                batch.add(verdict)
-                allCriteria = allCriteria && Self.criteriaPassed(verdict)
-                Console.progress("run \(run)/\(runs): \(Self.statusMix(verdict)); p95 \(formatSeconds(verdict.latency.p95)), "
-                                 + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
-                                 + "\(verdict.passed && Self.criteriaPassed(verdict) ? "PASS" : "FAIL")\n")
+                finished.append(RealReport.Run(verdict: verdict, duration: duration))
+                if runs > 1 {
+                    Console.progress("run \(run)/\(runs): \(Self.statusMix(verdict)); p95 \(formatSeconds(verdict.latency.p95)), "
+                                     + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
+                                     + "\(verdict.passed && Self.criteriaPassed(verdict) ? "PASS" : "FAIL")\n")
+                }
             }
-            print(SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-            return batch.failedRuns == 0 && allCriteria
+            return finished
         }
-        if !passed { throw ExitCode(1) }
+        let verdicts = done.map(\.verdict)
+        var batch = BatchSummary()
+        for verdict in verdicts { batch.add(verdict) }
+        print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
+        writeReport(done, pooled: batch, scenario: scenario, notInjected: notInjected)
+        if !verdicts.allSatisfy({ $0.passed && Self.criteriaPassed($0) }) { throw ExitCode(1) }
+    }
+
+    /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
+    /// latency distributions, and writes the real-mode report unless `--no-report`.
+    func writeReport(_ done: [RealReport.Run], pooled: BatchSummary, scenario: Scenario, notInjected: [FaultSpec]) {
+        var simulatedBatch = BatchSummary()
+        let simulated = (1...UInt64(runs)).map { Verdicts.simulate(scenario, seed: $0) }
+        for verdict in simulated { simulatedBatch.add(verdict) }
+        let real = LatencyStatistics(pooled.latencies)
+        let virtual = LatencyStatistics(simulatedBatch.latencies)
+        print("latency: real (wall-clock) p95 \(formatSeconds(real.p95)), mean \(formatSeconds(real.mean)); "
+              + "simulated (\(runs == 1 ? "seed 1" : "seeds 1-\(runs)"), virtual time) p95 \(formatSeconds(virtual.p95)), mean \(formatSeconds(virtual.mean))")
+        guard !reportOptions.noReport else { return }
+        var command = "overbook run \(shellQuoted(self.scenario)) --seed 1 --runs \(runs)"
+        if let variant { command += " --variant \(variant)" }
+        var changed: [String] = []
+        if let replicas { changed.append("booking_replicas: \(replicas)") }
+        if !notInjected.isEmpty { changed.append("no faults") }
+        if !changed.isEmpty { command += " (with \(changed.joined(separator: " and ")) in the scenario)" }
+        let context = Reporting.context(scenarioPath: self.scenario, replayCommand: nil,
+                                        wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
+        let html = RealReport.html(runs: done, simulated: simulated, context: context, simulatedCommand: command, notInjected: notInjected,
+                                   backends: backends.locations.noneGiven ? "throwaway servers started for the run" : "given by URL (--redis-url, --*-database-url)")
+        Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
     }
 
     static func criteriaPassed(_ verdict: RunVerdict) -> Bool {

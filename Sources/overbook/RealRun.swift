@@ -36,7 +36,7 @@ struct RealRun: Sendable {
         let outcomes = results.enumerated().map { index, result in
             ClientOutcome.observed(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
                           sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
-                          booking: result.booking, error: result.error)
+                          booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
         }
         let crashes = stack.exitedChildren().map {
             Violation(invariant: .runCompleted, time: duration, message: "a service died during the run: \($0)")

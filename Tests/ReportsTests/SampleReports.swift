@@ -52,6 +52,11 @@ struct SampleReports {
         #expect(herdHTML.utf8.count < 5_000_000)
         try write(herdHTML, "replay-thundering-herd-5000-seed-1.html")
 
+        // `overbook real scenarios/seed-experiment.yaml --runs 3`: made-up wall-clock runs beside seeds 1-3.
+        try write(RealReport.html(runs: (UInt64(1)...3).map { RealFixtures.run($0) }, simulated: RealFixtures.simulated,
+                                  context: RealFixtures.context, simulatedCommand: RealFixtures.command),
+                  "real-seed-experiment-runs-3.html")
+
         try ReportIndex.write(directory: Self.directory)
     }
 }
