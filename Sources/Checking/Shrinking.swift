@@ -12,6 +12,8 @@ public struct ShrunkCounterexample: Sendable {
     public var faultsFired: Int
     public var originalFaultsFired: Int
     public var choices: [Choice]
+    /// Indices into the original scenario's fault specs that the shrunk run keeps.
+    public var keptFaults: [Int]
     /// How the shrunk run fires simultaneous timers (replay must do the same).
     public var groupsSimultaneousTimers: Bool
     public var originalChoices: Int
@@ -39,7 +41,7 @@ public enum ShrinkError: Error, CustomStringConvertible {
 
 /// Delta debugging (Zeller and Hildebrandt) for simulated runs. First the configuration: the
 /// fewest users (1, 2, 3) for which seeded random runs, then a bounded exhaustive search with up
-/// to 2 faults, still violate the same invariant. Then the choices: each fault that fired is
+/// to 2 faults, still violate the same invariant; then the fewest fault specs. Then the choices: each fault that fired is
 /// turned off where the run still fails, and runs of choices are set to their simplest value
 /// (first job, shortest delay, no fault), halving the chunk size as ddmin does. Each candidate is
 /// replayed with `ListedChoices`; a candidate that still fails is kept as the choices it really
@@ -91,7 +93,37 @@ public enum Shrinker {
             }
         }
 
-        // 2. Fewer faults and simpler choices, on the configuration found.
+        // 2. Fewer fault specs: drop each in turn while the current choices, or some seeded run,
+        // of the smaller scenario still fail.
+        progress("dropping fault specs")
+        var keptFaults = Array(scenario.faults.indices)
+        var position = 0
+        while position < keptFaults.count && now() - start < budgetSeconds {
+            var candidateKept = keptFaults
+            candidateKept.remove(at: position)
+            var candidate = best.scenario
+            candidate.faults = candidateKept.map { scenario.faults[$0] }
+            attempts += 1
+            let again = replay(candidate, seed: seed, choices: best.choices, grouped: best.grouped)
+            if fails(again) {
+                best = (candidate, again.output.choices, best.grouped)
+                keptFaults = candidateKept
+                continue
+            }
+            var found = false
+            for candidateSeed in 1...UInt64(200) {
+                attempts += 1
+                let verdict = Verdicts.simulate(candidate, seed: candidateSeed, options: SimulationOptions(recordChoices: true))
+                if fails(verdict) {
+                    best = (candidate, verdict.output.choices, false)
+                    found = true
+                    break
+                }
+            }
+            if found { keptFaults = candidateKept } else { position += 1 }
+        }
+
+        // 3. Fewer faults fired and simpler choices, on the configuration found.
         func tryChoices(_ candidate: [Choice]) -> Bool {
             guard now() - start < budgetSeconds else { return false }
             attempts += 1
@@ -135,7 +167,7 @@ public enum Shrinker {
             invariant: invariant, message: violation.message, originalUsers: scenario.userCount, users: best.scenario.userCount,
             faultsFired: final.output.events.filter { $0.op == .fault }.count,
             originalFaultsFired: original.output.events.filter { $0.op == .fault }.count,
-            choices: final.output.choices, groupsSimultaneousTimers: best.grouped, originalChoices: original.output.choices.count,
+            choices: final.output.choices, keptFaults: keptFaults, groupsSimultaneousTimers: best.grouped, originalChoices: original.output.choices.count,
             duration: final.output.quiescent.time, originalDuration: original.output.quiescent.time,
             traceHash: final.output.traceHash, attempts: attempts, seconds: now() - start, foundBy: foundBy)
     }

@@ -243,6 +243,7 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
     Console.statusDone()
     var file = source
     file.users = shrunk.users
+    file.faults = shrunk.keptFaults.count == scenario.faults.count ? nil : shrunk.keptFaults
     file.violates = shrunk.invariant.rawValue
     file.traceHash = hex(shrunk.traceHash)
     file.choices = shrunk.choices
@@ -252,6 +253,7 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
 
     SHRUNK \(shrunk.invariant.rawValue) (\(String(format: "%.2f", shrunk.seconds)) s, \(shrunk.attempts) candidate runs; small configuration from \(shrunk.foundBy))
       users:   \(shrunk.originalUsers) -> \(shrunk.users)
+      fault specs: \(scenario.faults.count) -> \(shrunk.keptFaults.count)
       faults:  \(shrunk.originalFaultsFired) -> \(shrunk.faultsFired) fired
       choices: \(shrunk.originalChoices) -> \(shrunk.choices.count)
       time:    \(formatSeconds(shrunk.originalDuration)) -> \(formatSeconds(shrunk.duration)) (virtual, until quiet)
@@ -305,6 +307,13 @@ func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario,
             Console.error("\(path) names an unknown fault profile '\(profileName)'")
             throw ExitCode(2)
         }
+    }
+    if let kept = file.faults {
+        guard kept.allSatisfy({ scenario.faults.indices.contains($0) }) else {
+            Console.error("\(path) keeps fault specs \(kept) but the scenario has \(scenario.faults.count): the scenario file changed since it was written")
+            throw ExitCode(2)
+        }
+        scenario.faults = kept.map { scenario.faults[$0] }
     }
     if let users = file.users { scenario = scenario.keepingUsers(users) }
     return (scenario, file)

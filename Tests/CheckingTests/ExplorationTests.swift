@@ -82,7 +82,10 @@ import Testing
         #expect(shrunk.users <= 3)
         #expect(shrunk.faultsFired <= 2)
         #expect(shrunk.choices.count < shrunk.originalChoices)
-        let again = Shrinker.replay(scenario.keepingUsers(shrunk.users), seed: 13, choices: shrunk.choices,
+        var small = scenario
+        small.faults = shrunk.keptFaults.map { scenario.faults[$0] }
+        #expect(small.faults.count <= scenario.faults.count)
+        let again = Shrinker.replay(small.keepingUsers(shrunk.users), seed: 13, choices: shrunk.choices,
                                     grouped: shrunk.groupsSimultaneousTimers)
         #expect(again.violatedInvariants.contains(.inventoryConsistent))
         #expect(again.output.traceHash == shrunk.traceHash)
