@@ -14,11 +14,16 @@ public struct SearchBounds: Hashable, Sendable {
     /// then meet at the same instants, and their order becomes a schedule choice to explore
     /// (rather than an accident of latency draws that a search could not enumerate).
     public var latency: Int64
-    public init(maxFaults: Int = 1, maxPreemptions: Int = 2, maxDepth: Int = 500, latency: Duration = .milliseconds(1)) {
+    /// Stop an execution at a state already explored (off: plain stateless search, to measure
+    /// what caching saves and that it finds the same violations).
+    public var stateCaching: Bool
+    public init(maxFaults: Int = 1, maxPreemptions: Int = 2, maxDepth: Int = 500, latency: Duration = .milliseconds(1),
+                stateCaching: Bool = true) {
         self.maxFaults = maxFaults
         self.maxPreemptions = maxPreemptions
         self.maxDepth = maxDepth
         self.latency = latency.nanoseconds
+        self.stateCaching = stateCaching
     }
 }
 
@@ -188,7 +193,7 @@ final class DepthFirstChoices: ChoiceSource {
             depthLimited = true
             return 0
         }
-        if let world {
+        if bounds.stateCaching, let world {
             // Several decisions can follow one another with nothing observable between them
             // (one per fault spec at the same point): their place in that run is state too.
             let events = world.simulator.trace.count

@@ -43,7 +43,7 @@ public enum ShrinkError: Error, CustomStringConvertible {
 /// fewest users (1, 2, 3) for which seeded random runs, then a bounded exhaustive search with up
 /// to 2 faults, still violate the same invariant; then the fewest fault specs. Then the choices: each fault that fired is
 /// turned off where the run still fails, and runs of choices are set to their simplest value
-/// (first job, shortest delay, no fault), halving the chunk size as ddmin does. Each candidate is
+/// (first job, no fault, the low end of a range), halving the chunk size as ddmin does. Each candidate is
 /// replayed with `ListedChoices`; a candidate that still fails is kept as the choices it really
 /// used, so the result replays exactly.
 public enum Shrinker {
@@ -152,7 +152,7 @@ public enum Shrinker {
                 var candidate = best.choices
                 var touched = false
                 for position in offset..<min(offset + chunk, candidate.count)
-                where candidate[position].value != 0 && candidate[position].kind != .name && candidate[position].kind != .activation {
+                where candidate[position].value != 0 && Self.simplifiable.contains(candidate[position].kind) {
                     candidate[position].value = 0
                     touched = true
                 }
@@ -178,6 +178,11 @@ public enum Shrinker {
         Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: trace, recordChoices: true),
                           source: ListedChoices(choices, groupsSimultaneousTimers: grouped))
     }
+
+    /// Choices whose zero is their simplest valid value: the first ready job, no fault, the low
+    /// end of a detail's range. Latencies are kept: they are recorded as delays, and a zero delay
+    /// is one the scenario's latency profile could never draw. Names only name.
+    static let simplifiable: Set<ChoiceKind> = [.schedule, .fault, .detail, .faultDetail]
 
     /// Fewer faults fired, then fewer decisions, then smaller values.
     static func isSimpler(_ a: [Choice], than b: [Choice]) -> Bool {

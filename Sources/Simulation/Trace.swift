@@ -163,7 +163,20 @@ public final class Trace: @unchecked Sendable {
         if tracksTasks {
             let key = Int64(event.process.id.kind.order) << 56 ^ Int64(event.process.id.index) << 32
                 ^ Int64(event.process.incarnation) << 24 ^ Int64(event.origin)
-            Trace.feed(event, into: &taskHashes[key, default: FNV1a()])
+            // Message and transaction numbers count sends and BEGINs across the whole world:
+            // names whose values are an accident of the interleaving, never branched on.
+            var observed = event
+            switch event.op {
+            case .send, .deliver, .respond, .receive, .timeout, .sqlBegin, .sqlSelect, .sqlUpdate, .sqlInsert, .sqlCommit,
+                 .sqlRollback, .sqlError:
+                observed.a = 0
+            case .sqlBlocked:
+                observed.a = 0
+                observed.b = 0
+            default:
+                break
+            }
+            Trace.feed(observed, into: &taskHashes[key, default: FNV1a()])
         }
         if mode == .record { events.append(event) }
     }

@@ -86,6 +86,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Stop after this many seconds (wall time).")
     var budget: Double = 60
 
+    @Flag(help: "Exhaustive: do not cache states (plain stateless search; to see what caching saves).")
+    var noStateCaching = false
+
     @Option(help: "pct/random: at most this many runs.")
     var runs: Int = 1_000_000
 
@@ -97,6 +100,9 @@ struct CheckCommand: ParsableCommand {
 
     @Option(help: "Where schedule files go.")
     var scheduleDir = "reports/schedules"
+
+    @Flag(help: "Write no HTML replay report for the counterexamples.")
+    var noReport = false
 
     mutating func validate() throws {
         if let users, users < 1 { throw ValidationError("--users must be at least 1") }
@@ -125,7 +131,8 @@ struct CheckCommand: ParsableCommand {
         switch strategy {
         case .exhaustive:
             let search = ExhaustiveSearch(scenario: scenario,
-                                          bounds: SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth))
+                                          bounds: SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth,
+                                                               stateCaching: !noStateCaching))
             report = search.run(budgetSeconds: budget, stopAtFirst: false, now: clock) { executions, states in
                 Console.status("exhaustive: \(executions) executions, \(states) distinct states")
             }
@@ -148,9 +155,13 @@ struct CheckCommand: ParsableCommand {
             print("\(example.invariant.rawValue): \(example.message)")
             print("  found in execution \(example.execution); \(example.choices.count) choices written to \(path)")
             print("  replay: overbook replay \(shellQuoted(options.scenario)) --schedule \(shellQuoted(path))")
+            if !noReport {
+                writeScheduleReport(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers,
+                                    options: options, schedule: path)
+            }
             if !noShrink {
                 try shrinkAndReport(scenario, seed: seed, invariant: example.invariant, source: file, choices: example.choices,
-                                    grouped: example.groupsSimultaneousTimers,
+                                    grouped: example.groupsSimultaneousTimers, options: options, writeReport: !noReport,
                                     directory: scheduleDir, budget: min(budget, 60))
             }
         }
@@ -164,8 +175,9 @@ struct CheckCommand: ParsableCommand {
             lines.append("  search: " + (report.completed ? "COMPLETED (every execution within the bounds)" : "NOT completed (\(report.stoppedBecause ?? "stopped"))"))
             if report.depthLimited { lines.append("  note: some executions reached --max-depth \(maxDepth); complete up to that depth only") }
             lines.append("  bounds: at most \(maxFaults) fault(s), \(preemptions) preemption(s), \(maxDepth) branching decisions per execution")
-            lines.append("  executions: \(report.executions) (\(report.prunedExecutions) stopped at an already explored state)")
-            lines.append("  distinct states: \(report.distinctStates)")
+            lines.append("  executions: \(report.executions) (\(report.prunedExecutions) stopped at an already explored state"
+                         + (noStateCaching ? "; state caching off)" : ")"))
+            lines.append("  distinct states: " + (noStateCaching ? "not tracked (state caching off)" : "\(report.distinctStates)"))
         } else {
             lines.append("  runs: \(report.executions)" + (report.stoppedBecause.map { " (\($0))" } ?? ""))
         }
@@ -206,6 +218,9 @@ struct ShrinkCommand: ParsableCommand {
     @Option(help: "Where schedule files go.")
     var scheduleDir = "reports/schedules"
 
+    @Flag(help: "Write no HTML replay report for the shrunk run.")
+    var noReport = false
+
     func run() throws {
         let base = try options.loadBase()
         let seed = options.seed ?? base.seed
@@ -220,14 +235,15 @@ struct ShrinkCommand: ParsableCommand {
         }
         let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
                                 profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
-        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: file, choices: nil, directory: scheduleDir, budget: budget)
+        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: file, choices: nil, options: options, writeReport: !noReport,
+                            directory: scheduleDir, budget: budget)
     }
 }
 
 /// Shrinks and prints the result with its replay command. `choices`: the failing run's, when it
 /// did not come from the seed alone (a check's counterexample).
 func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, source: ScheduleFile, choices: [Choice]?,
-                     grouped: Bool = false, directory: String, budget: Double) throws {
+                     grouped: Bool = false, options: ScenarioOptions, writeReport: Bool, directory: String, budget: Double) throws {
     let clock = wallSeconds()
     let shrunk: ShrunkCounterexample
     do {
@@ -261,6 +277,18 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
       schedule: \(path) (trace hash \(hex(shrunk.traceHash)))
       replay: overbook replay \(shellQuoted(source.scenario)) --schedule \(shellQuoted(path))
     """)
+    if writeReport {
+        var small = scenario
+        small.faults = shrunk.keptFaults.map { scenario.faults[$0] }
+        writeScheduleReport(small.keepingUsers(shrunk.users), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
+                            options: options, schedule: path)
+    }
+}
+
+/// The replay report (timeline, explanation) of a schedule just written.
+func writeScheduleReport(_ scenario: Scenario, seed: UInt64, choices: [Choice], grouped: Bool, options: ScenarioOptions, schedule: String) {
+    let verdict = Shrinker.replay(scenario, seed: seed, choices: choices, grouped: grouped, trace: .record)
+    Reporting.single(verdict, options: options, reportOptions: (try? ReportOptions.parse([])) ?? ReportOptions(), kind: "replay", schedule: schedule)
 }
 
 func writeSchedule(_ file: ScheduleFile, name: String, directory: String) throws -> String {

@@ -94,7 +94,7 @@ struct ReplayCommand: ParsableCommand {
         }
         print(SummaryText.render(verdict))
         print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
-        Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay")
+        Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay", schedule: schedule)
         if !verdict.passed { throw ExitCode(1) }
     }
 }

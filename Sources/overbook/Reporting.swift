@@ -55,12 +55,21 @@ enum Reporting {
     }
 
     /// A single run's report (a replay report: with the timeline when `verdict` has events).
-    static func single(_ verdict: RunVerdict, options: ScenarioOptions, reportOptions: ReportOptions, kind: String) {
+    /// `schedule`: the schedule file the run replayed (its replay command and report name then
+    /// come from the file, not the seed).
+    static func single(_ verdict: RunVerdict, options: ScenarioOptions, reportOptions: ReportOptions, kind: String,
+                       schedule: String? = nil) {
         guard !reportOptions.noReport else { return }
-        let replay = "overbook replay \(options.replayArguments) --seed \(verdict.seed)"
-        let path = reportOptions.report ?? (kind == "replay"
+        var replay = "overbook replay \(options.replayArguments) --seed \(verdict.seed)"
+        var defaultPath = kind == "replay"
             ? ReportPaths.replay(scenario: verdict.scenario.name, seed: verdict.seed)
-            : ReportPaths.run(scenario: verdict.scenario.name, seed: verdict.seed))
+            : ReportPaths.run(scenario: verdict.scenario.name, seed: verdict.seed)
+        if let schedule {
+            replay = "overbook replay \(shellQuoted(options.scenario)) --schedule \(shellQuoted(schedule))"
+            let name = URL(fileURLWithPath: schedule).deletingPathExtension().lastPathComponent
+            defaultPath = ReportPaths.replay(scenario: "schedule-\(name)", seed: verdict.seed)
+        }
+        let path = reportOptions.report ?? defaultPath
         publish(RunReport.html(verdict: verdict, context: context(scenarioPath: options.scenario, replayCommand: replay)), to: path)
     }
 

@@ -190,7 +190,7 @@ struct SweepCommand: ParsableCommand {
             let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: base.variant.rawValue,
                                     profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
             try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant, source: file, choices: nil,
-                                directory: scheduleDir, budget: shrinkBudget)
+                                options: options, writeReport: !reportOptions.noReport, directory: scheduleDir, budget: shrinkBudget)
         }
         throw ExitCode(1)
     }

@@ -47,6 +47,18 @@ import Testing
         #expect(report.counterexamples.map(\.invariant).contains(.inventoryConsistent))
     }
 
+    @Test func stateCachingFindsTheSameViolationsWithFewerExecutions() {
+        let scenario = Self.smallLastRoom(.seed, users: 2)
+        let cached = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: 1, maxPreemptions: 2))
+            .run(budgetSeconds: 1e9, now: FakeClock().now)
+        let plain = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: 1, maxPreemptions: 2, stateCaching: false))
+            .run(budgetSeconds: 1e9, now: FakeClock().now)
+        #expect(cached.completed && plain.completed)
+        #expect(Set(cached.counterexamples.map(\.invariant)) == Set(plain.counterexamples.map(\.invariant)))
+        #expect(cached.executions < plain.executions)
+        #expect(plain.prunedExecutions == 0)
+    }
+
     @Test func exhaustiveSearchOfTheCrashSafeVariantFindsNothing() {
         let scenario = Self.smallLastRoom(.init(fixes: [.atomic, .idempotent, .crashSafe]), users: 2)
         let report = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: 1, maxPreemptions: 1))
