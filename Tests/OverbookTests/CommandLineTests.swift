@@ -140,10 +140,28 @@ enum OverbookBinary {
         }.last
     }
 
+    @Test func checkHelpStatesPCTsGuarantee() throws {
+        let help = try OverbookBinary.run(["check", "--help"])
+        let words = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("1/(n * k^(d-1))"))
+        #expect(help.output.contains("--strategy") && help.output.contains("--max-faults") && help.output.contains("--budget"))
+    }
+
+    @Test func aBadScheduleFileIsAClearError() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-bad-schedule-\(getpid()).json").path
+        try "{\"not\": \"a schedule\"}".write(toFile: path, atomically: true, encoding: .utf8)
+        let replay = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--schedule", path, "--no-report"])
+        #expect(replay.status == 2)
+        #expect(replay.error.contains("cannot read the schedule file"), "\(replay.error)")
+        let mixed = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--schedule", path, "--seed", "3", "--no-report"])
+        #expect(mixed.status == 2)
+        #expect(mixed.error.contains("drop --seed"))
+    }
+
     @Test func anExhaustiveCounterexampleReplaysInANewProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-check-\(getpid())").path
         let check = try OverbookBinary.run(["check", "scenarios/last-room-one-night.yaml", "--strategy", "exhaustive", "--users", "2",
-                                            "--max-faults", "1", "--no-shrink", "--schedule-dir", directory])
+                                            "--max-faults", "1", "--no-shrink", "--no-report", "--schedule-dir", directory])
         #expect(check.status == 1, "a violation exits 1: \(check.output)\(check.error)")
         #expect(check.output.contains("search: COMPLETED"))
         #expect(check.output.contains("bookings-within-capacity") && check.output.contains("inventory-matches-bookings"))
@@ -157,7 +175,7 @@ enum OverbookBinary {
     @Test func aShrunkSwarmSeedReplaysInANewProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-shrink-\(getpid())").path
         let shrink = try OverbookBinary.run(["shrink", "scenarios/seed-experiment.yaml", "--swarm", "--seed", "13",
-                                             "--schedule-dir", directory, "--budget", "120"])
+                                             "--schedule-dir", directory, "--budget", "120", "--no-report"])
         #expect(shrink.status == 0, "\(shrink.output)\(shrink.error)")
         let users = shrink.output.split(separator: "\n").first { $0.contains("users:") }.map(String.init) ?? ""
         #expect(users.hasSuffix("-> 1") || users.hasSuffix("-> 2") || users.hasSuffix("-> 3"), "\(shrink.output)")
