@@ -56,6 +56,22 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "  --jobs %d: %.0f seeds/s (%d seeds in %.2f s)", jobs, Double(outcome.batch.runs) / outcome.elapsed.seconds,
                          outcome.batch.runs, outcome.elapsed.seconds))
         }
+        print("\nexhaustive search (one night, last room, 'choices' faults, at most 2 preemptions):")
+        for (variant, users, faults) in [(Variant.seed, 2, 1), (Variant(fixes: [.atomic, .idempotent, .crashSafe]), 3, 2)] {
+            var scenario = Scenario(name: "last-room-one-night", variant: variant,
+                                    rooms: [RoomSpec(id: RoomID(1), name: "Standard Single", capacity: 1)],
+                                    users: [UserGroup(count: users, stay: Stay(room: RoomID(1), checkIn: Night(year: 2026, month: 3, day: 15)!,
+                                                                               checkOut: Night(year: 2026, month: 3, day: 16)!)!,
+                                                      arrival: .at(.zero))])
+            scenario.faults = FaultProfile.choiceFaults(scenario)
+            let report = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: faults, maxPreemptions: 2))
+                .run(budgetSeconds: 600, now: wallSeconds())
+            let found = report.counterexamples.isEmpty ? "none" : report.counterexamples.map(\.invariant.rawValue).joined(separator: ", ")
+            print("  \(variant.rawValue), \(users) users, <= \(faults) fault(s): " + (report.completed ? "completed" : "NOT completed")
+                  + String(format: " in %.3f s, %d executions (%.0f/s), %d distinct states", report.seconds, report.executions,
+                           Double(report.executions) / max(report.seconds, 1e-9), report.distinctStates)
+                  + ", violations: \(found)")
+        }
     }
 
     struct Measurement {
