@@ -109,14 +109,28 @@ public final class ExhaustiveSearch {
         var prefix: [UInt64] = []
         while true {
             let source = DepthFirstChoices(prefix: prefix, bounds: bounds, seen: seen)
-            let verdict = Verdicts.simulate(scenario, seed: scenario.seed,
-                                            options: SimulationOptions(recordChoices: true), source: source)
+            let monitor = InvariantMonitor(scenario: scenario)
+            let output = ScenarioSimulation.run(scenario, seed: scenario.seed, options: SimulationOptions(recordChoices: true),
+                                                observer: monitor, source: source)
             seen = source.seen
             report.executions += 1
-            if verdict.output.abandoned { report.prunedExecutions += 1 }
             if source.depthLimited { report.depthLimited = true }
-            if !verdict.output.abandoned {
-                record(verdict, execution: report.executions, into: &report, elapsed: now() - start)
+            if !output.abandoned {
+                record(Verdicts.judge(scenario: scenario, seed: scenario.seed, output: output, duringRun: monitor.violations),
+                       execution: report.executions, into: &report, elapsed: now() - start)
+            } else {
+                report.prunedExecutions += 1
+                let known = Set(report.counterexamples.map(\.invariant))
+                if monitor.violations.contains(where: { !known.contains($0.invariant) && (target == nil || target == $0.invariant) }) {
+                    // Broken as it ran (an oversold commit), before the execution met an explored
+                    // state: finish it without caching, so that the counterexample is a whole
+                    // run that replays exactly.
+                    var whole = bounds
+                    whole.stateCaching = false
+                    let finished = Verdicts.simulate(scenario, seed: scenario.seed, options: SimulationOptions(recordChoices: true),
+                                                     source: DepthFirstChoices(prefix: source.takenValues, bounds: whole, seen: []))
+                    record(finished, execution: report.executions, into: &report, elapsed: now() - start)
+                }
             }
             if report.executions % 1000 == 0 { progress(report.executions, seen.count) }
             guard let next = source.nextPrefix() else {
@@ -213,6 +227,9 @@ final class DepthFirstChoices: ChoiceSource {
         trail.append((0, width, kind))
         return 0
     }
+
+    /// The alternatives this execution took at its branching decisions.
+    var takenValues: [UInt64] { trail.map(\.value) }
 
     /// The prefix of the next execution in depth-first order, or `nil` when all are done.
     func nextPrefix() -> [UInt64]? {
