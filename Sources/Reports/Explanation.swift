@@ -437,6 +437,19 @@ enum Explainer {
             case .linearizable:
                 title = "No order of the confirms explains what the clients were told"
                 causes += violations.map(\.message)
+                // Requests are named req-N for the N-th user in simulated runs.
+                for violation in violations {
+                    for word in violation.message.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
+                    where word.hasPrefix("req-") {
+                        if let user = Int(word.dropFirst(4)), user >= 1, user <= outcomes.count, !involved.contains(user) { involved.append(user) }
+                    }
+                }
+                for user in involved where user <= outcomes.count && outcomes[user - 1].attempts > 1 {
+                    let outcome = outcomes[user - 1]
+                    causes.append("\(outcome.user)'s client timed out and sent the same request again (\(outcome.attempts) attempts); "
+                                  + "the answer it kept, \(Format.status(outcome.status)), is the last attempt's, while an earlier attempt may have taken effect. "
+                                  + "Only an idempotent request id makes a retry safe.")
+                }
             default:
                 title = invariant.title
             }
