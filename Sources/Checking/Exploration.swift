@@ -153,15 +153,23 @@ public final class ExhaustiveSearch {
     }
 
     private func record(_ verdict: RunVerdict, execution: Int, into report: inout SearchReport, elapsed: Double) {
-        if verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) { report.failingExecutions += 1 }
-        for violation in verdict.violations where safetyInvariants.contains(violation.invariant) && (target == nil || target == violation.invariant) {
-            guard !report.counterexamples.contains(where: { $0.invariant == violation.invariant }) else { continue }
-            report.counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message, execution: execution,
-                                                         choices: verdict.output.choices, traceHash: verdict.output.traceHash,
-                                                         groupsSimultaneousTimers: true))
-            if report.runsToFirstViolation == nil {
-                report.runsToFirstViolation = execution
-                report.secondsToFirstViolation = elapsed
+        report.note(verdict, execution: execution, target: target, groupsSimultaneousTimers: true, elapsed: elapsed)
+    }
+}
+
+extension SearchReport {
+    /// Counts `verdict` and keeps its safety violations (of `target` only, when given) that no
+    /// earlier execution showed, with the choices that replay it.
+    mutating func note(_ verdict: RunVerdict, execution: Int, target: Invariant?, groupsSimultaneousTimers: Bool, elapsed: Double) {
+        let broken = verdict.violations.filter { safetyInvariants.contains($0.invariant) && (target == nil || target == $0.invariant) }
+        if !broken.isEmpty { failingExecutions += 1 }
+        for violation in broken where !counterexamples.contains(where: { $0.invariant == violation.invariant }) {
+            counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message, execution: execution,
+                                                  choices: verdict.output.choices, traceHash: verdict.output.traceHash,
+                                                  groupsSimultaneousTimers: groupsSimultaneousTimers))
+            if runsToFirstViolation == nil {
+                runsToFirstViolation = execution
+                secondsToFirstViolation = elapsed
             }
         }
     }
@@ -376,18 +384,8 @@ public enum RandomizedSearch {
             }
             let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(recordChoices: true), source: source)
             report.executions += 1
-            if verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) { report.failingExecutions += 1 }
-            for violation in verdict.violations where safetyInvariants.contains(violation.invariant) {
-                guard !report.counterexamples.contains(where: { $0.invariant == violation.invariant }) else { continue }
-                report.counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message,
-                                                             execution: report.executions, choices: verdict.output.choices,
-                                                             traceHash: verdict.output.traceHash,
-                                                             groupsSimultaneousTimers: source.groupsSimultaneousTimers))
-                if report.runsToFirstViolation == nil {
-                    report.runsToFirstViolation = report.executions
-                    report.secondsToFirstViolation = now() - start
-                }
-            }
+            report.note(verdict, execution: report.executions, target: nil, groupsSimultaneousTimers: source.groupsSimultaneousTimers,
+                        elapsed: now() - start)
             if stopAtFirst && !report.counterexamples.isEmpty {
                 report.stoppedBecause = "stopped at the first violation"
                 break

@@ -118,8 +118,8 @@ struct CheckCommand: ParsableCommand {
         var scenario = options.scenario(base, seed: seed)
         let keep = users ?? (strategy == .exhaustive ? min(2, scenario.userCount) : scenario.userCount)
         scenario = scenario.keepingUsers(keep)
-        if maxFaults > 0 && options.faultProfile == nil {
-            scenario.faults += FaultProfile.choiceFaults(scenario)
+        if maxFaults > 0 && options.faultProfile == nil, let choices = FaultProfile.named("choices") {
+            scenario = choices.apply(to: scenario, seed: seed)
         }
         logInvocation("check", options, scenario: scenario, seed: seed,
                       extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
@@ -327,14 +327,11 @@ func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario,
     scenario.variant = variant
     let profileName = file.swarm ? "swarm" : file.profile
     if let profileName {
-        if profileName == "choices" && FaultProfile.named(profileName) != nil && file.swarm == false {
-            scenario.faults += FaultProfile.choiceFaults(scenario)
-        } else if let profile = FaultProfile.named(profileName) {
-            scenario = profile.apply(to: scenario, seed: file.seed)
-        } else {
+        guard let profile = FaultProfile.named(profileName) else {
             Console.error("\(path) names an unknown fault profile '\(profileName)'")
             throw ExitCode(2)
         }
+        scenario = profile.apply(to: scenario, seed: file.seed)
     }
     if let kept = file.faults {
         guard kept.allSatisfy({ scenario.faults.indices.contains($0) }) else {
