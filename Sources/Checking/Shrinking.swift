@@ -8,7 +8,7 @@ public struct ShrunkCounterexample: Sendable {
     public var message: String
     public var originalUsers: Int
     public var users: Int
-    /// Faults that fired in the shrunk run (trace events of kind `fault`).
+    /// Faults that fired in the shrunk run, every kind counted (a lost reply, a client retry too).
     public var faultsFired: Int
     public var originalFaultsFired: Int
     public var choices: [Choice]
@@ -165,8 +165,7 @@ public enum Shrinker {
         let violation = final.violations.first { $0.invariant == invariant } ?? failure
         return ShrunkCounterexample(
             invariant: invariant, message: violation.message, originalUsers: scenario.userCount, users: best.scenario.userCount,
-            faultsFired: final.output.events.filter { $0.op == .fault }.count,
-            originalFaultsFired: original.output.events.filter { $0.op == .fault }.count,
+            faultsFired: final.output.coverage.faultsFired, originalFaultsFired: original.output.coverage.faultsFired,
             choices: final.output.choices, keptFaults: keptFaults, groupsSimultaneousTimers: best.grouped, originalChoices: original.output.choices.count,
             duration: final.output.quiescent.time, originalDuration: original.output.quiescent.time,
             traceHash: final.output.traceHash, attempts: attempts, seconds: now() - start, foundBy: foundBy)

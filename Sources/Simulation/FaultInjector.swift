@@ -33,7 +33,8 @@ public enum CoverageMark: String, CaseIterable, Sendable, Hashable, Comparable {
 
     public var ordinal: Int { CoverageMark.allCases.firstIndex(of: self)! }
 
-    static func fired(_ kind: FaultKind) -> CoverageMark {
+    /// The mark counted each time a fault of `kind` fires.
+    public static func fired(_ kind: FaultKind) -> CoverageMark {
         switch kind {
         case .pause: .pauseFired
         case .latencySpike: .latencySpikeFired
@@ -58,6 +59,8 @@ public struct Coverage: Sendable, Hashable {
     public init() {}
     public mutating func hit(_ mark: CoverageMark) { counts[mark.ordinal] += 1 }
     public subscript(mark: CoverageMark) -> Int { counts[mark.ordinal] }
+    /// Faults of every kind that fired (a lost message counts as one, a client retry too).
+    public var faultsFired: Int { FaultKind.allCases.reduce(0) { $0 + self[CoverageMark.fired($1)] } }
     public mutating func merge(_ other: Coverage) {
         for index in counts.indices { counts[index] += other.counts[index] }
     }
