@@ -19,16 +19,17 @@ let package = Package(
     ],
     targets: [
         .target(name: "BookingCore"),
+        .target(name: "RunObservation", dependencies: ["BookingCore"]),
         .target(
             name: "Simulation",
-            dependencies: ["BookingCore"],
+            dependencies: ["BookingCore", "RunObservation"],
             // The simulator's state is confined to one thread by construction; runtime
             // exclusivity checks cost ~7% of a run in release builds.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Checking", dependencies: ["BookingCore", "Simulation"]),
+        .target(name: "Checking", dependencies: ["BookingCore", "RunObservation", "Simulation"]),
         .target(name: "Scenarios", dependencies: ["BookingCore", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Reports", dependencies: ["BookingCore", "Checking"]),
+        .target(name: "Reports", dependencies: ["BookingCore", "RunObservation", "Simulation", "Checking"]),
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "Backends", dependencies: ["BookingCore", "CHiredis", "CLibpq"]),
@@ -43,18 +44,18 @@ let package = Package(
         .executableTarget(
             name: "overbook",
             dependencies: [
-                "BookingCore", "Simulation", "Checking", "Scenarios", "Reports", "Services", "Backends",
+                "BookingCore", "RunObservation", "Simulation", "Checking", "Scenarios", "Reports", "Services", "Backends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "BookingCoreTests", dependencies: ["BookingCore"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BookingCore"]),
-        .testTarget(name: "CheckingTests", dependencies: ["Checking", "Simulation", "BookingCore", "Scenarios"]),
+        .testTarget(name: "CheckingTests", dependencies: ["Checking", "RunObservation", "Simulation", "BookingCore", "Scenarios"]),
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "BookingCore"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "BookingCore"]),
-        .testTarget(name: "ContractTests", dependencies: ["Backends", "Simulation", "BookingCore"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checking", "BookingCore"]),
+        .testTarget(name: "ContractTests", dependencies: ["Backends", "RunObservation", "Simulation", "BookingCore"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checking", "RunObservation", "Simulation", "BookingCore"]),
         .testTarget(name: "OverbookTests", dependencies: ["overbook"]),
         .testTarget(
             name: "ServicesTests",

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// How far a systematic search may go.
@@ -116,7 +117,7 @@ public final class ExhaustiveSearch {
             report.executions += 1
             if source.depthLimited { report.depthLimited = true }
             if !output.abandoned {
-                record(Verdicts.judge(scenario: scenario, seed: scenario.seed, output: output, duringRun: monitor.violations),
+                record(Verdicts.judge(scenario: scenario, observation: output.observation, simulation: output, duringRun: monitor.violations),
                        execution: report.executions, into: &report, elapsed: now() - start)
             } else {
                 report.prunedExecutions += 1
@@ -165,7 +166,7 @@ extension SearchReport {
         if !broken.isEmpty { failingExecutions += 1 }
         for violation in broken where !counterexamples.contains(where: { $0.invariant == violation.invariant }) {
             counterexamples.append(Counterexample(invariant: violation.invariant, message: violation.message, execution: execution,
-                                                  choices: verdict.output.choices, traceHash: verdict.output.traceHash,
+                                                  choices: verdict.simulated.choices, traceHash: verdict.simulated.traceHash,
                                                   groupsSimultaneousTimers: groupsSimultaneousTimers))
             if runsToFirstViolation == nil {
                 runsToFirstViolation = execution

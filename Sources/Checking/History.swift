@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// What a client learnt from one confirm, in the terms of the booking service's specification.
@@ -117,9 +118,11 @@ public struct BookingHistory: Hashable, Sendable {
     /// The history of one simulated (or `overbook real`) run of `scenario`: the clients' answers
     /// and, as a final read, the booking database at quiescence (`finalRead: false` leaves it out
     /// and checks the answers alone).
-    public init(output: SimulationOutput, scenario: Scenario, finalRead: Bool = true) {
-        self.init(outcomes: output.outcomes, capacities: Self.capacities(for: scenario))
-        if finalRead { finalBookings = FinalBookings(time: output.quiescent.time, bookings: output.quiescent.bookings) }
+    public init(observation: RunObservation, scenario: Scenario, finalRead: Bool = true) {
+        self.init(outcomes: observation.outcomes, capacities: Self.capacities(for: scenario))
+        if finalRead {
+            finalBookings = FinalBookings(time: observation.quiescent.time, bookings: observation.quiescent.bookings)
+        }
     }
 
     /// Every room of the scenario for every inventory night, at the room's capacity: what
@@ -179,6 +182,30 @@ enum HistoryText {
         case .booked(let id): return "201 booked" + (id.map { " (booking \($0))" } ?? "")
         case .refused: return "409 refused"
         case .unknown: return "unknown (" + (status.map { "status \($0)" } ?? "no answer") + ")"
+        }
+    }
+}
+
+extension NonLinearizableHistory {
+    /// The counterexample as a violation carries it: the sentence, and the requests, users and
+    /// oversold room-night it is about. `history`: the history it was found in.
+    public func finding(in history: BookingHistory) -> NonLinearizableFinding {
+        var users: [UserID] = []
+        for operation in conflict where !users.contains(operation.user) { users.append(operation.user) }
+        let resolved = FinalRead(history).operations
+        return NonLinearizableFinding(explanation: explanation, requests: conflict.map(\.request), users: users,
+                                      overbookedNight: Self.overbookedNight(conflictIndices.map { resolved[$0] },
+                                                                            capacities: history.capacities))
+    }
+
+    /// The night every one of `conflict` booked (once the final read is applied), beyond its
+    /// capacity; `nil` when that is not the conflict.
+    static func overbookedNight(_ conflict: [HistoryOperation], capacities: [RoomNight: Int]) -> RoomNight? {
+        guard let first = conflict.first, conflict.allSatisfy({ if case .booked = $0.outcome { true } else { false } }) else {
+            return nil
+        }
+        return first.roomNights.first { night in
+            conflict.allSatisfy { $0.roomNights.contains(night) } && (capacities[night] ?? 0) < conflict.count
         }
     }
 }

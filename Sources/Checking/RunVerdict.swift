@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// Latency figures over the requests that got an answer, in nanoseconds (virtual or real).
@@ -52,16 +53,26 @@ public struct Criterion: Hashable, Sendable {
 public struct RunVerdict: Sendable {
     public var scenario: Scenario
     public var seed: UInt64
-    public var output: SimulationOutput
+    /// What the run showed, from either world.
+    public var observation: RunObservation
+    /// The simulator's own record of the run (trace, choices, coverage); `nil` for a real run.
+    public var simulation: SimulationOutput?
     public var latency: LatencyStatistics
     public var violations: [Violation]
     public var criteria: [Criterion]
 
     public var passed: Bool { violations.isEmpty }
+
+    /// The simulator's record, for code that only ever judges simulated runs (sweeps, searches,
+    /// shrinking, replays).
+    public var simulated: SimulationOutput {
+        guard let simulation else { preconditionFailure("a real run has no simulator output; read `observation`") }
+        return simulation
+    }
     public var violatedInvariants: [Invariant] { Array(Set(violations.map(\.invariant))).sorted() }
 
     /// Status code → count; `nil` key = no answer (timeout or unknown).
-    public var statusCounts: [(status: Int?, count: Int)] { Self.countStatuses(output.outcomes.map(\.status)) }
+    public var statusCounts: [(status: Int?, count: Int)] { Self.countStatuses(observation.outcomes.map(\.status)) }
 
     static func countStatuses(_ statuses: [Int?]) -> [(status: Int?, count: Int)] {
         var counts: [Int: Int] = [:]
@@ -82,20 +93,25 @@ public enum Verdicts {
                                 source: (any ChoiceSource)? = nil) -> RunVerdict {
         let monitor = InvariantMonitor(scenario: scenario)
         let output = ScenarioSimulation.run(scenario, seed: seed, options: options, observer: monitor, source: source)
-        return judge(scenario: scenario, seed: seed, output: output, duringRun: monitor.violations)
+        return judge(scenario: scenario, observation: output.observation, simulation: output, duringRun: monitor.violations)
     }
 
-    public static func judge(scenario: Scenario, seed: UInt64, output: SimulationOutput, duringRun: [Violation]) -> RunVerdict {
-        let latency = LatencyStatistics(output.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
+    /// Judges what a run showed, from either world. `duringRun`: what was seen as it went (the
+    /// simulator's commit monitor; a real service that died).
+    public static func judge(scenario: Scenario, observation: RunObservation, simulation: SimulationOutput? = nil,
+                             duringRun: [Violation]) -> RunVerdict {
+        let outcomes = observation.outcomes
+        let latency = LatencyStatistics(outcomes.compactMap { $0.status == nil ? nil : $0.latency })
         var violations = duringRun
-        for violation in QuiescenceChecks.violations(scenario: scenario, output: output, latency: latency) {
+        for violation in QuiescenceChecks.violations(scenario: scenario, observation: observation, latency: latency) {
             // The monitor already reported a capacity breach the moment it was committed.
             if violation.invariant == .capacity, duringRun.contains(where: { $0.invariant == .capacity }) { continue }
             violations.append(violation)
         }
         violations.sort { ($0.time, $0.invariant) < ($1.time, $1.invariant) }
-        return RunVerdict(scenario: scenario, seed: seed, output: output, latency: latency, violations: violations,
-                          criteria: criteria(scenario: scenario, outcomes: output.outcomes, latency: latency))
+        return RunVerdict(scenario: scenario, seed: observation.run, observation: observation, simulation: simulation,
+                          latency: latency, violations: violations,
+                          criteria: criteria(scenario: scenario, outcomes: outcomes, latency: latency))
     }
 
     /// The seed client's pass criteria, as its README lists them.

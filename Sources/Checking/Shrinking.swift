@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// A failing run made small: fewer users, fewer faults, simpler choices, still failing the same
@@ -61,10 +62,10 @@ public enum Shrinker {
         else { throw .doesNotFail(seed: seed, scenario: scenario.name) }
         let invariant = failure.invariant
         func fails(_ verdict: RunVerdict) -> Bool {
-            !verdict.output.abandoned && verdict.violations.contains { $0.invariant == invariant }
+            !verdict.simulated.abandoned && verdict.violations.contains { $0.invariant == invariant }
         }
 
-        var best = (scenario: scenario, choices: original.output.choices, grouped: choices != nil && grouped)
+        var best = (scenario: scenario, choices: original.simulated.choices, grouped: choices != nil && grouped)
         var foundBy = "the original"
         // 1. Fewer users.
         search: for users in 1...min(3, scenario.userCount) where users < scenario.userCount {
@@ -74,7 +75,7 @@ public enum Shrinker {
                 attempts += 1
                 let verdict = Verdicts.simulate(small, seed: candidateSeed, options: SimulationOptions(recordChoices: true))
                 if fails(verdict) {
-                    best = (small, verdict.output.choices, false)
+                    best = (small, verdict.simulated.choices, false)
                     foundBy = "seeded random (seed \(candidateSeed))"
                     break search
                 }
@@ -86,7 +87,7 @@ public enum Shrinker {
             if let example = found.counterexamples.first(where: { $0.invariant == invariant }) {
                 let verdict = replay(small, seed: seed, choices: example.choices, grouped: true)
                 if fails(verdict) {
-                    best = (small, verdict.output.choices, true)
+                    best = (small, verdict.simulated.choices, true)
                     foundBy = "exhaustive search (\(found.executions) executions)"
                     break search
                 }
@@ -106,7 +107,7 @@ public enum Shrinker {
             attempts += 1
             let again = replay(candidate, seed: seed, choices: best.choices, grouped: best.grouped)
             if fails(again) {
-                best = (candidate, again.output.choices, best.grouped)
+                best = (candidate, again.simulated.choices, best.grouped)
                 keptFaults = candidateKept
                 continue
             }
@@ -115,7 +116,7 @@ public enum Shrinker {
                 attempts += 1
                 let verdict = Verdicts.simulate(candidate, seed: candidateSeed, options: SimulationOptions(recordChoices: true))
                 if fails(verdict) {
-                    best = (candidate, verdict.output.choices, false)
+                    best = (candidate, verdict.simulated.choices, false)
                     found = true
                     break
                 }
@@ -128,8 +129,8 @@ public enum Shrinker {
             guard now() - start < budgetSeconds else { return false }
             attempts += 1
             let verdict = replay(best.scenario, seed: seed, choices: candidate, grouped: best.grouped)
-            guard fails(verdict), isSimpler(verdict.output.choices, than: best.choices) else { return false }
-            best = (best.scenario, verdict.output.choices, best.grouped)
+            guard fails(verdict), isSimpler(verdict.simulated.choices, than: best.choices) else { return false }
+            best = (best.scenario, verdict.simulated.choices, best.grouped)
             return true
         }
         progress("turning faults off")
@@ -165,10 +166,10 @@ public enum Shrinker {
         let violation = final.violations.first { $0.invariant == invariant } ?? failure
         return ShrunkCounterexample(
             invariant: invariant, message: violation.message, originalUsers: scenario.userCount, users: best.scenario.userCount,
-            faultsFired: final.output.coverage.faultsFired, originalFaultsFired: original.output.coverage.faultsFired,
-            choices: final.output.choices, keptFaults: keptFaults, groupsSimultaneousTimers: best.grouped, originalChoices: original.output.choices.count,
-            duration: final.output.quiescent.time, originalDuration: original.output.quiescent.time,
-            traceHash: final.output.traceHash, attempts: attempts, seconds: now() - start, foundBy: foundBy)
+            faultsFired: final.simulated.coverage.faultsFired, originalFaultsFired: original.simulated.coverage.faultsFired,
+            choices: final.simulated.choices, keptFaults: keptFaults, groupsSimultaneousTimers: best.grouped, originalChoices: original.simulated.choices.count,
+            duration: final.observation.quiescent.time, originalDuration: original.observation.quiescent.time,
+            traceHash: final.simulated.traceHash, attempts: attempts, seconds: now() - start, foundBy: foundBy)
     }
 
     /// Replays `choices` on `scenario` with every check on.

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// The figures of many runs of one scenario, gathered seed by seed.
@@ -26,13 +27,15 @@ public struct BatchSummary: Sendable {
 
     public mutating func add(_ verdict: RunVerdict) {
         runs += 1
-        steps += verdict.output.steps
-        coverage.merge(verdict.output.coverage)
-        for kind in Set(verdict.output.activeFaults.map(\.kind)) { activeFaultRuns[kind, default: 0] += 1 }
+        if let simulation = verdict.simulation {
+            steps += simulation.steps
+            coverage.merge(simulation.coverage)
+            for kind in Set(simulation.activeFaults.map(\.kind)) { activeFaultRuns[kind, default: 0] += 1 }
+        }
         for (status, count) in verdict.statusCounts { statusTotals[status, default: 0] += count }
-        let successes = verdict.output.outcomes.filter { $0.status == StatusCode.created }.count
+        let successes = verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count
         successesPerRun[successes, default: 0] += 1
-        latencies.append(contentsOf: verdict.output.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
+        latencies.append(contentsOf: verdict.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
         noteWorst(seed: verdict.seed, p95: verdict.latency.p95)
         for criterion in verdict.criteria {
             if criteriaPassed[criterion.title] == nil { criteriaOrder.append(criterion.title); criteriaPassed[criterion.title] = 0 }
@@ -108,7 +111,7 @@ public enum SummaryText {
     /// One run, as the seed's test prints it, plus the invariants it never checked.
     public static func render(_ verdict: RunVerdict, header: Bool = true, origin: RunOrigin = .simulated) -> String {
         let scenario = verdict.scenario
-        let outcomes = verdict.output.outcomes
+        let outcomes = verdict.observation.outcomes
         var text = ""
         if header {
             text += section(origin == .real ? "CONCURRENT BOOKING TEST (real servers, run \(verdict.seed))"
@@ -123,7 +126,7 @@ public enum SummaryText {
         text += "\nStatus Code Distribution:\n"
         for (status, count) in verdict.statusCounts { text += statusLine(status, count) + "\n" }
         text += section(origin == .real ? "PERFORMANCE METRICS (wall-clock time)" : "PERFORMANCE METRICS (virtual time)")
-        text += "\nTotal Test Duration: \(formatSeconds(verdict.output.quiescent.time))\n"
+        text += "\nTotal Test Duration: \(formatSeconds(verdict.observation.quiescent.time))\n"
         text += latencyBlock(verdict.latency)
         text += criteriaBlock(verdict.criteria.map { ($0, $0.passed ? "PASS" : $0.decides ? "FAIL" : "FAIL (claim, not a pass criterion)") })
         text += invariantBlock(violations: verdict.violations)

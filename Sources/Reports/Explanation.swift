@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Simulation
 
@@ -72,40 +73,42 @@ enum Explainer {
         let verdict: RunVerdict
         let facts: TraceFacts?
         let userIndex: [String: Int]
+        /// Each client's request id (the simulator names the N-th client's `req-N`).
+        let requestIndex: [RequestID: Int]
         let capacities: [RoomID: Int]
 
         init(verdict: RunVerdict, facts: TraceFacts?) {
             self.verdict = verdict
             self.facts = facts
             var userIndex: [String: Int] = [:]
-            for (index, outcome) in verdict.output.outcomes.enumerated() { userIndex[outcome.user.rawValue] = index + 1 }
+            for (index, outcome) in verdict.observation.outcomes.enumerated() { userIndex[outcome.user.rawValue] = index + 1 }
             self.userIndex = userIndex
+            var requestIndex: [RequestID: Int] = [:]
+            for (index, outcome) in verdict.observation.outcomes.enumerated() {
+                requestIndex[outcome.requestID ?? RequestID("req-\(index + 1)")] = index + 1
+            }
+            self.requestIndex = requestIndex
             var capacities: [RoomID: Int] = [:]
             for room in verdict.scenario.rooms { capacities[room.id] = room.capacity }
             self.capacities = capacities
         }
 
-        var outcomes: [ClientOutcome] { verdict.output.outcomes }
+        var outcomes: [ClientOutcome] { verdict.observation.outcomes }
         func name(_ user: Int) -> String { user >= 1 && user <= outcomes.count ? outcomes[user - 1].user.rawValue : "user_\(user)" }
         func t(_ time: Int64) -> String { Format.short(time) }
 
-        /// `room 1 night 2026-03-16` in a violation's message (RoomNight's own description).
-        func roomNight(in violation: Violation) -> RoomNight? {
-            let words = violation.message.split(whereSeparator: { $0 == " " || $0 == ":" || $0 == "," || $0 == "(" || $0 == ")" })
-            for index in words.indices.dropLast(3) where words[index] == "room" && words[index + 2] == "night" {
-                if let room = Int(words[index + 1]), let night = Night(iso: String(words[index + 3])) {
-                    return RoomNight(room: RoomID(room), night: night)
-                }
-            }
-            return nil
-        }
+        /// The room-night a violation is about, when it is about one.
+        func roomNight(in violation: Violation) -> RoomNight? { violation.roomNight }
 
-        /// `user_7` tokens in a message, as client indexes.
-        func users(in message: String) -> [Int] {
+        /// The clients (1-based indexes) a violation involves: its users, then its requests'
+        /// senders, each once.
+        func users(in violation: Violation) -> [Int] {
             var found: [Int] = []
-            let separators: Set<Character> = [" ", ",", "(", ")", ":", ";", "'"]
-            for word in message.split(whereSeparator: { separators.contains($0) }) {
-                if let index = userIndex[String(word)], !found.contains(index) { found.append(index) }
+            for user in violation.users {
+                if let index = userIndex[user.rawValue], !found.contains(index) { found.append(index) }
+            }
+            for request in violation.requests {
+                if let index = requestIndex[request], !found.contains(index) { found.append(index) }
             }
             return found
         }
@@ -120,12 +123,12 @@ enum Explainer {
 
         func explainRoomNight(_ key: RoomNight, violations: [Violation]) -> Explanation {
             let capacity = capacities[key.room] ?? 0
-            let state = verdict.output.quiescent
+            let state = verdict.observation.quiescent
             let holders = state.bookings.filter { $0.status == .confirmed && $0.room == key.room && ($0.stay?.nights.contains(key.night) ?? false) }
             let available = state.availability.first { $0.0 == key }?.1
             var involved: [Int] = holders.compactMap { userIndex[$0.userID.rawValue] }
             for violation in violations {
-                for user in users(in: violation.message) where !involved.contains(user) { involved.append(user) }
+                for user in users(in: violation) where !involved.contains(user) { involved.append(user) }
             }
             // Whoever changed that night's inventory row, too.
             if let facts {
@@ -403,7 +406,7 @@ enum Explainer {
         func explainOther(_ invariant: Invariant, violations: [Violation]) -> Explanation {
             var involved: [Int] = []
             for violation in violations {
-                for user in users(in: violation.message) where !involved.contains(user) { involved.append(user) }
+                for user in users(in: violation) where !involved.contains(user) { involved.append(user) }
             }
             var causes: [String] = []
             var steps: [Explanation.Step] = []
@@ -412,7 +415,7 @@ enum Explainer {
             case .noLockLeftHeld:
                 title = "A lock outlived the run"
                 if let facts {
-                    for live in verdict.output.quiescent.liveLocks {
+                    for live in verdict.observation.quiescent.liveLocks {
                         let key = live.key, value = live.value
                         guard let hold = facts.locks.first(where: { $0.key == key && $0.token == value }) else { continue }
                         if hold.user > 0 && !involved.contains(hold.user) { involved.append(hold.user) }
@@ -437,13 +440,6 @@ enum Explainer {
             case .linearizable:
                 title = "No order of the confirms explains what the clients were told"
                 causes += violations.map(\.message)
-                // Requests are named req-N for the N-th user in simulated runs.
-                for violation in violations {
-                    for word in violation.message.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
-                    where word.hasPrefix("req-") {
-                        if let user = Int(word.dropFirst(4)), user >= 1, user <= outcomes.count, !involved.contains(user) { involved.append(user) }
-                    }
-                }
                 for user in involved where user <= outcomes.count && outcomes[user - 1].attempts > 1 {
                     let outcome = outcomes[user - 1]
                     causes.append("\(outcome.user)'s client timed out and sent the same request again (\(outcome.attempts) attempts); "

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Simulation
 

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Simulation
 
@@ -110,7 +111,7 @@ public enum RealReport {
             text = failing.isEmpty ? "Every invariant held in all \(verdicts.count) runs"
                 : "\(failing.count) of \(verdicts.count) runs violated an invariant ("
                     + Array(Set(failing.flatMap(\.violatedInvariants))).sorted().map(\.title).joined(separator: "; ") + ")"
-            let booked = verdicts.map { verdict in verdict.output.outcomes.filter { $0.status == StatusCode.created }.count }
+            let booked = verdicts.map { verdict in verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count }
             text += "; 201s per run: " + (Set(booked).count == 1 ? "\(booked[0]) in every run" : booked.map(String.init).joined(separator: ", "))
             let missed = verdicts.filter { $0.passed && !passes($0) }.count
             if missed > 0 { text += "; \(missed) of \(verdicts.count) runs missed a criterion" }

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Simulation
 
@@ -8,7 +9,7 @@ import Simulation
 public enum RunReport {
     public static func html(verdict: RunVerdict, context: ReportContext) -> String {
         let scenario = verdict.scenario
-        let output = verdict.output
+        let output = verdict.simulated
         let facts = output.events.isEmpty ? nil : TraceFacts(events: output.events)
         let explanations = Explainer.explain(verdict, facts: facts)
         let passed = verdict.passed && verdict.criteria.allSatisfy { $0.passed || !$0.decides }
@@ -69,7 +70,7 @@ public enum RunReport {
 
     /// "1 of 50 users booked room 1 for 2026-03-15..17; 2 refused (409), 47 gave up on the lock (503); every invariant held"
     static func summaryLine(_ verdict: RunVerdict) -> String {
-        let outcomes = verdict.output.outcomes
+        let outcomes = verdict.observation.outcomes
         let stays = outcomes.map(\.stay).uniqued()
         let booked = outcomes.filter { $0.status == StatusCode.created }
         var text: String
@@ -174,7 +175,7 @@ public enum RunReport {
             for step in explanation.steps { steps[step.index] = step.number }
             highlighted.formUnion(explanation.users)
         }
-        let outcomes = verdict.output.outcomes
+        let outcomes = verdict.observation.outcomes
         let aggregated = outcomes.count > Timeline.detailedUserLimit
         return el("section") {
             el("h2", text: "Timeline")
@@ -207,7 +208,7 @@ public enum RunReport {
     }
 
     static func usersSection(_ verdict: RunVerdict) -> HTML {
-        let outcomes = verdict.output.outcomes
+        let outcomes = verdict.observation.outcomes
         let limit = 1000
         return el("section") {
             el("h2", text: "Users")

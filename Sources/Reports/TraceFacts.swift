@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// What a recorded trace says, paired up: lock holds from acquire to release or expiry,

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 
 /// Rare paths a run can take: every fault kind firing, and the algorithm paths the faults are
 /// there to reach. A sweep counts them, and names the ones it never reached.

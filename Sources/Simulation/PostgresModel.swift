@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 
 /// A transaction in a `PostgresModel`.
 public struct TransactionID: Hashable, Comparable, Sendable, CustomStringConvertible {

@@ -1,30 +1,5 @@
 import BookingCore
-
-/// What one simulated user saw of its confirm request.
-public struct ClientOutcome: Hashable, Sendable {
-    public var user: UserID
-    public var process: ProcessID
-    public var stay: Stay
-    /// Virtual time the request was sent; `nil` if the user never got to send it.
-    public var sentAt: Int64?
-    public var completedAt: Int64?
-    /// The HTTP status; `nil` when the outcome is unknown (timeout, no answer).
-    public var status: Int?
-    public var booking: Booking?
-    public var error: String?
-    /// How many times the client sent its request (more than 1 with client-retry).
-    public var attempts = 1
-    /// The confirm's request id (`nil`: the simulator's own `req-N` for the N-th user).
-    public var requestID: RequestID?
-
-    /// Answered or explicitly unknown: the client's task ran to its end.
-    public var finished: Bool { completedAt != nil }
-    public var timedOut: Bool { finished && status == nil }
-    public var latency: Int64? {
-        guard let sentAt, let completedAt else { return nil }
-        return completedAt - sentAt
-    }
-}
+import RunObservation
 
 /// How to run: what to record and when to give up.
 public struct SimulationOptions: Sendable {
@@ -36,28 +11,6 @@ public struct SimulationOptions: Sendable {
         self.recordChoices = recordChoices
         self.budget = budget
     }
-}
-
-/// The state of the world when the run went quiet, before the seal.
-public struct QuiescentState: Sendable {
-    public var time: Int64
-    public var bookings: [Booking]
-    public var availability: [(RoomNight, Int)]
-    public var liveLocks: [LiveLock]
-    public var openTransactions: [String]
-    /// Processes that crashed during the run (their locks may legitimately outlive them).
-    public var crashed: [ProcessID]
-    /// Crash-safe sagas not yet resolved.
-    public var pendingBookings: [Booking] = []
-}
-
-/// A Redis key still alive at quiescence.
-public struct LiveLock: Hashable, Sendable {
-    public var key: String
-    public var value: String
-    public var setter: ProcessContext?
-    /// Whether its holder tried to release it (the release may have been lost or timed out).
-    public var releaseAttempted: Bool
 }
 
 public struct SimulationOutput: Sendable {
@@ -75,6 +28,11 @@ public struct SimulationOutput: Sendable {
     public var activeFaults: [FaultSpec]
     /// The strategy stopped the run early (a state it had already explored): nothing to check.
     public var abandoned = false
+
+    /// What the run showed, in the terms both worlds share, for `Checking` to judge.
+    public var observation: RunObservation {
+        RunObservation(run: seed, outcomes: outcomes, quiescent: quiescent, incompletion: failure?.description)
+    }
 }
 
 /// Observes a run as it goes; the checkers implement it (no I/O, called on the simulator's thread).

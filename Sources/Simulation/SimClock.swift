@@ -1,3 +1,5 @@
+import RunObservation
+
 /// Virtual time as a standard library `Clock`, bound to the process whose tasks sleep on it,
 /// so a crash of that process leaves its sleepers parked for good.
 public struct SimClock: Clock, Sendable {
@@ -41,13 +43,4 @@ public struct SimClock: Clock, Sendable {
         }
         if simulator.sealed { throw Stopped() }
     }
-}
-
-/// `12.345678s`-style rendering of virtual nanoseconds, microsecond precision.
-public func formatVirtualTime(_ nanoseconds: Int64) -> String {
-    let negative = nanoseconds < 0
-    let micros = abs(nanoseconds) / 1_000
-    let seconds = micros / 1_000_000
-    let fraction = String(micros % 1_000_000)
-    return (negative ? "-" : "") + "\(seconds)." + String(repeating: "0", count: 6 - fraction.count) + fraction + "s"
 }

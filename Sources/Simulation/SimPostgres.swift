@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 
 /// A simulated PostgreSQL server: the `PostgresModel` plus what a server adds around it: each
 /// statement runs when it arrives, a blocked statement waits in the server until the lock holder

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 
 /// A value handed between a parked task and the timer that wakes it; both run on the
 /// simulator's thread.

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 
 extension TraceSubject: CustomStringConvertible {
     public var description: String {

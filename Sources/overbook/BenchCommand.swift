@@ -92,7 +92,7 @@ struct BenchCommand: ParsableCommand {
         repeat {
             let verdict = Verdicts.simulate(scenario, seed: seed)
             precondition(verdict.passed, "seed \(seed) violated an invariant during the benchmark")
-            steps += verdict.output.steps
+            steps += verdict.simulated.steps
             runs += 1
             seed += 1
         } while (clock.now - start).seconds < seconds

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import RunObservation
 import Checking
 import Foundation
 import Services
@@ -84,18 +85,18 @@ struct BenchRealCommand: ParsableCommand {
     }
 
     static func describe(_ scenario: Scenario, _ rounds: [(verdict: RunVerdict, duration: Int64)]) -> String {
-        let successes = rounds.map { $0.verdict.output.outcomes.filter { $0.status == StatusCode.created }.count }
-        let requests = rounds.map { $0.verdict.output.outcomes.count }
+        let successes = rounds.map { $0.verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count }
+        let requests = rounds.map { $0.verdict.observation.outcomes.count }
         let duration = rounds.map(\.duration).reduce(0, +)
         let seconds = Double(duration) / 1e9
-        let latencies = rounds.flatMap { $0.verdict.output.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
+        let latencies = rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
         let statistics = LatencyStatistics(latencies)
         var mix: [Int?: Int] = [:]
         for round in rounds { for (status, count) in round.verdict.statusCounts { mix[status, default: 0] += count } }
         let mixText = mix.keys.sorted { ($0 ?? .max) < ($1 ?? .max) }.map { "\(mix[$0]!) x \($0.map(String.init) ?? "no answer")" }.joined(separator: ", ")
         // A 201's latency is the cost of one booking with the lock free (or nearly): the rest of
         // the distribution is mostly the seed's lock backoff (sleeps of 0.1, 0.2 and 0.4 s).
-        let booked = LatencyStatistics(rounds.flatMap { $0.verdict.output.outcomes.compactMap { $0.status == StatusCode.created ? $0.latency : nil } })
+        let booked = LatencyStatistics(rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == StatusCode.created ? $0.latency : nil } })
         let failed = rounds.filter { !$0.verdict.passed }.count
         func ms(_ nanoseconds: Int64) -> String { String(format: "%.1f ms", Double(nanoseconds) / 1e6) }
         return """

@@ -1,6 +1,7 @@
 import Backends
 import BookingCore
 import Checking
+import RunObservation
 import Foundation
 import Services
 import Simulation
@@ -34,15 +35,15 @@ struct RealRun: Sendable {
         }
         let quiescent = try await quiescentState(time: duration)
         let outcomes = results.enumerated().map { index, result in
-            ClientOutcome.observed(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
+            ClientOutcome(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
                           sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
                           booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
         }
         let crashes = stack.exitedChildren().map {
-            Violation(invariant: .runCompleted, time: duration, message: "a service died during the run: \($0)")
+            Violation(at: duration, .serviceDied($0))
         }
-        let output = SimulationOutput(seed: run, outcomes: outcomes, failure: nil, quiescent: quiescent)
-        return (Verdicts.judge(scenario: scenario, seed: run, output: output, duringRun: crashes), results, duration)
+        let observation = RunObservation(run: run, outcomes: outcomes, quiescent: quiescent)
+        return (Verdicts.judge(scenario: scenario, observation: observation, duringRun: crashes), results, duration)
     }
 
     /// Waits (at most the lock TTL plus the inventory timeout) until no lock key is left and no
@@ -72,9 +73,9 @@ struct RealRun: Sendable {
         let locks = try await stack.lock.liveKeys(matching: "lock:*").map {
             // Real mode cannot tell who set a key or whether its release was tried: any key
             // still there once every answer is in counts as left held.
-            LiveLock.observed(key: $0.key, value: $0.value, setter: nil, releaseAttempted: false)
+            LiveLock(key: $0.key, value: $0.value, setter: nil, releaseAttempted: false)
         }
-        return QuiescentState.observed(time: time, bookings: bookings, availability: availability, liveLocks: locks,
+        return QuiescentState(time: time, bookings: bookings, availability: availability, liveLocks: locks,
                               openTransactions: try await openTransactions(), crashed: [],
                               pendingBookings: bookings.filter { $0.status == .pending })
     }

@@ -66,17 +66,17 @@ struct ReplayCommand: ParsableCommand {
                 print("schedule: all \(scheduled.choices.count) choices replayed")
             }
             if let expected = scheduled.traceHash {
-                print("trace hash \(hex(verdict.output.traceHash) == expected ? "matches" : "DIFFERS from") the schedule's (\(expected))")
+                print("trace hash \(hex(verdict.simulated.traceHash) == expected ? "matches" : "DIFFERS from") the schedule's (\(expected))")
             }
             if let violates = scheduled.violates {
                 let again = verdict.violations.contains { $0.invariant.rawValue == violates }
                 print(again ? "violates \(violates) again, as recorded" : "does NOT violate \(violates) this time")
             }
         }
-        if !verdict.output.activeFaults.isEmpty {
-            print("active in this run: " + verdict.output.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
+        if !verdict.simulated.activeFaults.isEmpty {
+            print("active in this run: " + verdict.simulated.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
         }
-        let events = verdict.output.events
+        let events = verdict.simulated.events
         if let trace {
             var text = ""
             text.reserveCapacity(events.count * 200)
@@ -93,7 +93,7 @@ struct ReplayCommand: ParsableCommand {
             for event in events { print(event.description) }
         }
         print(SummaryText.render(verdict))
-        print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
+        print("trace hash: \(hex(verdict.simulated.traceHash)) (\(verdict.simulated.traceCount) events, \(verdict.simulated.steps) steps)")
         Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay", schedule: schedule)
         if !verdict.passed { throw ExitCode(1) }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import RunObservation
 import Checking
 import Simulation
 
@@ -99,7 +100,7 @@ struct RunCommand: ParsableCommand {
             // Recording costs little for one run and gives the report its timeline.
             let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
             print(SummaryText.render(verdict))
-            print("trace hash: \(hex(verdict.output.traceHash)) (\(verdict.output.traceCount) events, \(verdict.output.steps) steps)")
+            print("trace hash: \(hex(verdict.simulated.traceHash)) (\(verdict.simulated.traceCount) events, \(verdict.simulated.steps) steps)")
             Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "run")
             try finish(failingSeed: verdict.passed ? nil : first)
             return

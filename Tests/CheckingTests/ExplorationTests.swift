@@ -32,7 +32,7 @@ import Testing
         // Every counterexample replays exactly from its choices alone.
         for example in report.counterexamples {
             let again = Shrinker.replay(scenario, seed: 999, choices: example.choices, grouped: true)
-            #expect(again.output.traceHash == example.traceHash)
+            #expect(again.simulated.traceHash == example.traceHash)
             #expect(again.violatedInvariants.contains(example.invariant))
         }
     }
@@ -75,7 +75,7 @@ import Testing
         let example = report.counterexamples.first { $0.invariant == .capacity }
         #expect(example != nil, "PCT should double-book the seed variant within 1000 runs")
         if let example {
-            #expect(Shrinker.replay(scenario, seed: 1, choices: example.choices, grouped: true).output.traceHash == example.traceHash)
+            #expect(Shrinker.replay(scenario, seed: 1, choices: example.choices, grouped: true).simulated.traceHash == example.traceHash)
         }
     }
 
@@ -100,7 +100,7 @@ import Testing
         let again = Shrinker.replay(small.keepingUsers(shrunk.users), seed: 13, choices: shrunk.choices,
                                     grouped: shrunk.groupsSimultaneousTimers)
         #expect(again.violatedInvariants.contains(.inventoryConsistent))
-        #expect(again.output.traceHash == shrunk.traceHash)
+        #expect(again.simulated.traceHash == shrunk.traceHash)
     }
 
     @Test func keepingUsersCutsGroupsInOrder() {

@@ -20,18 +20,18 @@ import Testing
         Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record))
     }
 
-    static func events(_ verdict: RunVerdict, _ op: TraceOp) -> [TraceEvent] { verdict.output.events.filter { $0.op == op } }
+    static func events(_ verdict: RunVerdict, _ op: TraceOp) -> [TraceEvent] { verdict.simulated.events.filter { $0.op == op } }
 
     @Test func pauseStopsTheProcessPastTheLockTTL() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), target: .booking(nil), duration: .seconds(12)),
         ]))
-        #expect(verdict.output.coverage[.pauseFired] == 1)
+        #expect(verdict.simulated.coverage[.pauseFired] == 1)
         // Nothing of the paused request happens for 12 s; its lock expires meanwhile.
-        #expect(verdict.output.outcomes[0].latency! > Duration.seconds(12).nanoseconds)
-        #expect(verdict.output.coverage[.lockExpiredWhileHeld] == 1)
+        #expect(verdict.observation.outcomes[0].latency! > Duration.seconds(12).nanoseconds)
+        #expect(verdict.simulated.coverage[.lockExpiredWhileHeld] == 1)
         let fault = Self.events(verdict, .fault)[0]
-        let next = verdict.output.events.first { $0.time > fault.time && $0.process.id.kind == .booking }!
+        let next = verdict.simulated.events.first { $0.time > fault.time && $0.process.id.kind == .booking }!
         #expect(next.time - fault.time == Duration.seconds(12).nanoseconds)
     }
 
@@ -40,27 +40,27 @@ import Testing
         let spiky = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .latencySpike, trigger: .ratio(.always, from: nil, until: nil), hop: .bookingRedis, duration: .seconds(3)),
         ]))
-        #expect(spiky.output.coverage[.latencySpikeFired] > 0)
-        #expect(spiky.output.outcomes[0].latency! > calm.output.outcomes[0].latency!)
+        #expect(spiky.simulated.coverage[.latencySpikeFired] > 0)
+        #expect(spiky.observation.outcomes[0].latency! > calm.observation.outcomes[0].latency!)
     }
 
     @Test func requestLossMeansTheServerNeverSeesIt() {
         let verdict = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: [
             FaultSpec(kind: .requestLoss, trigger: .ratio(.always, from: nil, until: nil), hop: .clientBooking),
         ]))
-        #expect(verdict.output.coverage[.requestLost] == 1)
-        #expect(verdict.output.outcomes[0].timedOut)
+        #expect(verdict.simulated.coverage[.requestLost] == 1)
+        #expect(verdict.observation.outcomes[0].timedOut)
         #expect(Self.events(verdict, .deliver).isEmpty)
-        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.observation.quiescent.bookings.isEmpty)
     }
 
     @Test func replyLossMeansTheWorkHappenedButTheCallerTimedOut() {
         let verdict = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: [
             FaultSpec(kind: .replyLoss, trigger: .ratio(.always, from: nil, until: nil), hop: .clientBooking),
         ]))
-        #expect(verdict.output.coverage[.replyLost] == 1)
-        #expect(verdict.output.outcomes[0].timedOut)
-        #expect(verdict.output.quiescent.bookings.count == 1)
+        #expect(verdict.simulated.coverage[.replyLost] == 1)
+        #expect(verdict.observation.outcomes[0].timedOut)
+        #expect(verdict.observation.quiescent.bookings.count == 1)
         #expect(Self.events(verdict, .respond).first { $0.process.id.kind == .booking }?.b == 201)
     }
 
@@ -68,10 +68,10 @@ import Testing
         let verdict = Self.run(Self.scenario(replicas: 1, faults: [
             FaultSpec(kind: .partition, trigger: .at(.zero), peers: [.booking(1), .redis], duration: .seconds(5)),
         ]))
-        #expect(verdict.output.coverage[.partitionFired] == 1)
-        #expect(verdict.output.coverage[.partitionDropped] >= 1)
-        #expect(verdict.output.outcomes[0].status == 503)
-        #expect(verdict.output.outcomes[0].error?.contains("lock service") == true)
+        #expect(verdict.simulated.coverage[.partitionFired] == 1)
+        #expect(verdict.simulated.coverage[.partitionDropped] >= 1)
+        #expect(verdict.observation.outcomes[0].status == 503)
+        #expect(verdict.observation.outcomes[0].error?.contains("lock service") == true)
     }
 
     @Test func crashLosesTheInFlightWorkAndRestarts() {
@@ -79,10 +79,10 @@ import Testing
         let verdict = Self.run(Self.scenario(clientTimeout: .seconds(3), faults: [
             FaultSpec(kind: .crash, trigger: .point(.beforeCommit, .always), target: .booking(nil), duration: .seconds(1)),
         ]))
-        #expect(verdict.output.coverage[.crashFired] == 1)
+        #expect(verdict.simulated.coverage[.crashFired] == 1)
         #expect(Self.events(verdict, .restart).count == 1)
-        #expect(verdict.output.outcomes[0].timedOut)
-        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.observation.outcomes[0].timedOut)
+        #expect(verdict.observation.quiescent.bookings.isEmpty)
         #expect(verdict.violatedInvariants.contains(.inventoryConsistent))
         #expect(!verdict.violatedInvariants.contains(.noLockLeftHeld), "a crashed holder's lock is left to expire")
     }
@@ -91,23 +91,23 @@ import Testing
         let quick = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .redisRestart, trigger: .point(.lockAcquired, .always), duration: .microseconds(1)),
         ]))
-        #expect(quick.output.coverage[.redisRestartFired] == 1)
+        #expect(quick.simulated.coverage[.redisRestartFired] == 1)
         // The holder's key went with the restart: its release finds nothing.
-        #expect(quick.output.coverage[.lockExpiredWhileHeld] == 1)
+        #expect(quick.simulated.coverage[.lockExpiredWhileHeld] == 1)
         let long = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .redisRestart, trigger: .point(.lockAcquired, .always), duration: .seconds(1)),
         ]))
         // While Redis is down its connections are refused: the release cannot get through.
-        #expect(long.output.coverage[.lockServiceUnavailable] == 1)
-        #expect(long.output.quiescent.liveLocks.isEmpty)
+        #expect(long.simulated.coverage[.lockServiceUnavailable] == 1)
+        #expect(long.observation.quiescent.liveLocks.isEmpty)
     }
 
     @Test func redisFailoverLosesTheLatestWrites() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .redisFailover, trigger: .point(.lockAcquired, .always), duration: .milliseconds(20)),
         ]))
-        #expect(verdict.output.coverage[.redisFailoverFired] == 1)
-        #expect(verdict.output.coverage[.redisFailoverLostKey] == 1)
+        #expect(verdict.simulated.coverage[.redisFailoverFired] == 1)
+        #expect(verdict.simulated.coverage[.redisFailoverLostKey] == 1)
         #expect(Self.events(verdict, .lockRelease).first?.a == 0, "the lock was already gone")
     }
 
@@ -115,18 +115,18 @@ import Testing
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .redisClockJump, trigger: .point(.lockAcquired, .always), duration: .seconds(11)),
         ]))
-        #expect(verdict.output.coverage[.redisClockJumpFired] == 1)
+        #expect(verdict.simulated.coverage[.redisClockJumpFired] == 1)
         #expect(Self.events(verdict, .lockExpired).count == 1)
-        #expect(verdict.output.outcomes[0].latency! < Duration.seconds(1).nanoseconds, "no virtual time passed; Redis's clock did")
+        #expect(verdict.observation.outcomes[0].latency! < Duration.seconds(1).nanoseconds, "no virtual time passed; Redis's clock did")
     }
 
     @Test func connectionLossRollsBackTheOpenTransaction() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .connectionLoss, trigger: .point(.beforeCommit, .always), target: .booking(nil)),
         ]))
-        #expect(verdict.output.coverage[.connectionLossFired] == 1)
-        #expect(verdict.output.outcomes[0].status == 500)
-        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.simulated.coverage[.connectionLossFired] == 1)
+        #expect(verdict.observation.outcomes[0].status == 500)
+        #expect(verdict.observation.quiescent.bookings.isEmpty)
         #expect(verdict.violatedInvariants.contains(.inventoryConsistent))
     }
 
@@ -134,10 +134,10 @@ import Testing
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .postgresAbort, trigger: .ratio(.always, from: nil, until: nil), target: .inventory),
         ]))
-        #expect(verdict.output.coverage[.postgresAbortFired] >= 1)
+        #expect(verdict.simulated.coverage[.postgresAbortFired] >= 1)
         #expect(Self.events(verdict, .sqlError).contains { $0.text == "40001" })
-        #expect(verdict.output.outcomes[0].status == 503)
-        #expect(verdict.output.quiescent.bookings.isEmpty)
+        #expect(verdict.observation.outcomes[0].status == 503)
+        #expect(verdict.observation.quiescent.bookings.isEmpty)
     }
 
     @Test func statementTimeoutCancelsABlockedStatement() {
@@ -149,7 +149,7 @@ import Testing
         ])
         scenario.users.append(UserGroup(count: 1, stay: other, arrival: .at(.zero)))
         scenario.inventoryNights = Scenario.nightsCovering(scenario.users)
-        let hit = (1...200).lazy.map { Self.run(scenario, seed: UInt64($0)) }.first { $0.output.coverage[.statementTimeoutFired] > 0 }
+        let hit = (1...200).lazy.map { Self.run(scenario, seed: UInt64($0)) }.first { $0.simulated.coverage[.statementTimeoutFired] > 0 }
         #expect(hit != nil)
         if let hit { #expect(Self.events(hit, .sqlError).contains { $0.text == "57014" }) }
     }
@@ -160,24 +160,24 @@ import Testing
             FaultSpec(kind: .clientRetry, trigger: .ratio(.always, from: nil, until: nil), retries: 1),
         ]
         let seed = Self.run(Self.scenario(clientTimeout: .seconds(2), faults: faults))
-        #expect(seed.output.coverage[.clientRetried] == 1)
-        #expect(seed.output.outcomes[0].attempts == 2)
+        #expect(seed.simulated.coverage[.clientRetried] == 1)
+        #expect(seed.observation.outcomes[0].attempts == 2)
         // The seed books once, then refuses its own retry: the user was told 409 yet holds a room.
-        #expect(seed.output.outcomes[0].status == 409)
-        #expect(seed.output.quiescent.bookings.count == 1)
+        #expect(seed.observation.outcomes[0].status == 409)
+        #expect(seed.observation.quiescent.bookings.count == 1)
         // Idempotent: the retry gets the first answer.
         let idempotent = Self.run(Self.scenario(variant: Variant(fixes: [.idempotent]), clientTimeout: .seconds(2), faults: faults))
-        #expect(idempotent.output.outcomes[0].status == 201)
-        #expect(idempotent.output.outcomes[0].booking == idempotent.output.quiescent.bookings.first)
-        #expect(idempotent.output.coverage[.clientRetried] == 1)
+        #expect(idempotent.observation.outcomes[0].status == 201)
+        #expect(idempotent.observation.outcomes[0].booking == idempotent.observation.quiescent.bookings.first)
+        #expect(idempotent.simulated.coverage[.clientRetried] == 1)
     }
 
     @Test func inactiveFaultsNeverFire() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), activation: Ratio(0, 1), target: .booking(nil), duration: .seconds(12)),
         ]))
-        #expect(verdict.output.activeFaults.isEmpty)
-        #expect(verdict.output.coverage[.pauseFired] == 0)
+        #expect(verdict.simulated.activeFaults.isEmpty)
+        #expect(verdict.simulated.coverage[.pauseFired] == 0)
     }
 
     @Test func everyFaultKindHasATest() {

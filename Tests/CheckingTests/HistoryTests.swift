@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Foundation
 import Scenarios
@@ -189,7 +190,7 @@ import Testing
     @Test func clientOutcomesMapOntoTheSpecification() {
         let stay = Self.stay()
         func outcome(_ n: Int, status: Int?, sentAt: Int64? = 0, completedAt: Int64? = 10, error: String? = nil) -> ClientOutcome {
-            .observed(user: UserID.numbered(n), process: ProcessID(kind: .client, index: n), stay: stay, sentAt: sentAt,
+            ClientOutcome(user: UserID.numbered(n), process: ProcessID(kind: .client, index: n), stay: stay, sentAt: sentAt,
                       completedAt: completedAt, status: status,
                       booking: status == 201 ? Booking(id: BookingID(7), userID: UserID.numbered(n), room: stay.room,
                                                        checkIn: stay.checkIn, checkOut: stay.checkOut) : nil,
@@ -218,7 +219,7 @@ import Testing
         let scenario = try Self.scenario("seed-experiment.yaml")
         for seed: UInt64 in 1...20 {
             let output = ScenarioSimulation.run(scenario, seed: seed)
-            let report = LinearizabilityChecker().check(BookingHistory(output: output, scenario: scenario))
+            let report = LinearizabilityChecker().check(BookingHistory(observation: output.observation, scenario: scenario))
             #expect(report.isLinearizable, "seed \(seed): \(report)")
             #expect(report.operations == 50)
         }
@@ -232,14 +233,14 @@ import Testing
         let scenario = profile.apply(to: try Self.scenario("last-room-one-night.yaml"), seed: 64)
         let output = ScenarioSimulation.run(scenario, seed: 64)
         #expect(output.quiescent.bookings.count == 2)
-        let report = LinearizabilityChecker().check(BookingHistory(output: output, scenario: scenario))
+        let report = LinearizabilityChecker().check(BookingHistory(observation: output.observation, scenario: scenario))
         let counterexample = try #require(report.counterexample, "\(report)")
         print("pause-past-ttl, seed 64: \(report)")
         #expect(counterexample.conflict.count == 2)
         #expect(Set(counterexample.conflict.map(\.user)) == Set(output.quiescent.bookings.map(\.userID)))
         #expect(counterexample.explanation.contains("both booked room 1 night 2026-03-15, which has capacity 1: no order of the 50 confirms explains both"))
         #expect(counterexample.details.allSatisfy { $0.contains("holds it at") })
-        let answersOnly = LinearizabilityChecker().check(BookingHistory(output: output, scenario: scenario, finalRead: false))
+        let answersOnly = LinearizabilityChecker().check(BookingHistory(observation: output.observation, scenario: scenario, finalRead: false))
         #expect(answersOnly.isLinearizable)
     }
 
@@ -303,7 +304,7 @@ import Testing
 
     @Test func fiftyAndFiveThousandUserHistoriesCheckQuickly() throws {
         let scenario = try Self.scenario("seed-experiment.yaml")
-        let history = BookingHistory(output: ScenarioSimulation.run(scenario, seed: 1), scenario: scenario)
+        let history = BookingHistory(observation: ScenarioSimulation.run(scenario, seed: 1).observation, scenario: scenario)
         let clock = ContinuousClock()
         var report: LinearizabilityReport?
         let fifty = clock.measure { report = LinearizabilityChecker().check(history) }
@@ -312,7 +313,7 @@ import Testing
         #expect(fifty < .seconds(5))
 
         let herd = try Self.scenario("thundering-herd-5000.yaml")
-        let herdHistory = BookingHistory(output: ScenarioSimulation.run(herd, seed: 1), scenario: herd)
+        let herdHistory = BookingHistory(observation: ScenarioSimulation.run(herd, seed: 1).observation, scenario: herd)
         let fiveThousand = clock.measure { report = LinearizabilityChecker().check(herdHistory) }
         #expect(report?.isLinearizable == true)
         #expect(report?.operations == 5_000)

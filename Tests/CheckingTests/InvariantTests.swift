@@ -1,5 +1,6 @@
 import BookingCore
 import Checking
+import RunObservation
 @testable import Simulation
 import Testing
 
@@ -20,24 +21,22 @@ import Testing
     }
 
     /// A consistent finished run: user 1 booked, the others refused, inventory decremented once.
-    static func cleanOutput() -> SimulationOutput {
+    static func cleanOutput() -> RunObservation {
         var availability: [(RoomNight, Int)] = []
         for key in scenario.inventoryNights.map({ RoomNight(room: RoomID(1), night: $0) }) {
             availability.append((key, nights.contains(key) ? 0 : 1))
         }
-        return SimulationOutput(
-            seed: 1, outcomes: [outcome(1, status: 201), outcome(2, status: 409), outcome(3, status: 503)], failure: nil,
-            quiescent: QuiescentState(time: 1_000_000_000, bookings: [booking(1, user: 1)], availability: availability,
-                                      liveLocks: [], openTransactions: [], crashed: []),
-            traceHash: 0, traceCount: 0, steps: 0, events: [], choices: [], coverage: Coverage(), activeFaults: [])
+        return RunObservation(
+            run: 1, outcomes: [outcome(1, status: 201), outcome(2, status: 409), outcome(3, status: 503)],
+            quiescent: QuiescentState(time: 1_000_000_000, bookings: [booking(1, user: 1)], availability: availability))
     }
 
-    static func invariants(_ output: SimulationOutput) -> [Invariant] {
-        Verdicts.judge(scenario: scenario, seed: 1, output: output, duringRun: []).violatedInvariants
+    static func invariants(_ output: RunObservation) -> [Invariant] {
+        Verdicts.judge(scenario: scenario, observation: output, duringRun: []).violatedInvariants
     }
 
     @Test func aConsistentRunPasses() {
-        let verdict = Verdicts.judge(scenario: Self.scenario, seed: 1, output: Self.cleanOutput(), duringRun: [])
+        let verdict = Verdicts.judge(scenario: Self.scenario, observation: Self.cleanOutput(), duringRun: [])
         #expect(verdict.violations == [])
         #expect(verdict.criteria.allSatisfy { $0.passed || !$0.decides })
     }
@@ -48,7 +47,7 @@ import Testing
         output.outcomes[1].status = 201
         // Two 201s for a room of capacity 1: no order of the confirms explains them either.
         #expect(Self.invariants(output) == [.capacity, .inventoryConsistent, .linearizable])
-        let verdict = Verdicts.judge(scenario: Self.scenario, seed: 1, output: output, duringRun: [])
+        let verdict = Verdicts.judge(scenario: Self.scenario, observation: output, duringRun: [])
         #expect(!verdict.criteria.first { $0.title.hasPrefix("Only 1") }!.passed)
     }
 
@@ -75,7 +74,7 @@ import Testing
     @Test func aTimeoutIsAnAnswerButFailsTheNoTimeoutCriterion() {
         var output = Self.cleanOutput()
         output.outcomes[2].status = nil
-        let verdict = Verdicts.judge(scenario: Self.scenario, seed: 1, output: output, duringRun: [])
+        let verdict = Verdicts.judge(scenario: Self.scenario, observation: output, duringRun: [])
         #expect(verdict.violations == [])
         #expect(verdict.criteria.first { $0.title == "No timeouts" }?.passed == false)
     }
@@ -97,7 +96,7 @@ import Testing
 
     @Test func aHarnessFailureFailsTheRun() {
         var output = Self.cleanOutput()
-        output.failure = .stuck(["user-1 at sleep"])
+        output.incompletion = SimulationFailure.stuck(["user-1 at sleep"]).description
         #expect(Self.invariants(output) == [.runCompleted])
     }
 
@@ -141,7 +140,7 @@ import Testing
             let verdict = Verdicts.simulate(scenario, seed: seed)
             guard verdict.violatedInvariants.contains(.capacity) else { continue }
             doubleBooked += 1
-            #expect(verdict.output.outcomes.allSatisfy { $0.status == 201 })
+            #expect(verdict.observation.outcomes.allSatisfy { $0.status == 201 })
             #expect(verdict.violations.first { $0.invariant == .capacity }!.message.contains("2026-03-16"))
             #expect(verdict.violatedInvariants.contains(.inventoryConsistent))
         }

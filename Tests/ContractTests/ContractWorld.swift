@@ -1,5 +1,6 @@
 import Backends
 import BookingCore
+import RunObservation
 import Simulation
 import Synchronization
 import Testing

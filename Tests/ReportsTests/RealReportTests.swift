@@ -1,5 +1,6 @@
 import BookingCore
 import Checking
+import RunObservation
 import Foundation
 import Simulation
 import Testing
@@ -15,18 +16,18 @@ enum RealFixtures {
     /// latency 150 ms + a spread of up to 441 ms + 3 ms per run number. With `crash`, a booking
     /// replica died during the run, as `RealRun` reports it.
     static func run(_ run: UInt64, crash: Bool = false) -> RealReport.Run {
-        let simulated = Verdicts.simulate(scenario, seed: run).output
+        let simulated = Verdicts.simulate(scenario, seed: run).observation
         let outcomes = simulated.outcomes.enumerated().map { index, outcome in
-            ClientOutcome.observed(user: outcome.user, process: outcome.process, stay: outcome.stay, sentAt: 0,
+            ClientOutcome(user: outcome.user, process: outcome.process, stay: outcome.stay, sentAt: 0,
                                    completedAt: latency(run: run, user: index), status: outcome.status,
                                    booking: outcome.booking, error: outcome.error)
         }
         let longest = outcomes.compactMap(\.completedAt).max() ?? 0
         let quiescent = simulated.quiescent
-        let observed = QuiescentState.observed(time: longest, bookings: quiescent.bookings, availability: quiescent.availability,
+        let observed = QuiescentState(time: longest, bookings: quiescent.bookings, availability: quiescent.availability,
                                                liveLocks: [], openTransactions: [], crashed: [], pendingBookings: [])
-        let crashes = crash ? [Violation(invariant: .runCompleted, time: longest, message: "a service died during the run: booking-2 (exit 9)")] : []
-        let verdict = Verdicts.judge(scenario: scenario, seed: run, output: SimulationOutput(seed: run, outcomes: outcomes, failure: nil, quiescent: observed),
+        let crashes = crash ? [Violation(at: longest, .serviceDied("booking-2 (exit 9)"))] : []
+        let verdict = Verdicts.judge(scenario: scenario, observation: RunObservation(run: run, outcomes: outcomes, quiescent: observed),
                                      duringRun: crashes)
         return RealReport.Run(verdict: verdict, duration: longest + 20_000_000)
     }
@@ -49,7 +50,7 @@ enum RealFixtures {
     }
 
     static func answered(_ verdicts: [RunVerdict]) -> [Int64] {
-        verdicts.flatMap { $0.output.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
+        verdicts.flatMap { $0.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
     }
 }
 

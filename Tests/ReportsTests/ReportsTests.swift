@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Checking
 import Foundation
 import Simulation
@@ -74,7 +75,7 @@ import Testing
         for (status, count) in verdict.statusCounts {
             expectContains(statuses, "<td>\(Sections.statusName(status))</td><td class=\"num\">\(count)</td>")
         }
-        expectContains(statuses, "<b>\(verdict.output.outcomes.count)</b>")
+        expectContains(statuses, "<b>\(verdict.observation.outcomes.count)</b>")
         let latency = try #require(html.section("Latency"))
         expectContains(latency, formatSeconds(verdict.latency.p95))
         expectContains(latency, "p95 \(formatSeconds(verdict.latency.p95))")
@@ -107,7 +108,7 @@ import Testing
             expectContains(html, ">\(lane)<tspan")
         }
         for user in 1...50 { expectContains(html, ">user_\(user)<tspan") }
-        let facts = TraceFacts(events: Fixtures.replay.output.events)
+        let facts = TraceFacts(events: Fixtures.replay.simulated.events)
         #expect(facts.locks.count >= 1)
         let lockBars = html.count(of: "class=\"lock\" data-u=") + html.count(of: "class=\"lock expired\" data-u=")
         #expect(lockBars == facts.locks.count)
@@ -168,7 +169,7 @@ import Testing
         let verdict = try #require(Fixtures.doubleBooking, "no seed in 1...50 double-booked the overlapping stays")
         #expect(verdict.scenario.faults.isEmpty)
         #expect(verdict.violatedInvariants.contains(.capacity))
-        let facts = TraceFacts(events: verdict.output.events)
+        let facts = TraceFacts(events: verdict.simulated.events)
         let explanations = Explainer.explain(verdict, facts: facts)
         let incident = try #require(explanations.first { $0.violations.contains { $0.invariant == .capacity } })
         #expect(incident.title.contains("2026-03-16"))
@@ -320,7 +321,7 @@ import Testing
 
     @Test func explainsALockThatExpiredUnderItsHolder() throws {
         var verdict = try #require(Fixtures.doubleBooking)
-        verdict.output.events = Self.expiredLockEvents
+        verdict.simulation?.events = Self.expiredLockEvents
         let context = Explainer.Context(verdict: verdict, facts: TraceFacts(events: Self.expiredLockEvents))
         let causes = context.lockCauses([1, 2], night: RoomNight(room: RoomID(1), night: Night(iso: "2026-03-16")!))
         let sentence = try #require(causes.first { $0.contains("expired") })
