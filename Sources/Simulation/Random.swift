@@ -1,21 +1,10 @@
+import BookingCore
+
 /// Seeded pseudo-random streams of our own.
 ///
 /// The standard library's `Int.random(in:using:)` may change its algorithm between Swift
 /// versions, which would silently change what a seed means; these generators and `below(_:)`
 /// are fixed here and pinned by a golden test.
-
-/// SplitMix64 (Steele, Lea, Flood 2014): expands one 64-bit seed into independent state words.
-public struct SplitMix64: Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// xoshiro256** (Blackman, Vigna 2018).
 public struct SimRandom: Sendable {

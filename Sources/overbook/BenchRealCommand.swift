@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import RealHarness
 import RunObservation
 import Checking
 import Foundation
@@ -65,14 +66,15 @@ struct BenchRealCommand: ParsableCommand {
         let rounds = self.rounds
         print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(seed.bookingReplicas) "
               + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
-        let lines = try RealSession.with(backends.locations, scenarios: loads, users: 200) { stack in
+        let lines = try withRealStack(backends.locations, scenarios: loads, users: 200, command: "bench-real") { stack in
             var lines: [String] = []
             for scenario in loads {
                 let runner = RealRun(stack: stack, scenario: scenario)
                 _ = try await runner.once(run: 0)
                 var measured: [(verdict: RunVerdict, duration: Int64)] = []
                 for round in 1...rounds {
-                    let (verdict, _, duration) = try await runner.once(run: UInt64(round))
+                    let outcome = try await runner.once(run: UInt64(round))
+                    let (verdict, duration) = (RealCommand.judge(outcome, scenario: scenario), outcome.duration)
                     measured.append((verdict, duration))
                     Console.progress("\(scenario.name) round \(round)/\(rounds): \(RealCommand.statusMix(verdict)) in \(formatSeconds(duration))\n")
                 }

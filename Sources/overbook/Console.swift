@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import BookingCore
+import RealHarness
 import Scenarios
 #if canImport(Glibc)
 import Glibc
@@ -88,4 +89,17 @@ func loadScenario(_ path: String) throws -> Scenario {
 func shellQuoted(_ argument: String) -> String {
     let safe = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,".contains($0) }
     return safe ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
+/// an error message and exit status 2.
+func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, command: String = "real",
+                                _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+    do {
+        return try RealSession.with(locations, scenarios: scenarios, users: users,
+                                    progress: { Console.progress("overbook \(command): \($0)\n") }, body)
+    } catch let error as RealModeError {
+        Console.error(error.description)
+        throw ExitCode(2)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import RealHarness
 import RunObservation
 import Checking
 import Foundation

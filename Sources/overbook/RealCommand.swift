@@ -3,6 +3,7 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
+import RealHarness
 import Reports
 import Services
 import Synchronization
@@ -95,11 +96,12 @@ struct RealCommand: ParsableCommand {
         fflush(nil)
         let runs = self.runs
         let scenarioToRun = scenario
-        let done = try RealSession.with(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
+        let done = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
             let runner = RealRun(stack: stack, scenario: scenarioToRun)
             var finished: [RealReport.Run] = []
             for run in 1...runs {
-                let (verdict, _, duration) = try await runner.once(run: UInt64(run))
+                let outcome = try await runner.once(run: UInt64(run))
+                let (verdict, duration) = (Self.judge(outcome, scenario: scenarioToRun), outcome.duration)
                 finished.append(RealReport.Run(verdict: verdict, duration: duration))
                 if runs > 1 {
                     Console.progress("run \(run)/\(runs): \(Self.statusMix(verdict)); p95 \(formatSeconds(verdict.latency.p95)), "
@@ -141,6 +143,11 @@ struct RealCommand: ParsableCommand {
         Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
     }
 
+    /// A real run judged by the same checks as a simulated one.
+    static func judge(_ outcome: RealRun.Outcome, scenario: Scenario) -> RunVerdict {
+        Verdicts.judge(scenario: scenario, observation: outcome.observation, duringRun: outcome.duringRun)
+    }
+
     static func criteriaPassed(_ verdict: RunVerdict) -> Bool {
         verdict.criteria.allSatisfy { $0.passed || !$0.decides }
     }
@@ -148,47 +155,5 @@ struct RealCommand: ParsableCommand {
     /// `1 x 201, 30 x 409, 19 x 503`, by status.
     static func statusMix(_ verdict: RunVerdict) -> String {
         verdict.statusCounts.map { "\($0.count) x \($0.status.map(String.init) ?? "no answer")" }.joined(separator: ", ")
-    }
-}
-
-/// Starts the real stack for some scenarios, runs `body`, and stops everything afterwards,
-/// whether `body` succeeded, failed or the user pressed Ctrl-C.
-enum RealSession {
-    static func with<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int,
-                                  _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
-        let current = Mutex<RealStack?>(nil)
-        let interrupt = InterruptHandler {
-            await current.withLock { $0 }?.shutdown()
-        }
-        defer { interrupt.disarm() }
-        // After a signal, whatever the run returns or throws is an effect of the servers
-        // going away: wait for the handler to finish stopping them and exit.
-        func awaitInterruptExit() {
-            while interrupt.hasFired { sleep(1) }
-        }
-        do {
-            defer { awaitInterruptExit() }
-            return try runBlocking {
-                let progress: @Sendable (String) -> Void = { Console.progress("overbook real: \($0)\n") }
-                let stack = try await RealStack.start(locations, users: users, progress: progress)
-                current.withLock { $0 = stack }
-                do {
-                    for scenario in scenarios { try await stack.seed(scenario) }
-                    let first = scenarios[0]
-                    try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
-                                                  replicas: first.bookingReplicas, progress: progress)
-                    let result = try await body(stack)
-                    progress("stopping the services and servers...")
-                    await stack.shutdown()
-                    return result
-                } catch {
-                    await stack.shutdown()
-                    throw error
-                }
-            }
-        } catch let error as RealModeError {
-            Console.error(error.description)
-            throw ExitCode(2)
-        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backends
 import BookingCore
+import RealHarness
 import Foundation
 import Services
 #if canImport(Glibc)
@@ -66,7 +67,7 @@ struct ServeInventoryCommand: ParsableCommand {
         commandName: "inventory",
         abstract: "The inventory service (the seed's port 5001, PostgreSQL inventory_db).")
 
-    @Option(help: "Port to listen on.")
+    @Option(help: "Port to listen on (0: any free port; the listening line says which).")
     var port = 5001
 
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL of inventory_db (or set \(EnvironmentVariable.inventoryDatabaseURL)).")
@@ -98,7 +99,7 @@ struct ServeInventoryCommand: ParsableCommand {
             }
             let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize))
             try await instance.runUntilSignalled(host: host, port: port) { bound in
-                print("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue))")
+                announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue))")
             }
         }
     }
@@ -109,7 +110,7 @@ struct ServeBookingCommand: ParsableCommand {
         commandName: "booking",
         abstract: "One booking replica (the seed's port 5002, PostgreSQL booking_db, Redis lock).")
 
-    @Option(help: "Port to listen on.")
+    @Option(help: "Port to listen on (0: any free port; the listening line says which).")
     var port = 5002
 
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL of booking_db (or set \(EnvironmentVariable.bookingDatabaseURL)).")
@@ -169,7 +170,7 @@ struct ServeBookingCommand: ParsableCommand {
         try runService {
             let instance = try await ServiceInstance.booking(serverOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in
-                print("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL))")
+                announceListening("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL))")
             }
         }
     }
@@ -191,4 +192,11 @@ private func runService(_ body: @escaping @Sendable () async throws -> Void) thr
         Console.error(error.description)
         throw ExitCode(2)
     }
+}
+
+/// The line that says where a service listens, flushed at once: a parent that started it with
+/// `--port 0` reads the bound port from it (`RealStack`).
+func announceListening(_ line: String) {
+    print(line)
+    fflush(nil)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backends
 import BookingCore
+import RealHarness
 import Foundation
 import Services
 

@@ -9,41 +9,47 @@ import Glibc
 #endif
 
 /// Where real mode's backends are: given by URL, or started for the run.
-struct BackendLocations: Sendable {
-    var redisURL: String?
-    var inventoryDatabaseURL: String?
-    var bookingDatabaseURL: String?
+public struct BackendLocations: Sendable {
+    public var redisURL: String?
+    public var inventoryDatabaseURL: String?
+    public var bookingDatabaseURL: String?
 
-    var allGiven: Bool { redisURL != nil && inventoryDatabaseURL != nil && bookingDatabaseURL != nil }
-    var noneGiven: Bool { redisURL == nil && inventoryDatabaseURL == nil && bookingDatabaseURL == nil }
+    public init(redisURL: String? = nil, inventoryDatabaseURL: String? = nil, bookingDatabaseURL: String? = nil) {
+        self.redisURL = redisURL
+        self.inventoryDatabaseURL = inventoryDatabaseURL
+        self.bookingDatabaseURL = bookingDatabaseURL
+    }
+
+    public var allGiven: Bool { redisURL != nil && inventoryDatabaseURL != nil && bookingDatabaseURL != nil }
+    public var noneGiven: Bool { redisURL == nil && inventoryDatabaseURL == nil && bookingDatabaseURL == nil }
 }
 
 /// Everything `overbook real` runs: Redis and PostgreSQL (its own throwaway ones unless URLs
 /// were given), both databases migrated and seeded, the inventory service and the booking
 /// replicas as child processes of this same binary (`overbook serve ...`), on free ports.
 /// `shutdown()` stops all of it; so does Ctrl-C (see `InterruptHandler`).
-final class RealStack: Sendable {
-    struct Child: Sendable {
-        let name: String
-        let process: Process
-        let log: URL
-        let baseURL: String
+public final class RealStack: Sendable {
+    public struct Child: Sendable {
+        public let name: String
+        public let process: Process
+        public let log: URL
+        public let baseURL: String
     }
 
-    let servers: ThrowawayServers?
-    let workDirectory: URL
-    let redisURL: String
-    let inventoryDatabaseURL: String
-    let bookingDatabaseURL: String
-    let lock: RedisLockService
-    let inventoryPool: PostgresPool
-    let bookingPool: PostgresPool
-    let client: HTTPClient
+    public let servers: ThrowawayServers?
+    public let workDirectory: URL
+    public let redisURL: String
+    public let inventoryDatabaseURL: String
+    public let bookingDatabaseURL: String
+    public let lock: RedisLockService
+    public let inventoryPool: PostgresPool
+    public let bookingPool: PostgresPool
+    public let client: HTTPClient
     private let children = Mutex<[Child]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
 
-    var inventory: Child? { children.withLock { $0.first { $0.name == "inventory" } } }
-    var replicas: [Child] { children.withLock { $0.filter { $0.name.hasPrefix("booking") } } }
+    public var inventory: Child? { children.withLock { $0.first { $0.name == "inventory" } } }
+    public var replicas: [Child] { children.withLock { $0.filter { $0.name.hasPrefix("booking") } } }
 
     private init(servers: ThrowawayServers?, workDirectory: URL, redisURL: String, inventoryDatabaseURL: String,
                  bookingDatabaseURL: String, client: HTTPClient) throws {
@@ -59,7 +65,7 @@ final class RealStack: Sendable {
     }
 
     /// Backends up, schemas migrated; no service started yet.
-    static func start(_ locations: BackendLocations, users: Int, progress: @escaping @Sendable (String) -> Void) async throws -> RealStack {
+    public static func start(_ locations: BackendLocations, users: Int, progress: @escaping @Sendable (String) -> Void) async throws -> RealStack {
         guard locations.allGiven || locations.noneGiven else {
             throw RealModeError("give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)")
         }
@@ -112,7 +118,7 @@ final class RealStack: Sendable {
 
     /// Rooms and availability rows a scenario needs. A room that already exists with another
     /// capacity would make every consistency check wrong, so it is refused.
-    func seed(_ scenario: Scenario) async throws {
+    public func seed(_ scenario: Scenario) async throws {
         try await InventorySchema.seed(inventoryPool, rooms: scenario.rooms, nights: scenario.inventoryNights)
         let rooms = try await PostgresInventoryDatabase(pool: inventoryPool).rooms()
         for spec in scenario.rooms {
@@ -124,7 +130,7 @@ final class RealStack: Sendable {
 
     /// Back to the state right after seeding: every night at full capacity, no bookings, no
     /// reservations or fences, no lock or fence keys in Redis.
-    func reset() async throws {
+    public func reset() async throws {
         try await InventorySchema.reset(inventoryPool)
         try await BookingSchema.reset(bookingPool)
         var keys = try await lock.liveKeys(matching: "lock:*").map(\.key)
@@ -141,7 +147,7 @@ final class RealStack: Sendable {
 
     /// Starts the inventory service and `replicas` booking replicas, each `overbook serve ...`
     /// on a free port, and waits until each answers its health check.
-    func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int,
+    public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int,
                        progress: @escaping @Sendable (String) -> Void) async throws {
         progress("starting the inventory service...")
         let inventory = try await startChild(name: "inventory", kind: .inventory) { port in
@@ -167,14 +173,21 @@ final class RealStack: Sendable {
 
     enum ServiceKind { case inventory, booking }
 
+    /// Starts `overbook serve ...` on port 0 and learns the port it bound from the line it
+    /// prints (so no other process can take a port between our choosing and its binding).
     private func startChild(name: String, kind: ServiceKind, arguments: @escaping @Sendable (Int) -> [String]) async throws -> Child {
         var lastProblem = ""
         for _ in 1...3 {
-            let port = try freeLoopbackPort()
             let log = workDirectory.appendingPathComponent("logs/\(name).log")
             let process = try await ChildSpawner.shared.launch(
-                Self.executablePath, arguments(port), log: log, deathSignal: "TERM",
+                Self.executablePath, arguments(0), log: log, deathSignal: "TERM",
                 environment: ["OVERBOOK_PARENT_PID": "\(getpid())", "LOG_LEVEL": "warning"])
+            guard let port = await boundPort(of: process, log: log) else {
+                lastProblem = process.isRunning ? "it printed no listening line within 30 s; log:\n\(tail(log))"
+                    : "it exited with status \(process.terminationStatus); log:\n\(tail(log))"
+                await stopChild(process, signal: SIGTERM, grace: .seconds(5))
+                continue
+            }
             let child = Child(name: name, process: process, log: log, baseURL: "http://127.0.0.1:\(port)/api")
             children.withLock { $0.append(child) }
             if let problem = await waitUntilHealthy(child, kind: kind) {
@@ -186,6 +199,22 @@ final class RealStack: Sendable {
             return child
         }
         throw RealModeError("\(name) service did not become healthy: \(lastProblem)")
+    }
+
+    /// The port in the child's `listening on http://127.0.0.1:PORT/api` line; `nil` if it
+    /// exits or prints none within 30 s.
+    private func boundPort(of process: Process, log: URL) async -> Int? {
+        let marker = "listening on http://127.0.0.1:"
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(30))
+        while clock.now < deadline, process.isRunning {
+            if let text = try? String(contentsOf: log, encoding: .utf8), let found = text.range(of: marker) {
+                let digits = text[found.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits), text[found.upperBound...].dropFirst(digits.count).hasPrefix("/api") { return port }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
     }
 
     /// `nil` once `GET /api/health` answers 200; otherwise why not (after 30 s or an exit).
@@ -216,7 +245,7 @@ final class RealStack: Sendable {
     }
 
     /// Children that are no longer running, with their exit status: a crash during a run.
-    func exitedChildren() -> [String] {
+    public func exitedChildren() -> [String] {
         children.withLock { $0 }.filter { !$0.process.isRunning }.map { "\($0.name) exited with status \($0.process.terminationStatus); log:\n\(tail($0.log))" }
     }
 
@@ -224,7 +253,7 @@ final class RealStack: Sendable {
 
     /// Stops the services (SIGTERM: drain, close pools), then the throwaway servers, then
     /// removes the work directory. Idempotent.
-    func shutdown() async {
+    public func shutdown() async {
         // Every caller (the run's end, an error path, the Ctrl-C handler) waits for the one
         // shutdown to finish, so none of them exits while servers are still being stopped.
         let task = shutdownTask.withLock { task in
@@ -253,7 +282,7 @@ final class RealStack: Sendable {
     }
 }
 
-func milliseconds(_ duration: Duration) -> Int64 {
+public func milliseconds(_ duration: Duration) -> Int64 {
     let (seconds, attoseconds) = duration.components
     return seconds * 1000 + attoseconds / 1_000_000_000_000_000
 }
@@ -265,7 +294,7 @@ func tail(_ url: URL, lines: Int = 20) -> String {
 }
 
 /// A URL without its password, for messages.
-func redacted(_ url: String) -> String {
+public func redacted(_ url: String) -> String {
     guard let schemeEnd = url.range(of: "://")?.upperBound, let at = url[schemeEnd...].lastIndex(of: "@") else { return url }
     let credentials = url[schemeEnd..<at]
     guard let colon = credentials.firstIndex(of: ":") else { return url }

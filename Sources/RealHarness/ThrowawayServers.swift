@@ -9,13 +9,13 @@ import Glibc
 /// temporary directory, durability off (nothing in them is meant to survive). PostgreSQL
 /// refuses to run as root, so as root it runs as the `postgres` user of Debian's package (or
 /// `overbook-pg`, created on first use; override with OVERBOOK_PG_USER).
-final class ThrowawayServers: Sendable {
-    let directory: URL
-    let redis: Process
-    let postgres: Process
-    let redisURL: String
+public final class ThrowawayServers: Sendable {
+    public let directory: URL
+    public let redis: Process
+    public let postgres: Process
+    public let redisURL: String
     /// Superuser `overbook`, database `postgres`; the run creates its own databases beside it.
-    let postgresURL: String
+    public let postgresURL: String
 
     private init(directory: URL, redis: Process, postgres: Process, redisURL: String, postgresURL: String) {
         self.directory = directory
@@ -26,7 +26,7 @@ final class ThrowawayServers: Sendable {
     }
 
     /// Starts both; on any failure stops whatever did start and removes the directory.
-    static func start(progress: @escaping @Sendable (String) -> Void) async throws -> ThrowawayServers {
+    public static func start(progress: @escaping @Sendable (String) -> Void) async throws -> ThrowawayServers {
         let tools = try ServerTools.find()
         let directory = try makeDirectory(readableBy: tools.postgresUser)
         var redis: Process?
@@ -45,13 +45,13 @@ final class ThrowawayServers: Sendable {
     }
 
     /// The same server, another database.
-    func databaseURL(_ database: String) -> String {
+    public func databaseURL(_ database: String) -> String {
         String(postgresURL.dropLast("postgres".count)) + database
     }
 
     /// Fast shutdown of PostgreSQL (SIGINT: abort open transactions, then exit), SIGTERM to
     /// Redis, then the directory goes. Safe to call twice.
-    func stopAll() async {
+    public func stopAll() async {
         async let stopRedis: Void = stopChild(redis, signal: SIGTERM, grace: .seconds(5))
         async let stopPostgres: Void = stopChild(postgres, signal: SIGINT, grace: .seconds(15))
         _ = await (stopRedis, stopPostgres)
@@ -114,7 +114,7 @@ final class ThrowawayServers: Sendable {
         }
     }
 
-    static func makeDirectory(readableBy user: (name: String, uid: UInt32, gid: UInt32)?) throws -> URL {
+    public static func makeDirectory(readableBy user: (name: String, uid: UInt32, gid: UInt32)?) throws -> URL {
         var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         if user != nil { base = "/tmp" } // TMPDIR may sit under /root, out of the PostgreSQL user's reach
         var template = Array("\(base)/overbook-real.XXXXXX".utf8CString)

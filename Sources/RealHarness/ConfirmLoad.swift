@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BookingCore
 import Foundation
+import Services
 
 /// One user's confirm, as a load sends it.
 public struct PlannedConfirm: Hashable, Sendable {

@@ -4,10 +4,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// The root command is synchronous (`ParsableCommand`), so the real-mode commands run their
-/// async work on the cooperative pool and block the calling thread until it ends. The calling
-/// thread is never a pool thread, so this cannot starve the pool.
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+/// Runs async work on the cooperative pool and blocks the calling thread until it ends, for
+/// synchronous callers (the CLI's commands). The caller must not be a pool thread, or it could
+/// starve the pool.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let outcome = Mutex<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task.detached {
@@ -22,7 +22,7 @@ func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) 
 
 /// A port on 127.0.0.1 that was free a moment ago. Another process may take it before the
 /// server binds it; callers retry on another port when the server does not come up.
-func freeLoopbackPort() throws(RealModeError) -> Int {
+public func freeLoopbackPort() throws(RealModeError) -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RealModeError("could not open a socket to find a free port (errno \(errno))") }
     defer { close(fd) }
@@ -43,9 +43,9 @@ func freeLoopbackPort() throws(RealModeError) -> Int {
 }
 
 /// Something real mode could not set up or keep running; the message says what to do.
-struct RealModeError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct RealModeError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Starts child processes from one thread that lives as long as the program.
@@ -53,8 +53,8 @@ struct RealModeError: Error, CustomStringConvertible {
 /// Children get a parent-death signal (`setpriv --pdeathsig`) so that even a `kill -9` of
 /// `overbook` does not leave servers behind. Linux sends that signal when the *thread* that
 /// spawned the child exits, not the process, and pool threads come and go; hence this thread.
-final class ChildSpawner: @unchecked Sendable {
-    static let shared = ChildSpawner()
+public final class ChildSpawner: @unchecked Sendable {
+    public static let shared = ChildSpawner()
 
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
@@ -81,7 +81,7 @@ final class ChildSpawner: @unchecked Sendable {
     }
 
     /// Runs `body` on the spawner thread.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             jobs.append { continuation.resume(with: Result { try body() }) }
@@ -96,7 +96,7 @@ final class ChildSpawner: @unchecked Sendable {
     /// - Parameters:
     ///   - user: run as this user (numeric ids), e.g. PostgreSQL, which refuses to run as root.
     ///   - deathSignal: sent to the child if this process dies without stopping it.
-    func launch(_ executable: String, _ arguments: [String], log: URL, user: (uid: UInt32, gid: UInt32)? = nil,
+    public func launch(_ executable: String, _ arguments: [String], log: URL, user: (uid: UInt32, gid: UInt32)? = nil,
                 deathSignal: String = "TERM", environment: [String: String] = [:]) async throws -> Process {
         try await run {
             let process = Process()
@@ -130,7 +130,7 @@ final class ChildSpawner: @unchecked Sendable {
 }
 
 /// Stops a child: `signal`, then up to `grace` for it to exit, then SIGKILL.
-func stopChild(_ process: Process, signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async {
+public func stopChild(_ process: Process, signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async {
     guard process.isRunning else { return }
     kill(process.processIdentifier, signal)
     let clock = ContinuousClock()
@@ -148,14 +148,17 @@ func stopChild(_ process: Process, signal: Int32 = SIGTERM, grace: Duration = .s
 /// Ctrl-C stops every server and child this run started.
 ///
 /// `@unchecked Sendable`: `sources` is only touched under `lock`.
-final class InterruptHandler: @unchecked Sendable {
+public final class InterruptHandler: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
     private let fired = Atomic<Bool>(false)
     private let cleanup: @Sendable () async -> Void
+    private let announce: @Sendable (String) -> Void
 
-    init(cleanup: @escaping @Sendable () async -> Void) {
+    /// `announce`: told, once, that a signal arrived and everything is being stopped.
+    public init(announce: @escaping @Sendable (String) -> Void, cleanup: @escaping @Sendable () async -> Void) {
         self.cleanup = cleanup
+        self.announce = announce
         var made: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             // Ignored at the default level so the dispatch source alone sees it.
@@ -169,11 +172,11 @@ final class InterruptHandler: @unchecked Sendable {
     }
 
     /// Whether a signal arrived: the cleanup is then under way and ends the process.
-    var hasFired: Bool { fired.load(ordering: .relaxed) }
+    public var hasFired: Bool { fired.load(ordering: .relaxed) }
 
     private func interrupted(by signalNumber: Int32) {
         guard !fired.exchange(true, ordering: .relaxed) else { return }
-        Console.progress("\noverbook: signal \(signalNumber) received; stopping the services and servers this run started...\n")
+        announce("signal \(signalNumber) received; stopping the services and servers this run started...")
         let done = DispatchSemaphore(value: 0)
         let cleanup = self.cleanup
         Task.detached {
@@ -185,7 +188,7 @@ final class InterruptHandler: @unchecked Sendable {
     }
 
     /// Back to the default behaviour once everything is stopped the normal way.
-    func disarm() {
+    public func disarm() {
         lock.withLock {
             for source in sources { source.cancel() }
             sources.removeAll()

@@ -1,0 +1,16 @@
+import BookingCore
+
+/// What a harness asks a database about itself once a run went quiet: the sessions that still
+/// hold a transaction open. (Rows are read through the store protocols; this is about the
+/// server, which no store models.)
+public enum PostgresInspector {
+    /// `pid N: <start of its last query>` for each session of this database idle in a
+    /// transaction, ordered by pid.
+    public static func transactionsLeftOpen(_ pool: PostgresPool) async throws(StoreError) -> [String] {
+        let rows = try await pool.execute("""
+            SELECT pid, coalesce(left(query, 80), '') FROM pg_stat_activity
+            WHERE datname = current_database() AND state LIKE 'idle in transaction%' ORDER BY pid
+            """)
+        return rows.rows.map { "pid \($0[0] ?? "?"): \($0[1] ?? "")" }
+    }
+}

@@ -1,0 +1,14 @@
+/// SplitMix64 (Steele, Lea, Flood 2014): expands one 64-bit seed into independent state words.
+/// Ours, fixed here, so a seed means the same draws in every Swift version: the simulator
+/// derives its streams from it and real mode draws its arrival times with it.
+public struct SplitMix64: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,109 @@
+import Backends
+import BookingCore
+import Foundation
+import RunObservation
+import Services
+
+/// One scenario against the real stack: the users over HTTP at their arrival times, then what
+/// the real databases and Redis hold afterwards, as a `RunObservation` for `Checking` to judge.
+public struct RealRun: Sendable {
+    public let stack: RealStack
+    public let scenario: Scenario
+
+    public init(stack: RealStack, scenario: Scenario) {
+        self.stack = stack
+        self.scenario = scenario
+    }
+
+    /// What one real run showed.
+    public struct Outcome: Sendable {
+        public var observation: RunObservation
+        /// Seen as the run went: a service process that died.
+        public var duringRun: [Violation]
+        public var confirms: [ConfirmResult]
+        /// Wall-clock nanoseconds from the first send to the last answer.
+        public var duration: Int64
+    }
+
+    /// Runs the scenario once on freshly reset databases. `run` numbers the observation (it
+    /// stands where a simulated run has its seed) and varies the request ids and arrival draws.
+    public func once(run: UInt64) async throws -> Outcome {
+        try await stack.reset()
+        let plan = confirms(run: run)
+        let targets = try stack.replicas.map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client) }
+        let (results, duration) = await ConfirmLoad(targets: targets, timeout: scenario.clientTimeout).run(plan)
+        if results.contains(where: { $0.status == nil }) {
+            // A request the client gave up on may still be running in a replica; let it end
+            // before the databases are read, as the simulator runs to quiescence.
+            await settle()
+        }
+        let outcomes = results.enumerated().map { index, result in
+            ClientOutcome(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
+                          sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
+                          booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
+        }
+        let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentState(time: duration))
+        let deaths = stack.exitedChildren().map { Violation(at: duration, .serviceDied($0)) }
+        return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration)
+    }
+
+    /// Every user's confirm with its own request id and its arrival, drawn from the scenario's
+    /// seed and the run number so a run's arrival pattern can be repeated.
+    func confirms(run: UInt64) -> [PlannedConfirm] {
+        var random = SplitMix64(seed: scenario.seed &+ run)
+        return scenario.expandedUsers.enumerated().map { index, user in
+            let arrival: Duration
+            switch user.arrival {
+            case .at(let time):
+                arrival = time
+            case .uniform(let from, let to):
+                let (low, high) = (ConfirmLoad.nanoseconds(from), ConfirmLoad.nanoseconds(to))
+                let offset = high > low ? Int64(random.next() % UInt64(high - low + 1)) : 0
+                arrival = .nanoseconds(low + offset)
+            }
+            let body = ConfirmBody(userID: user.user, stay: user.stay, requestID: RequestID("run\(run)-req-\(index + 1)"))
+            return PlannedConfirm(body: body, arrival: arrival)
+        }
+    }
+
+    /// Waits (at most the lock TTL plus the inventory timeout) until no lock key is left and no
+    /// transaction is open.
+    private func settle() async {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout)
+        while clock.now < deadline {
+            let locks = (try? await stack.lock.liveKeys(matching: "lock:*"))?.count ?? 0
+            let open = (try? await openTransactions())?.count ?? 0
+            if locks == 0 && open == 0 { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// What the databases and Redis hold now, read through the same store protocols the
+    /// services use.
+    public func quiescentState(time: Int64) async throws -> QuiescentState {
+        let bookings = try await PostgresBookingDatabase(pool: stack.bookingPool).allBookings()
+        let inventory = PostgresInventoryDatabase(pool: stack.inventoryPool)
+        var availability: [(RoomNight, Int)] = []
+        for room in scenario.rooms {
+            for night in scenario.inventoryNights {
+                let key = RoomNight(room: room.id, night: night)
+                if let quantity = try await inventory.availableQuantity(key) { availability.append((key, quantity)) }
+            }
+        }
+        // Real mode cannot tell who set a key or whether its release was tried: any key still
+        // there once every answer is in counts as left held.
+        let locks = try await stack.lock.liveKeys(matching: "lock:*").map { LiveLock(key: $0.key, value: $0.value) }
+        return QuiescentState(time: time, bookings: bookings, availability: availability.sorted { $0.0 < $1.0 }, liveLocks: locks,
+                              openTransactions: try await openTransactions(),
+                              pendingBookings: bookings.filter { $0.status == .pending })
+    }
+
+    private func openTransactions() async throws -> [String] {
+        var open: [String] = []
+        for (name, pool) in [("inventory_db", stack.inventoryPool), ("booking_db", stack.bookingPool)] {
+            open += try await PostgresInspector.transactionsLeftOpen(pool).map { "\(name) \($0)" }
+        }
+        return open
+    }
+}

@@ -1,0 +1,40 @@
+import BookingCore
+import Foundation
+import Synchronization
+
+/// Starts the real stack for some scenarios, runs `body`, and stops everything afterwards,
+/// whether `body` succeeded, failed or the user pressed Ctrl-C (then the process exits with
+/// 128 + the signal once everything is stopped).
+public enum RealSession {
+    /// `progress`: one line at a time about what is being started or stopped (and the signal
+    /// notice). Blocks the calling thread, which must not be one of the cooperative pool's.
+    public static func with<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int,
+                                         progress: @escaping @Sendable (String) -> Void,
+                                         _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+        let current = Mutex<RealStack?>(nil)
+        let interrupt = InterruptHandler(announce: progress) {
+            await current.withLock { $0 }?.shutdown()
+        }
+        defer { interrupt.disarm() }
+        // After a signal, whatever the run returns or throws is an effect of the servers
+        // going away: wait for the handler to finish stopping them and exit.
+        defer { while interrupt.hasFired { sleep(1) } }
+        return try runBlocking {
+            let stack = try await RealStack.start(locations, users: users, progress: progress)
+            current.withLock { $0 = stack }
+            do {
+                for scenario in scenarios { try await stack.seed(scenario) }
+                let first = scenarios[0]
+                try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
+                                              replicas: first.bookingReplicas, progress: progress)
+                let result = try await body(stack)
+                progress("stopping the services and servers...")
+                await stack.shutdown()
+                return result
+            } catch {
+                await stack.shutdown()
+                throw error
+            }
+        }
+    }
+}
