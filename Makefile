@@ -28,6 +28,8 @@ SCENARIO     ?= scenarios/seed-experiment.yaml
 ARGS         ?=
 TEST_ARGS    ?=
 OVERBOOK     := $(SCRATCH_PATH)/release/overbook
+# scripts/with-servers.sh builds into the same folder.
+export SCRATCH_PATH SWIFT
 
 .DEFAULT_GOAL := help
 .PHONY: help setup build release run test bench clean distclean

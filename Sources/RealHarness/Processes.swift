@@ -92,12 +92,15 @@ public final class ChildSpawner: @unchecked Sendable {
 
     static let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `log`.
+    /// Starts `executable` with `arguments`; stdout and stderr go to `log` (`nil`: this
+    /// process's own, and its standard input too).
     /// - Parameters:
     ///   - user: run as this user (numeric ids), e.g. PostgreSQL, which refuses to run as root.
     ///   - deathSignal: sent to the child if this process dies without stopping it.
-    public func launch(_ executable: String, _ arguments: [String], log: URL, user: (uid: UInt32, gid: UInt32)? = nil,
-                deathSignal: String = "TERM", environment: [String: String] = [:]) async throws -> Process {
+    ///   - workingDirectory: where it starts (by default `/`, which every user may enter).
+    public func launch(_ executable: String, _ arguments: [String], log: URL?, user: (uid: UInt32, gid: UInt32)? = nil,
+                       deathSignal: String = "TERM", environment: [String: String] = [:],
+                       workingDirectory: URL = URL(fileURLWithPath: "/")) async throws -> Process {
         try await run {
             let process = Process()
             var wrapped = [executable] + arguments
@@ -113,10 +116,14 @@ public final class ChildSpawner: @unchecked Sendable {
                 wrapped.removeFirst()
             }
             process.arguments = wrapped
-            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            process.currentDirectoryURL = workingDirectory
             var env = ProcessInfo.processInfo.environment
             env.merge(environment) { $1 }
             process.environment = env
+            guard let log else {
+                try process.run()
+                return process
+            }
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle

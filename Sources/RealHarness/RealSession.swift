@@ -37,4 +37,27 @@ public enum RealSession {
             }
         }
     }
+
+    /// Throwaway Redis and PostgreSQL for `body`, stopped afterwards and on Ctrl-C, like `with`.
+    public static func withServers<T: Sendable>(progress: @escaping @Sendable (String) -> Void,
+                                                _ body: @escaping @Sendable (ThrowawayServers) async throws -> T) throws -> T {
+        let current = Mutex<ThrowawayServers?>(nil)
+        let interrupt = InterruptHandler(announce: progress) {
+            await current.withLock { $0 }?.stopAll()
+        }
+        defer { interrupt.disarm() }
+        defer { while interrupt.hasFired { sleep(1) } }
+        return try runBlocking {
+            let servers = try await ThrowawayServers.start(progress: progress)
+            current.withLock { $0 = servers }
+            do {
+                let result = try await body(servers)
+                await servers.stopAll()
+                return result
+            } catch {
+                await servers.stopAll()
+                throw error
+            }
+        }
+    }
 }

@@ -232,3 +232,25 @@ func runToEnd(_ executable: String, _ arguments: [String]) throws -> (status: In
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
+
+extension ThrowawayServers {
+    /// The variables a command run beside these servers finds them by (the tests read them).
+    public var environment: [String: String] {
+        ["OVERBOOK_TEST_REDIS_URL": redisURL, "OVERBOOK_TEST_POSTGRES_URL": postgresURL]
+    }
+
+    /// Runs `command` (a path or a name on PATH, then its arguments) with these servers in its
+    /// environment and this process's standard input and output, and returns its exit status
+    /// (128 + the signal when a signal ended it). The command gets SIGTERM if this process dies.
+    public func run(_ command: [String]) async throws -> Int32 {
+        guard let name = command.first else { throw RealModeError("no command to run beside the servers") }
+        guard let executable = name.contains("/") ? name : ServerTools.which(name) else {
+            throw RealModeError("\(name): command not found")
+        }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let process = try await ChildSpawner.shared.launch(executable, Array(command.dropFirst()), log: nil,
+                                                           environment: environment, workingDirectory: here)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+}

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Backends
 import BookingCore
+import RealHarness
 import Foundation
 import NIOHTTP1
 import Services
