@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "RealHarness",
             dependencies: [
-                "BookingCore", "RunObservation", "Backends", "Services",
+                "BookingCore", "RunObservation", "Checking", "Backends", "Services",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -49,6 +49,25 @@ public struct Criterion: Hashable, Sendable {
     public var decides: Bool = true
 }
 
+extension Criterion {
+    /// The seed client's "Only N successful booking(s)".
+    public static func successes(_ got: Int, expected: Int) -> Criterion {
+        Criterion(title: "Only \(expected) successful booking\(expected == 1 ? "" : "s")", expected: "\(expected)",
+                  got: "\(got)", passed: got == expected)
+    }
+
+    /// The seed client's "Correct number of failures".
+    public static func failures(_ got: Int, expected: Int) -> Criterion {
+        Criterion(title: "Correct number of failures", expected: "\(expected)", got: "\(got)", passed: got == expected)
+    }
+
+    /// The seed client's "95th percentile < limit".
+    public static func p95(_ latency: LatencyStatistics, under limit: Int64) -> Criterion {
+        Criterion(title: "95th percentile < \(formatSeconds(limit))", expected: "< \(formatSeconds(limit))",
+                  got: formatSeconds(latency.p95), passed: latency.p95 < limit)
+    }
+}
+
 /// Everything decided about one run.
 public struct RunVerdict: Sendable {
     public var scenario: Scenario
@@ -121,10 +140,8 @@ public enum Verdicts {
         let timeouts = outcomes.filter { $0.status == nil }.count
         var rows: [Criterion] = []
         if let expected = scenario.expectedSuccesses {
-            rows.append(Criterion(title: "Only \(expected) successful booking\(expected == 1 ? "" : "s")",
-                                  expected: "\(expected)", got: "\(successes)", passed: successes == expected))
-            rows.append(Criterion(title: "Correct number of failures", expected: "\(outcomes.count - expected)",
-                                  got: "\(failures)", passed: failures == outcomes.count - expected))
+            rows.append(.successes(successes, expected: expected))
+            rows.append(.failures(failures, expected: outcomes.count - expected))
             // The seed's README claims every failure is a 409; its client only counted them.
             let conflicts = outcomes.filter { $0.status == StatusCode.conflict }.count
             let others = VerdictText.statusMix(outcomes.filter { $0.status != StatusCode.created && $0.status != StatusCode.conflict })
@@ -132,9 +149,7 @@ public enum Verdicts {
                                   got: others.isEmpty ? "\(conflicts) x 409" : "\(conflicts) x 409, \(others)",
                                   passed: conflicts == outcomes.count - expected, decides: false))
         }
-        rows.append(Criterion(title: "95th percentile < \(formatSeconds(scenario.slo.p95.nanoseconds))",
-                              expected: "< \(formatSeconds(scenario.slo.p95.nanoseconds))", got: formatSeconds(latency.p95),
-                              passed: latency.p95 < scenario.slo.p95.nanoseconds))
+        rows.append(.p95(latency, under: scenario.slo.p95.nanoseconds))
         rows.append(Criterion(title: "Average < \(formatSeconds(scenario.slo.mean.nanoseconds))",
                               expected: "< \(formatSeconds(scenario.slo.mean.nanoseconds))", got: formatSeconds(latency.mean),
                               passed: latency.mean < scenario.slo.mean.nanoseconds))

@@ -1,3 +1,5 @@
+import Checking
+
 /// What a report says about how it was made. The CLI fills it in: reports read no clock, no
 /// environment and no git themselves, so that rendering is a pure function of its inputs.
 public struct ReportContext: Sendable {
@@ -32,11 +34,6 @@ public struct ReportContext: Sendable {
 
     /// `overbook replay SCENARIO --seed N`, shell-quoted.
     public func replayCommand(seed: UInt64) -> String {
-        "\(executable) replay \(Self.shellQuoted(scenarioPath)) --seed \(seed)"
-    }
-
-    static func shellQuoted(_ argument: String) -> String {
-        let safe = !argument.isEmpty && argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }
-        return safe ? argument : "'" + argument.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        ReplayInvocation(executable: executable, scenarioPath: scenarioPath).seed(seed)
     }
 }

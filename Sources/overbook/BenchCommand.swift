@@ -49,12 +49,12 @@ struct BenchCommand: ParsableCommand {
         print("\nsweep throughput (seed experiment, --swarm, seeds 1..\(sweepSeeds), every check on):")
         let seed = Scenario.seedExperiment()
         for jobs in [1, 2] {
-            let sweep = ParallelSweep(seeds: 1...UInt64(max(1, sweepSeeds)), jobs: jobs, stopOn: [], label: "bench sweep") { seedNumber in
+            let sweep = ParallelSweep(seeds: 1...UInt64(max(1, sweepSeeds)), jobs: jobs, stopOn: []) { seedNumber in
                 Verdicts.simulate(Swarm.scenario(seed, seed: seedNumber), seed: seedNumber)
             }
-            let outcome = sweep.run()
-            print(String(format: "  --jobs %d: %.0f seeds/s (%d seeds in %.2f s)", jobs, Double(outcome.batch.runs) / outcome.elapsed.seconds,
-                         outcome.batch.runs, outcome.elapsed.seconds))
+            let outcome = sweep.run(label: "bench sweep")
+            print(String(format: "  --jobs %d: %.0f seeds/s (%d seeds in %.2f s)", jobs, Double(outcome.batch.runs) / outcome.elapsed,
+                         outcome.batch.runs, outcome.elapsed))
         }
         print("\nexhaustive search (one night, last room, 'choices' faults, at most 2 preemptions):")
         for (variant, users, faults) in [(Variant.seed, 2, 1), (Variant(fixes: [.atomic, .idempotent, .crashSafe]), 3, 2)] {

@@ -17,7 +17,7 @@ extension Console {
 }
 
 /// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
-func wallSeconds() -> () -> Double {
+func wallSeconds() -> @Sendable () -> Double {
     let clock = ContinuousClock()
     let start = clock.now
     return { (clock.now - start).seconds }
@@ -155,7 +155,7 @@ struct CheckCommand: ParsableCommand {
             let path = try writeSchedule(file, name: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", directory: scheduleDir)
             print("\(example.invariant.rawValue): \(example.message)")
             print("  found in execution \(example.execution); \(example.choices.count) choices written to \(path)")
-            print("  replay: overbook replay \(shellQuoted(options.scenario)) --schedule \(shellQuoted(path))")
+            print("  replay: \(options.replay.schedule(path))")
             if !noReport {
                 writeScheduleReport(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers,
                                     options: options, schedule: path)
@@ -276,7 +276,7 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
       time:    \(formatSeconds(shrunk.originalDuration)) -> \(formatSeconds(shrunk.duration)) (virtual, until quiet)
       still violates: \(shrunk.message)
       schedule: \(path) (trace hash \(hex(shrunk.traceHash)))
-      replay: overbook replay \(shellQuoted(source.scenario)) --schedule \(shellQuoted(path))
+      replay: \(ReplayInvocation(scenarioPath: source.scenario).schedule(path))
     """)
     if writeReport {
         var small = scenario
@@ -293,13 +293,10 @@ func writeScheduleReport(_ scenario: Scenario, seed: UInt64, choices: [Choice], 
 }
 
 func writeSchedule(_ file: ScheduleFile, name: String, directory: String) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let safeName = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" })
-    let path = (directory as NSString).appendingPathComponent("\(safeName).json")
+    let path = (directory as NSString).appendingPathComponent(ScheduleFile.fileName(name))
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try encoder.encode(file).write(to: URL(fileURLWithPath: path))
+        try file.encoded().write(to: URL(fileURLWithPath: path))
     } catch {
         Console.error("cannot write the schedule file \(path): \(error.localizedDescription)")
         throw ExitCode(2)
@@ -309,38 +306,18 @@ func writeSchedule(_ file: ScheduleFile, name: String, directory: String) throws
 
 /// A schedule file read back: the scenario as it ran and the choices to replay.
 func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario, file: ScheduleFile) {
-    let file: ScheduleFile
+    let data: Data
     do {
-        file = try JSONDecoder().decode(ScheduleFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        data = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-        Console.error("cannot read the schedule file \(path): \(error.localizedDescription) (write one with `overbook check` or `overbook shrink`)")
+        Console.error("cannot read the schedule file \(path): \(error.localizedDescription)")
         throw ExitCode(2)
     }
-    guard file.format == "overbook-schedule/1" else {
-        Console.error("\(path) is a schedule of format \(file.format); this overbook reads overbook-schedule/1")
+    do {
+        let file = try ScheduleFile.decoded(from: data, path: path)
+        return (try file.scenario(from: base, path: path), file)
+    } catch {
+        Console.error(error.description)
         throw ExitCode(2)
     }
-    var scenario = base
-    guard let variant = Variant(rawValue: file.variant) else {
-        Console.error("\(path) names an unknown variant '\(file.variant)'")
-        throw ExitCode(2)
-    }
-    scenario.variant = variant
-    let profileName = file.swarm ? "swarm" : file.profile
-    if let profileName {
-        guard let profile = FaultProfile.named(profileName) else {
-            Console.error("\(path) names an unknown fault profile '\(profileName)'")
-            throw ExitCode(2)
-        }
-        scenario = profile.apply(to: scenario, seed: file.seed)
-    }
-    if let kept = file.faults {
-        guard kept.allSatisfy({ scenario.faults.indices.contains($0) }) else {
-            Console.error("\(path) keeps fault specs \(kept) but the scenario has \(scenario.faults.count): the scenario file changed since it was written")
-            throw ExitCode(2)
-        }
-        scenario.faults = kept.map { scenario.faults[$0] }
-    }
-    if let users = file.users { scenario = scenario.keepingUsers(users) }
-    return (scenario, file)
 }

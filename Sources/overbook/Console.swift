@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import BookingCore
+import Checking
 import RealHarness
 import Scenarios
 #if canImport(Glibc)
@@ -28,6 +29,14 @@ enum Console {
 }
 
 /// Shows progress of long batches: a redrawn line on a terminal, a plain line per tenth otherwise.
+extension ParallelSweep {
+    /// The sweep with a progress meter on stderr.
+    func run(label: String) -> Outcome {
+        var meter = ProgressMeter(total: Int(clamping: seeds.upperBound - seeds.lowerBound + 1), label: label)
+        return run(now: wallSeconds()) { done, failures, final in meter.update(done: done, failures: failures, final: final) }
+    }
+}
+
 struct ProgressMeter {
     let total: Int
     let label: String
@@ -86,10 +95,6 @@ func loadScenario(_ path: String) throws -> Scenario {
 }
 
 /// Shell-quotes `argument` when it needs it, so printed commands can be pasted.
-func shellQuoted(_ argument: String) -> String {
-    let safe = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,".contains($0) }
-    return safe ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
 
 /// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
 /// an error message and exit status 2.

@@ -71,10 +71,10 @@ struct MatrixCommand: ParsableCommand {
                 var scenario = base
                 scenario.variant = variant
                 let cellScenario = scenario
-                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOn: [], label: "\(variant.rawValue) x \(profile.name)") { seed in
+                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOn: []) { seed in
                     Verdicts.simulate(profile.apply(to: cellScenario, seed: seed), seed: seed)
                 }
-                cells.append(Cell(variant: variant, profile: profile, batch: sweep.run().batch))
+                cells.append(Cell(variant: variant, profile: profile, batch: sweep.run(label: "\(variant.rawValue) x \(profile.name)").batch))
             }
         }
         print(render(cells, variants: variants, profiles: profiles))
@@ -83,7 +83,7 @@ struct MatrixCommand: ParsableCommand {
     }
 
     func replayCommand(_ cell: Cell, seed: UInt64) -> String {
-        "overbook replay \(scenario) --variant \(cell.variant.rawValue) --profile \(cell.profile.name) --seed \(seed)"
+        ReplayInvocation(scenarioPath: scenario, variant: cell.variant.rawValue, profile: cell.profile.name).seed(seed)
     }
 
     /// The HTML matrix, with a replay report (timeline included) per counterexample.
@@ -162,7 +162,7 @@ struct MatrixCommand: ParsableCommand {
             for cell in failing {
                 for (invariant, failure) in cell.batch.failures.sorted(by: { $0.key < $1.key }) where safety.contains(invariant) {
                     output += "  \(cell.variant.rawValue) x \(cell.profile.name), \(invariant.rawValue) in \(failure.count) seeds:\n"
-                    output += "    overbook replay \(scenario) --variant \(cell.variant.rawValue) --profile \(cell.profile.name) --seed \(failure.firstSeed)\n"
+                    output += "    \(replayCommand(cell, seed: failure.firstSeed))\n"
                 }
             }
         }

@@ -61,12 +61,12 @@ enum Reporting {
     static func single(_ verdict: RunVerdict, options: ScenarioOptions, reportOptions: ReportOptions, kind: String,
                        schedule: String? = nil) {
         guard !reportOptions.noReport else { return }
-        var replay = "overbook replay \(options.replayArguments) --seed \(verdict.seed)"
+        var replay = options.replay.seed(verdict.seed)
         var defaultPath = kind == "replay"
             ? ReportPaths.replay(scenario: verdict.scenario.name, seed: verdict.seed)
             : ReportPaths.run(scenario: verdict.scenario.name, seed: verdict.seed)
         if let schedule {
-            replay = "overbook replay \(shellQuoted(options.scenario)) --schedule \(shellQuoted(schedule))"
+            replay = options.replay.schedule(schedule)
             let name = URL(fileURLWithPath: schedule).deletingPathExtension().lastPathComponent
             defaultPath = ReportPaths.replay(scenario: "schedule-\(name)", seed: verdict.seed)
         }
@@ -92,7 +92,7 @@ enum Reporting {
             let scenario = options.scenario(base, seed: failure.firstSeed)
             let verdict = Verdicts.simulate(scenario, seed: failure.firstSeed, options: SimulationOptions(traceMode: .record))
             let replayPath = ReportPaths.replay(scenario: base.name, seed: failure.firstSeed, directory: directory)
-            let replay = "overbook replay \(options.replayArguments) --seed \(failure.firstSeed)"
+            let replay = options.replay.seed(failure.firstSeed)
             do {
                 try ReportWriter.write(html: RunReport.html(verdict: verdict, context: context(scenarioPath: options.scenario, replayCommand: replay)),
                                        to: replayPath)

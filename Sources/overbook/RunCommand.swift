@@ -46,13 +46,8 @@ struct ScenarioOptions: ParsableArguments {
         faultProfile?.apply(to: base, seed: seed) ?? base
     }
 
-    /// The options that change what a seed means, for printed replay commands.
-    var replayArguments: String {
-        var text = shellQuoted(scenario)
-        if let variant { text += " --variant \(variant)" }
-        if swarm { text += " --swarm" } else if let profile { text += " --profile \(profile)" }
-        return text
-    }
+    /// How a seed of these options is replayed, for printed replay commands.
+    var replay: ReplayInvocation { ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm) }
 }
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
@@ -122,7 +117,7 @@ struct RunCommand: ParsableCommand {
 
     private func finish(failingSeed: UInt64?) throws {
         guard let seed = failingSeed else { return }
-        print("\nReplay the first failing seed with:\n  overbook replay \(options.replayArguments) --seed \(seed)")
+        print("\nReplay the first failing seed with:\n  \(options.replay.seed(seed))")
         throw ExitCode(1)
     }
 }

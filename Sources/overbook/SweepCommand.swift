@@ -6,88 +6,6 @@ import Foundation
 import Simulation
 import Synchronization
 
-/// Runs seeds on worker threads. Each seed is deterministic on its own; the merged summary does
-/// not depend on how many workers ran or which seed each took.
-struct ParallelSweep {
-    let seeds: ClosedRange<UInt64>
-    let jobs: Int
-    /// Stop once a seed breaks one of these invariants (empty: never stop early).
-    let stopOn: Set<Invariant>
-    let label: String
-    let verdict: @Sendable (UInt64) -> RunVerdict
-
-    struct Outcome {
-        var batch: BatchSummary
-        var elapsed: Duration
-        /// Per invariant, wall time from the start until the seed that turned out to be its
-        /// lowest failing seed was found.
-        var firstFound: [Invariant: Duration]
-    }
-
-    private final class Shared: @unchecked Sendable {
-        let next: Mutex<UInt64>
-        let done = Atomic<Int>(0)
-        let failures = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-        let results = Mutex<[BatchSummary]>([])
-        let firstFound = Mutex<[Invariant: (seed: UInt64, after: Duration)]>([:])
-        init(first: UInt64) { next = Mutex(first) }
-    }
-
-    func run() -> Outcome {
-        let shared = Shared(first: seeds.lowerBound)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let last = seeds.upperBound
-        let stopOn = self.stopOn
-        let verdict = self.verdict
-        var threads: [Thread] = []
-        let finished = DispatchGroup()
-        for _ in 0..<max(1, jobs) {
-            finished.enter()
-            let thread = Thread {
-                var batch = BatchSummary()
-                while !shared.stop.load(ordering: .relaxed) {
-                    let claimed: UInt64? = shared.next.withLock { next in
-                        guard next <= last, next >= seeds.lowerBound else { return nil }
-                        defer { next = next == UInt64.max ? seeds.lowerBound &- 1 : next + 1 }
-                        return next
-                    }
-                    guard let seed = claimed else { break }
-                    let result = verdict(seed)
-                    batch.add(result)
-                    if !result.passed {
-                        shared.failures.add(1, ordering: .relaxed)
-                        let after = clock.now - start
-                        shared.firstFound.withLock { found in
-                            for invariant in result.violatedInvariants where found[invariant].map({ seed < $0.seed }) ?? true {
-                                found[invariant] = (seed, after)
-                            }
-                        }
-                        if !stopOn.isDisjoint(with: result.violatedInvariants) { shared.stop.store(true, ordering: .relaxed) }
-                    }
-                    shared.done.add(1, ordering: .relaxed)
-                }
-                shared.results.withLock { $0.append(batch) }
-                finished.leave()
-            }
-            // The simulator runs deep async call chains on this thread's stack.
-            thread.stackSize = 16 << 20
-            threads.append(thread)
-            thread.start()
-        }
-        let total = Int(clamping: last - seeds.lowerBound + 1)
-        var meter = ProgressMeter(total: total, label: label)
-        while finished.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-            meter.update(done: shared.done.load(ordering: .relaxed), failures: shared.failures.load(ordering: .relaxed))
-        }
-        meter.update(done: shared.done.load(ordering: .relaxed), failures: shared.failures.load(ordering: .relaxed), final: true)
-        var merged = BatchSummary()
-        for part in shared.results.withLock({ $0 }) { merged.merge(part) }
-        return Outcome(batch: merged, elapsed: clock.now - start, firstFound: shared.firstFound.withLock { $0.mapValues(\.after) })
-    }
-}
-
 /// `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {
     var range: ClosedRange<UInt64>
@@ -164,25 +82,25 @@ struct SweepCommand: ParsableCommand {
                       extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
                               "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"])
         let options = self.options
-        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet, label: "sweep") { seed in
+        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet) { seed in
             Verdicts.simulate(options.scenario(base, seed: seed), seed: seed)
         }
-        let outcome = sweep.run()
+        let outcome = sweep.run(label: "sweep")
         let batch = outcome.batch
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
         Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
-                        wallSeconds: outcome.elapsed.seconds)
+                        wallSeconds: outcome.elapsed)
         print(String(format: "Throughput: %d seeds in %.2f s = %.0f seeds/s with %d job(s)",
-                     batch.runs, outcome.elapsed.seconds, Double(batch.runs) / outcome.elapsed.seconds, jobs))
+                     batch.runs, outcome.elapsed, Double(batch.runs) / outcome.elapsed, jobs))
         guard let first = batch.firstFailingSeed else { return }
         print("First failing seed: \(first), \(first - seeds.lowerBound + 1) seeds into the range")
         print("\nFailures by invariant (first seed, wall time until a worker found it, replay):")
         for invariant in Invariant.allCases {
             guard let failure = batch.failures[invariant] else { continue }
-            let found = outcome.firstFound[invariant].map { String(format: "found after %.2f s", $0.seconds) } ?? ""
+            let found = outcome.firstFound[invariant].map { String(format: "found after %.2f s", $0) } ?? ""
             print("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed) "
                   + "(\(failure.firstSeed - seeds.lowerBound + 1) seeds in), \(found)")
-            print("    overbook replay \(options.replayArguments) --seed \(failure.firstSeed)")
+            print("    \(options.replay.seed(failure.firstSeed))")
         }
         if !noShrink, let invariant = Invariant.allCases.first(where: { safetyInvariants.contains($0) && batch.failures[$0] != nil }),
            let failure = batch.failures[invariant] {

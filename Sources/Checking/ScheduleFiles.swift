@@ -1,0 +1,61 @@
+import BookingCore
+import Foundation
+import Simulation
+
+/// Why a schedule file cannot be replayed, in words that say what to do.
+public struct ScheduleFileError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ScheduleFile {
+    /// The file's bytes: pretty-printed JSON with sorted keys, the same for the same schedule.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// `name` made safe as a file name, `.json` added.
+    public static func fileName(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }) + ".json"
+    }
+
+    /// A schedule file's bytes read back; `path` only names it in the error.
+    public static func decoded(from data: Data, path: String) throws(ScheduleFileError) -> ScheduleFile {
+        let file: ScheduleFile
+        do {
+            file = try JSONDecoder().decode(ScheduleFile.self, from: data)
+        } catch {
+            throw ScheduleFileError("cannot read the schedule file \(path): \(error.localizedDescription) (write one with `overbook check` or `overbook shrink`)")
+        }
+        guard file.format == "overbook-schedule/1" else {
+            throw ScheduleFileError("\(path) is a schedule of format \(file.format); this overbook reads overbook-schedule/1")
+        }
+        return file
+    }
+
+    /// The scenario as this schedule ran: `base` (the scenario file) with the schedule's variant,
+    /// fault profile for its seed, fault specs kept and users kept.
+    public func scenario(from base: Scenario, path: String) throws(ScheduleFileError) -> Scenario {
+        var scenario = base
+        guard let variant = Variant(rawValue: variant) else {
+            throw ScheduleFileError("\(path) names an unknown variant '\(self.variant)'")
+        }
+        scenario.variant = variant
+        if let profileName = swarm ? "swarm" : profile {
+            guard let profile = FaultProfile.named(profileName) else {
+                throw ScheduleFileError("\(path) names an unknown fault profile '\(profileName)'")
+            }
+            scenario = profile.apply(to: scenario, seed: seed)
+        }
+        if let kept = faults {
+            guard kept.allSatisfy({ scenario.faults.indices.contains($0) }) else {
+                throw ScheduleFileError("\(path) keeps fault specs \(kept) but the scenario has \(scenario.faults.count): the scenario file changed since it was written")
+            }
+            scenario.faults = kept.map { scenario.faults[$0] }
+        }
+        if let users { scenario = scenario.keepingUsers(users) }
+        return scenario
+    }
+}
