@@ -57,6 +57,7 @@ bench: release
 # reproducible between processes instead of random.
 test: export SWIFT_DETERMINISTIC_HASHING := 1
 test: setup
+	python3 scripts/check-imports.py
 	scripts/with-servers.sh $(SWIFT) test --scratch-path $(SCRATCH_PATH) $(TEST_ARGS)
 
 clean:

@@ -1,10 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependency direction (DESIGN.md section 3): a target never imports one listed above it.
-//   BookingCore <- Simulation <- Checking <- Reports <- overbook
-//   BookingCore <- Scenarios (YAML)
-//   BookingCore, CHiredis, CLibpq <- Backends
+// Dependency direction (DESIGN.md section 3): a target imports only targets above it here,
+// and declares every module it imports (scripts/check-imports.py, run by `make test`).
+//   BookingCore                 domain, protocols, the algorithm variants (no I/O)
+//   RunObservation              what a run showed, in either world; structured violations
+//   Simulation                  the deterministic simulator and its models
+//   Checking                    invariants, history checker, searches, shrinking, summaries
+//   Scenarios                   YAML scenario files
+//   Backends                    Redis over hiredis, PostgreSQL over libpq
+//   Services                    the two HTTP services and the HTTP network adapter
+//   Reports                     HTML reports
+//   RealHarness                 throwaway servers, child services, the real driver
+//   overbook                    the CLI: parses, wires, prints
 let package = Package(
     name: "Overbook",
     platforms: [.macOS(.v15)],
@@ -75,6 +83,8 @@ let package = Package(
                 "Services", "Backends", "BookingCore", "RealHarness",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ],
