@@ -128,12 +128,11 @@ struct CheckCommand: ParsableCommand {
             Console.status("warning: exhaustive search of \(scenario.userCount) users will not finish; use --users 2..4 or --strategy pct")
         }
         let clock = wallSeconds()
+        let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
         let report: SearchReport
         switch strategy {
         case .exhaustive:
-            let search = ExhaustiveSearch(scenario: scenario,
-                                          bounds: SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth,
-                                                               stateCaching: !noStateCaching))
+            let search = ExhaustiveSearch(scenario: scenario, bounds: bounds)
             report = search.run(budgetSeconds: budget, stopAtFirst: false, now: clock) { executions, states in
                 Console.status("exhaustive: \(executions) executions, \(states) distinct states")
             }
@@ -145,7 +144,7 @@ struct CheckCommand: ParsableCommand {
                                           budgetSeconds: budget, stopAtFirst: !all, now: clock)
         }
         Console.statusDone()
-        print(describe(report, scenario: scenario))
+        print(report.summary(of: scenario, bounds: bounds))
         guard !report.counterexamples.isEmpty else { return }
         for example in report.counterexamples {
             let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
@@ -167,29 +166,6 @@ struct CheckCommand: ParsableCommand {
             }
         }
         throw ExitCode(1)
-    }
-
-    private func describe(_ report: SearchReport, scenario: Scenario) -> String {
-        var lines = ["", "CHECK \(report.strategy) of \(scenario.name), variant \(scenario.variant.rawValue), \(scenario.userCount) users, " +
-                     "\(scenario.faults.count) fault specs"]
-        if strategy == .exhaustive {
-            lines.append("  search: " + (report.completed ? "COMPLETED (every execution within the bounds)" : "NOT completed (\(report.stoppedBecause ?? "stopped"))"))
-            if report.depthLimited { lines.append("  note: some executions reached --max-depth \(maxDepth); complete up to that depth only") }
-            lines.append("  bounds: at most \(maxFaults) fault(s), \(preemptions) preemption(s), \(maxDepth) branching decisions per execution")
-            lines.append("  executions: \(report.executions) (\(report.prunedExecutions) stopped at an already explored state"
-                         + (noStateCaching ? "; state caching off)" : ")"))
-            lines.append("  distinct states: " + (noStateCaching ? "not tracked (state caching off)" : "\(report.distinctStates)"))
-        } else {
-            lines.append("  runs: \(report.executions)" + (report.stoppedBecause.map { " (\($0))" } ?? ""))
-        }
-        lines.append("  time: \(String(format: "%.3f", report.seconds)) s")
-        lines.append("  executions breaking a safety invariant: \(report.failingExecutions) of \(report.executions)")
-        if let runs = report.runsToFirstViolation, let seconds = report.secondsToFirstViolation {
-            lines.append("  first violation after \(runs) execution(s), \(String(format: "%.3f", seconds)) s")
-        }
-        lines.append(report.counterexamples.isEmpty ? "  violations: none"
-                     : "  violations: " + report.counterexamples.map(\.invariant.rawValue).joined(separator: ", "))
-        return lines.joined(separator: "\n")
     }
 }
 
