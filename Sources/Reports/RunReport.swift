@@ -63,10 +63,6 @@ public enum RunReport {
         }
     }
 
-    static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
-    }
 
     /// "1 of 50 users booked room 1 for 2026-03-15..17; 2 refused (409), 47 gave up on the lock (503); every invariant held"
     static func summaryLine(_ verdict: RunVerdict) -> String {

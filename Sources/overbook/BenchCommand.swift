@@ -58,14 +58,7 @@ struct BenchCommand: ParsableCommand {
         }
         print("\nexhaustive search (one night, last room, 'choices' faults, at most 2 preemptions):")
         for (variant, users, faults) in [(Variant.seed, 2, 1), (Variant(fixes: [.atomic, .idempotent, .crashSafe]), 3, 2)] {
-            var scenario = Scenario(name: "last-room-one-night", variant: variant,
-                                    rooms: [RoomSpec(id: RoomID(1), name: "Standard Single", capacity: 1)],
-                                    users: [UserGroup(count: users, stay: Stay(room: RoomID(1), checkIn: Night(year: 2026, month: 3, day: 15)!,
-                                                                               checkOut: Night(year: 2026, month: 3, day: 16)!)!,
-                                                      arrival: .at(.zero))])
-            scenario.faults = FaultProfile.choiceFaults(scenario)
-            let report = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: faults, maxPreemptions: 2))
-                .run(budgetSeconds: 600, now: wallSeconds())
+            let report = SimulatorBenchmark.exhaustiveSearch(variant, users: users, faults: faults, now: wallSeconds())
             let found = report.counterexamples.isEmpty ? "none" : report.counterexamples.map(\.invariant.rawValue).joined(separator: ", ")
             print("  \(variant.rawValue), \(users) users, <= \(faults) fault(s): " + (report.completed ? "completed" : "NOT completed")
                   + String(format: " in %.3f s, %d executions (%.0f/s), %d distinct states", report.seconds, report.executions,
@@ -74,29 +67,8 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    struct Measurement {
-        var runs: Int
-        var steps: Int
-        var elapsed: Duration
-        var runsPerSecond: Double { Double(runs) / elapsed.seconds }
-        var secondsPerRun: Double { elapsed.seconds / Double(runs) }
-        var stepsPerSecond: Double { Double(steps) / elapsed.seconds }
-    }
-
-    func measure(_ scenario: Scenario) -> Measurement {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var runs = 0
-        var steps = 0
-        var seed: UInt64 = 1
-        repeat {
-            let verdict = Verdicts.simulate(scenario, seed: seed)
-            precondition(verdict.passed, "seed \(seed) violated an invariant during the benchmark")
-            steps += verdict.simulated.steps
-            runs += 1
-            seed += 1
-        } while (clock.now - start).seconds < seconds
-        return Measurement(runs: runs, steps: steps, elapsed: clock.now - start)
+    func measure(_ scenario: Scenario) -> SimulatorBenchmark.Measurement {
+        SimulatorBenchmark.measure(scenario, seconds: seconds, now: wallSeconds())
     }
 
     func format(_ value: Double) -> String { value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value) }

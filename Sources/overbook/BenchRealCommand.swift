@@ -45,15 +45,6 @@ struct BenchRealCommand: ParsableCommand {
         guard spreadMs >= 0 else { throw ValidationError("--spread-ms must not be negative") }
     }
 
-    static func load200(variant: Variant, spread: Duration) -> Scenario {
-        let night = Night(iso: "2026-04-01")!
-        let rooms = (1...20).map { RoomSpec(id: RoomID(100 + $0), name: "Bench Room \($0)", capacity: 10) }
-        let arrival: Arrival = spread > .zero ? .uniform(.zero, spread) : .at(.zero)
-        let users = rooms.map { UserGroup(count: 10, stay: Stay(room: $0.id, checkIn: night, checkOut: night.adding(days: 1))!, arrival: arrival) }
-        return Scenario(name: "load-200", summary: "200 users over 20 room-nights", variant: variant, rooms: rooms,
-                        inventoryNights: [night], users: users)
-    }
-
     func run() throws {
         #if DEBUG
         print("warning: this is a debug build; figures are not representative (use swift build -c release)")
@@ -62,7 +53,7 @@ struct BenchRealCommand: ParsableCommand {
         var seed = Scenario.seedExperiment()
         seed.name = "seed-50"
         seed.variant = variant
-        let loads = [seed, Self.load200(variant: variant, spread: .milliseconds(spreadMs))]
+        let loads = [seed, RealBenchmark.load200(variant: variant, spread: .milliseconds(spreadMs))]
         let rounds = self.rounds
         print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(seed.bookingReplicas) "
               + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
@@ -78,39 +69,11 @@ struct BenchRealCommand: ParsableCommand {
                     measured.append((verdict, duration))
                     Console.progress("\(scenario.name) round \(round)/\(rounds): \(RealCommand.statusMix(verdict)) in \(formatSeconds(duration))\n")
                 }
-                lines.append(Self.describe(scenario, measured))
+                lines.append(RealBenchmark.describe(scenario, measured))
             }
             return lines
         }
         print("")
         for line in lines { print(line) }
-    }
-
-    static func describe(_ scenario: Scenario, _ rounds: [(verdict: RunVerdict, duration: Int64)]) -> String {
-        let successes = rounds.map { $0.verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count }
-        let requests = rounds.map { $0.verdict.observation.outcomes.count }
-        let duration = rounds.map(\.duration).reduce(0, +)
-        let seconds = Double(duration) / 1e9
-        let latencies = rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
-        let statistics = LatencyStatistics(latencies)
-        var mix: [Int?: Int] = [:]
-        for round in rounds { for (status, count) in round.verdict.statusCounts { mix[status, default: 0] += count } }
-        let mixText = mix.keys.sorted { ($0 ?? .max) < ($1 ?? .max) }.map { "\(mix[$0]!) x \($0.map(String.init) ?? "no answer")" }.joined(separator: ", ")
-        // A 201's latency is the cost of one booking with the lock free (or nearly): the rest of
-        // the distribution is mostly the seed's lock backoff (sleeps of 0.1, 0.2 and 0.4 s).
-        let booked = LatencyStatistics(rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == StatusCode.created ? $0.latency : nil } })
-        let failed = rounds.filter { !$0.verdict.passed }.count
-        func ms(_ nanoseconds: Int64) -> String { String(format: "%.1f ms", Double(nanoseconds) / 1e6) }
-        return """
-            \(scenario.name) (\(scenario.summary), \(rounds.count) rounds):
-              bookings/s: \(String(format: "%.0f", Double(successes.reduce(0, +)) / seconds)) \
-            (\(successes.reduce(0, +)) bookings in \(String(format: "%.3f", seconds)) s); \
-            requests/s: \(String(format: "%.0f", Double(requests.reduce(0, +)) / seconds))
-              latency: p50 \(ms(statistics.median)), p95 \(ms(statistics.p95)), p99 \(ms(statistics.p99)), \
-            mean \(ms(statistics.mean)), max \(ms(statistics.max))
-              201s only: p50 \(ms(booked.median)), p95 \(ms(booked.p95)), min \(ms(booked.min))
-              statuses: \(mixText)
-              invariants: \(failed == 0 ? "held in every round" : "violated in \(failed) of \(rounds.count) rounds")
-            """
     }
 }

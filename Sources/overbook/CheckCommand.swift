@@ -234,26 +234,10 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
         throw ExitCode(2)
     }
     Console.statusDone()
-    var file = source
-    file.users = shrunk.users
-    file.faults = shrunk.keptFaults.count == scenario.faults.count ? nil : shrunk.keptFaults
-    file.violates = shrunk.invariant.rawValue
-    file.traceHash = hex(shrunk.traceHash)
-    file.choices = shrunk.choices
-    file.groupsSimultaneousTimers = shrunk.groupsSimultaneousTimers
+    let file = shrunk.schedule(from: source, faultSpecs: scenario.faults.count)
     let path = try writeSchedule(file, name: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", directory: directory)
-    print("""
-
-    SHRUNK \(shrunk.invariant.rawValue) (\(String(format: "%.2f", shrunk.seconds)) s, \(shrunk.attempts) candidate runs; small configuration from \(shrunk.foundBy))
-      users:   \(shrunk.originalUsers) -> \(shrunk.users)
-      fault specs: \(scenario.faults.count) -> \(shrunk.keptFaults.count)
-      faults:  \(shrunk.originalFaultsFired) -> \(shrunk.faultsFired) fired
-      choices: \(shrunk.originalChoices) -> \(shrunk.choices.count)
-      time:    \(formatSeconds(shrunk.originalDuration)) -> \(formatSeconds(shrunk.duration)) (virtual, until quiet)
-      still violates: \(shrunk.message)
-      schedule: \(path) (trace hash \(hex(shrunk.traceHash)))
-      replay: \(ReplayInvocation(scenarioPath: source.scenario).schedule(path))
-    """)
+    print(shrunk.summary(faultSpecs: scenario.faults.count, schedule: path,
+                         replay: ReplayInvocation(scenarioPath: source.scenario).schedule(path)))
     if writeReport {
         var small = scenario
         small.faults = shrunk.keptFaults.map { scenario.faults[$0] }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import RunObservation
 import Checking
 import Foundation
 import Simulation

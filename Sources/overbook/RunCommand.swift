@@ -121,8 +121,3 @@ struct RunCommand: ParsableCommand {
         throw ExitCode(1)
     }
 }
-
-func hex(_ value: UInt64) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - digits.count) + digits
-}

@@ -13,3 +13,9 @@ public func formatSeconds(_ nanoseconds: Int64) -> String {
     let fraction = String(abs(millis) % 1000)
     return (millis < 0 ? "-" : "") + "\(abs(millis) / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction + "s"
 }
+
+/// A 64-bit hash (a trace's, a state's) as 16 hex digits.
+public func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+}

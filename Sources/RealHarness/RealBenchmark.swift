@@ -1,0 +1,48 @@
+import BookingCore
+import Checking
+import Foundation
+import RunObservation
+
+/// `overbook bench-real`'s loads and how their figures read.
+public enum RealBenchmark {
+    /// 200 users over 20 room-nights (20 rooms x 1 night, capacity 10 each, 10 users per room),
+    /// all at once unless `spread` spreads their arrivals.
+    public static func load200(variant: Variant, spread: Duration) -> Scenario {
+        let night = Night(iso: "2026-04-01")!
+        let rooms = (1...20).map { RoomSpec(id: RoomID(100 + $0), name: "Bench Room \($0)", capacity: 10) }
+        let arrival: Arrival = spread > .zero ? .uniform(.zero, spread) : .at(.zero)
+        let users = rooms.map { UserGroup(count: 10, stay: Stay(room: $0.id, checkIn: night, checkOut: night.adding(days: 1))!, arrival: arrival) }
+        return Scenario(name: "load-200", summary: "200 users over 20 room-nights", variant: variant, rooms: rooms,
+                        inventoryNights: [night], users: users)
+    }
+
+    /// The figures of one load over its measured rounds: bookings/s, requests/s, latency
+    /// percentiles (every answered request pooled), the status mix, the invariants.
+    public static func describe(_ scenario: Scenario, _ rounds: [(verdict: RunVerdict, duration: Int64)]) -> String {
+        let successes = rounds.map { $0.verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count }
+        let requests = rounds.map { $0.verdict.observation.outcomes.count }
+        let duration = rounds.map(\.duration).reduce(0, +)
+        let seconds = Double(duration) / 1e9
+        let latencies = rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency } }
+        let statistics = LatencyStatistics(latencies)
+        var mix: [Int?: Int] = [:]
+        for round in rounds { for (status, count) in round.verdict.statusCounts { mix[status, default: 0] += count } }
+        let mixText = mix.keys.sorted { ($0 ?? .max) < ($1 ?? .max) }.map { "\(mix[$0]!) x \($0.map(String.init) ?? "no answer")" }.joined(separator: ", ")
+        // A 201's latency is the cost of one booking with the lock free (or nearly): the rest of
+        // the distribution is mostly the seed's lock backoff (sleeps of 0.1, 0.2 and 0.4 s).
+        let booked = LatencyStatistics(rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == StatusCode.created ? $0.latency : nil } })
+        let failed = rounds.filter { !$0.verdict.passed }.count
+        func ms(_ nanoseconds: Int64) -> String { String(format: "%.1f ms", Double(nanoseconds) / 1e6) }
+        return """
+            \(scenario.name) (\(scenario.summary), \(rounds.count) rounds):
+              bookings/s: \(String(format: "%.0f", Double(successes.reduce(0, +)) / seconds)) \
+            (\(successes.reduce(0, +)) bookings in \(String(format: "%.3f", seconds)) s); \
+            requests/s: \(String(format: "%.0f", Double(requests.reduce(0, +)) / seconds))
+              latency: p50 \(ms(statistics.median)), p95 \(ms(statistics.p95)), p99 \(ms(statistics.p99)), \
+            mean \(ms(statistics.mean)), max \(ms(statistics.max))
+              201s only: p50 \(ms(booked.median)), p95 \(ms(booked.p95)), min \(ms(booked.min))
+              statuses: \(mixText)
+              invariants: \(failed == 0 ? "held in every round" : "violated in \(failed) of \(rounds.count) rounds")
+            """
+    }
+}
