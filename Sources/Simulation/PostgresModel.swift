@@ -288,6 +288,9 @@ public final class PostgresModel {
     }
 
     private func block<T>(_ tx: TransactionID, on holder: TransactionID) -> StatementResult<T> {
+        // Commit, rollback and abort all release a transaction's row locks, so a holder that is
+        // not active means a lock leaked and waiters would wait for nobody.
+        assert(transactions[holder]?.status == .active, "row lock held by \(holder), which is not an open transaction")
         transactions[tx]?.waitingFor = holder
         return .blocked(on: holder)
     }

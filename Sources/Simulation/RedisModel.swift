@@ -41,7 +41,9 @@ public final class RedisModel {
 
     private func live(_ key: String, now: Int64) -> Entry? {
         _ = expireIfDue(key, now: now)
-        return entries[key]
+        let entry = entries[key]
+        assert(entry?.expiresAt.map { $0 > now &+ clockOffset } ?? true, "Redis served \(key) as live past its TTL")
+        return entry
     }
 
     private func write(_ key: String, _ entry: Entry?, now: Int64) {

@@ -54,7 +54,7 @@ public final class Waker: @unchecked Sendable {
     /// The user the parked task works for (`RequestOrigin.user` when it parked).
     let owner: Int32
     fileprivate var previous: Waker?
-    fileprivate var next: Waker?
+    fileprivate(set) var next: Waker?
 
     fileprivate init(process: ProcessContext, label: StaticString, continuation: UnsafeContinuation<Void, Never>) {
         self.process = process
@@ -67,9 +67,9 @@ public final class Waker: @unchecked Sendable {
 /// A timer; cancelled timers are dropped without advancing virtual time. Like `Waker`, only
 /// ever touched on the simulator's thread.
 public final class SimTimer: @unchecked Sendable {
-    fileprivate let deadline: Int64
-    fileprivate let sequence: UInt64
-    fileprivate var action: (() -> Void)?
+    let deadline: Int64
+    let sequence: UInt64
+    fileprivate(set) var action: (() -> Void)?
     fileprivate init(deadline: Int64, sequence: UInt64, action: @escaping () -> Void) {
         self.deadline = deadline
         self.sequence = sequence
@@ -93,7 +93,7 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public let budget: SimulationBudget
 
     /// Every decision where there was one. Seed + choices = the run.
-    public private(set) var choices: [Choice] = []
+    public internal(set) var choices: [Choice] = []
     /// Set by a strategy that has seen enough of this run (a state already explored): the run
     /// stops at once, is not checked, and its parked tasks are drained.
     public private(set) var abandoned = false
@@ -110,22 +110,22 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     private var ready: [UnownedJob] = []
     /// For each ready job, the user on whose behalf it runs (`RequestOrigin.user` of the task
     /// that woke it): the "thread" PCT gives priorities to.
-    private var readyOwners: [Int32] = []
+    private(set) var readyOwners: [Int32] = []
     /// The owner of the job running now, and of the waker being resumed.
     private var runningOwner: Int32 = 0
     private var resumingOwner: Int32?
-    private var timers = TimerHeap()
+    private(set) var timers = TimerHeap()
     private var timerSequence: UInt64 = 0
     private let ownerThread: pthread_t
     private let foreignJobs = Mutex<[String]>([])
     private let sawForeignJob = Atomic<Bool>(false)
 
-    private var parkedHead: Waker?
+    private(set) var parkedHead: Waker?
     private var parkedCount = 0
     private var crashedWakers: [Waker] = []
-    private var incarnations: [ProcessID: Int] = [:]
+    private(set) var incarnations: [ProcessID: Int] = [:]
     /// Stop-the-world pauses: a paused process's tasks are not resumed before this time.
-    private var pausedUntil: [ProcessID: Int64] = [:]
+    private(set) var pausedUntil: [ProcessID: Int64] = [:]
 
     /// Spawned tasks are spread over several task groups: the runtime removes a finished child
     /// from its group's list by walking it, so one group of thousands of children is quadratic.
@@ -436,158 +436,11 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         return false
     }
 
-    // MARK: Decisions
-
     /// Stops the run where it stands (see `abandoned`).
     public func abandon() { abandoned = true }
 
-    private func record(_ kind: ChoiceKind, _ value: UInt64, _ width: UInt64) {
-        if recordsChoices { choices.append(Choice(kind: kind, value: value, width: width)) }
-    }
-
-    /// A message's delay, drawn from `distribution` (or set by the strategy: exhaustive search
-    /// gives every hop the same delay). Recorded as the delay itself.
-    public func drawLatency(_ distribution: LatencyDistribution) -> Int64 {
-        let low = distribution.min.nanoseconds, high = distribution.max.nanoseconds
-        let tail = distribution.tail.flatMap { tail -> (numerator: Int, denominator: Int, low: Int64, high: Int64)? in
-            tail.numerator > 0 ? (tail.numerator, tail.denominator, tail.min.nanoseconds, tail.max.nanoseconds) : nil
-        }
-        let value = source.latency(low: low, high: high, tail: tail)
-        record(.latency, UInt64(bitPattern: value), 0)
-        return value
-    }
-
-    /// `true` with probability `numerator / denominator`; a choice only when it is not certain.
-    public func decide(_ kind: ChoiceKind, _ numerator: Int, in denominator: Int) -> Bool {
-        guard numerator > 0 else { return false }
-        guard numerator < denominator else { return true }
-        let fires = source.decide(kind, numerator: numerator, denominator: denominator)
-        record(kind, fires ? 1 : 0, 2)
-        return fires
-    }
-
-    /// A value in `low...high`; a choice only when there is more than one.
-    public func draw(_ kind: ChoiceKind, _ low: Int64, _ high: Int64) -> Int64 {
-        guard high > low else { return low }
-        let value = source.detail(kind, low: low, high: high)
-        record(kind, UInt64(bitPattern: value &- low), UInt64(bitPattern: high &- low) &+ 1)
-        return value
-    }
-
-    /// Bits that name something (lock tokens), on behalf of the current user.
-    public func nameBits() -> UInt64 {
-        let bits = source.name(origin: RequestOrigin.user)
-        record(.name, bits, 0)
-        return bits
-    }
-
-    /// The scheduler's part of a state hash: virtual time, who is ready, who waits where, the
-    /// pending timers, pauses and crashes. Order-independent where the order is an accident.
-    public func digest(into hasher: inout FNV1a) {
-        hasher.feed(now)
-        var owners = UnorderedDigest()
-        for owner in readyOwners {
-            var entry = FNV1a()
-            entry.feed(Int64(owner))
-            owners.add(entry)
-        }
-        owners.feed(into: &hasher)
-        var parked = UnorderedDigest()
-        var waker = parkedHead
-        while let current = waker {
-            var entry = FNV1a()
-            entry.feed(Int64(current.process.id.kind.order) << 32 | Int64(current.process.id.index))
-            entry.feed(Int64(current.process.incarnation))
-            entry.feed(Int64(current.owner))
-            current.label.withUTF8Buffer { bytes in
-                for byte in bytes { entry.feed(Int64(byte)) }
-            }
-            parked.add(entry)
-            waker = current.next
-        }
-        parked.feed(into: &hasher)
-        var pending = UnorderedDigest()
-        timers.forEachLive { deadline in
-            var entry = FNV1a()
-            entry.feed(deadline &- now)
-            pending.add(entry)
-        }
-        pending.feed(into: &hasher)
-        var processes = UnorderedDigest()
-        for (process, until) in pausedUntil where until > now {
-            var entry = FNV1a()
-            entry.feed(Int64(process.kind.order) << 32 | Int64(process.index))
-            entry.feed(until)
-            processes.add(entry)
-        }
-        for (process, incarnation) in incarnations {
-            var entry = FNV1a()
-            entry.feed(Int64(process.kind.order) << 32 | Int64(process.index))
-            entry.feed(-Int64(incarnation))
-            processes.add(entry)
-        }
-        processes.feed(into: &hasher)
-    }
-
     public func fail(_ failure: SimulationFailure) {
         if self.failure == nil { self.failure = failure }
-    }
-}
-
-/// A binary min-heap of timers keyed by (deadline, insertion sequence).
-struct TimerHeap {
-    /// Keys inline, so sifting compares without chasing pointers.
-    private struct Entry {
-        var deadline: Int64
-        var sequence: UInt64
-        var timer: SimTimer
-    }
-    private var items: [Entry] = []
-
-    var isEmpty: Bool { items.isEmpty }
-
-    /// The deadline of every timer not cancelled, in heap order.
-    func forEachLive(_ body: (Int64) -> Void) {
-        for entry in items where entry.timer.action != nil { body(entry.deadline) }
-    }
-
-    mutating func push(_ timer: SimTimer) {
-        items.append(Entry(deadline: timer.deadline, sequence: timer.sequence, timer: timer))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.before(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    func peekDeadline() -> Int64? { items.first?.deadline }
-
-    mutating func pop() -> SimTimer? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0].timer
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            let count = items.count
-            while true {
-                let left = 2 * parent + 1
-                guard left < count else { break }
-                let right = left + 1
-                let smallest = right < count && Self.before(items[right], items[left]) ? right : left
-                guard Self.before(items[smallest], items[parent]) else { break }
-                items.swapAt(smallest, parent)
-                parent = smallest
-            }
-        }
-        return top
-    }
-
-    @inline(__always)
-    private static func before(_ a: Entry, _ b: Entry) -> Bool {
-        a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
     }
 }
 

@@ -94,13 +94,19 @@ import Testing
         #expect(shrunk.users <= 3)
         #expect(shrunk.faultsFired <= 2)
         #expect(shrunk.choices.count < shrunk.originalChoices)
+        // The kept faults name a subsequence of the scenario's specs, and the shrunk run still
+        // needs at least one of them to fire.
+        #expect(!shrunk.keptFaults.isEmpty)
+        #expect(shrunk.keptFaults.allSatisfy { scenario.faults.indices.contains($0) })
+        #expect(zip(shrunk.keptFaults, shrunk.keptFaults.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(shrunk.faultsFired >= 1)
         var small = scenario
         small.faults = shrunk.keptFaults.map { scenario.faults[$0] }
-        #expect(small.faults.count <= scenario.faults.count)
         let again = Shrinker.replay(small.keepingUsers(shrunk.users), seed: 13, choices: shrunk.choices,
                                     grouped: shrunk.groupsSimultaneousTimers)
         #expect(again.violatedInvariants.contains(.inventoryConsistent))
         #expect(again.simulated.traceHash == shrunk.traceHash)
+        #expect(again.simulated.coverage.faultsFired == shrunk.faultsFired)
     }
 
     @Test func keepingUsersCutsGroupsInOrder() {

@@ -235,7 +235,9 @@ import Testing
         #expect(output.quiescent.bookings.count == 2)
         let report = LinearizabilityChecker().check(BookingHistory(observation: output.observation, scenario: scenario))
         let counterexample = try #require(report.counterexample, "\(report)")
-        print("pause-past-ttl, seed 64: \(report)")
+        #expect(report.operations == 50)
+        #expect(report.partitions == 1)
+        #expect(report.statesExplored == 0, "the final read rejects it before any search")
         #expect(counterexample.conflict.count == 2)
         #expect(Set(counterexample.conflict.map(\.user)) == Set(output.quiescent.bookings.map(\.userID)))
         #expect(counterexample.explanation.contains("both booked room 1 night 2026-03-15, which has capacity 1: no order of the 50 confirms explains both"))
@@ -302,32 +304,31 @@ import Testing
         #expect(large.conflict.map(\.request.rawValue) == ["req-6", "req-7"])
     }
 
-    @Test func fiftyAndFiveThousandUserHistoriesCheckQuickly() throws {
+    /// How fast these are checked is `overbook bench`'s business (its 5,000-user row runs the
+    /// checker on every run); here, what the reductions must achieve: one state per history.
+    @Test func fiftyAndFiveThousandUserHistoriesAreDecidedInOneState() throws {
         let scenario = try Self.scenario("seed-experiment.yaml")
         let history = BookingHistory(observation: ScenarioSimulation.run(scenario, seed: 1).observation, scenario: scenario)
-        let clock = ContinuousClock()
-        var report: LinearizabilityReport?
-        let fifty = clock.measure { report = LinearizabilityChecker().check(history) }
+        var report: LinearizabilityReport? = LinearizabilityChecker().check(history)
         #expect(report?.isLinearizable == true)
-        print("50-user seed experiment history: \(fifty) (\(report!))")
-        #expect(fifty < .seconds(5))
+        #expect(report?.operations == 50)
+        #expect(report?.partitions == 1)
+        #expect(report?.statesExplored == 1)
 
         let herd = try Self.scenario("thundering-herd-5000.yaml")
         let herdHistory = BookingHistory(observation: ScenarioSimulation.run(herd, seed: 1).observation, scenario: herd)
-        let fiveThousand = clock.measure { report = LinearizabilityChecker().check(herdHistory) }
+        report = LinearizabilityChecker().check(herdHistory)
         #expect(report?.isLinearizable == true)
         #expect(report?.operations == 5_000)
-        print("5,000-user thundering-herd history: \(fiveThousand) (\(report!))")
-        #expect(fiveThousand < .seconds(5))
+        #expect(report?.partitions == 1)
+        #expect(report?.statesExplored == 1)
 
         // A hand-built one with a double booking hidden in it: rejected, and the explanation names it.
         let large = BookingHistory(operations: Self.seedShapedHistory(users: 5_000), capacities: Self.capacities())
         #expect(LinearizabilityChecker().check(large).isLinearizable)
         var doubled = large
         doubled.operations[4_321].outcome = .booked(BookingID(2))
-        let rejected = clock.measure { report = LinearizabilityChecker().check(doubled) }
+        report = LinearizabilityChecker().check(doubled)
         #expect(report?.counterexample?.conflict.map(\.request.rawValue) == ["req-37", "req-4322"])
-        print("5,000-user history with a double booking: \(rejected)")
-        #expect(rejected < .seconds(5))
     }
 }
