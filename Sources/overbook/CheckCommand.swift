@@ -320,7 +320,7 @@ func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario,
         throw ExitCode(2)
     }
     var scenario = base
-    guard let variant = Variant(rawValue: file.variant) else {
+    guard let variant = VariantOption.registry.variant(named: file.variant) else {
         Console.error("\(path) names an unknown variant '\(file.variant)'")
         throw ExitCode(2)
     }
