@@ -3,6 +3,7 @@
 #   make run      set up, build (release), run a scenario: SCENARIO=path ARGS='...'
 #   make test     set up, run `swift test` against a throwaway Redis and PostgreSQL
 #   make bench    set up, build (release), `overbook bench` (ARGS='...')
+#   make examples build and run the Examples/ package (a variant defined outside Overbook)
 #   make build    debug build of everything
 #   make clean    remove build products (keeps fetched package checkouts)
 #   make distclean  remove the whole build folder
@@ -32,10 +33,10 @@ OVERBOOK     := $(SCRATCH_PATH)/release/overbook
 export SCRATCH_PATH SWIFT
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build release run test bench clean distclean
+.PHONY: help setup build release run test bench examples clean distclean
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@scripts/setup.sh
@@ -59,6 +60,10 @@ test: export SWIFT_DETERMINISTIC_HASHING := 1
 test: setup
 	python3 scripts/check-imports.py
 	scripts/with-servers.sh $(SWIFT) test --scratch-path $(SCRATCH_PATH) $(TEST_ARGS)
+	$(SWIFT) run --package-path Examples CheckFirst 20
+
+examples: setup
+	$(SWIFT) run --package-path Examples CheckFirst $(ARGS)
 
 clean:
 	$(SWIFT) package clean --scratch-path $(SCRATCH_PATH)

@@ -28,77 +28,6 @@ public struct BookingConfiguration: Hashable, Sendable {
     }
 }
 
-/// One design fix to the seed algorithm. Fixes combine (`atomic+idempotent+crash-safe`); the
-/// empty combination is the seed itself.
-public enum Fix: String, Hashable, Sendable, CaseIterable, Codable, Comparable {
-    /// A fencing token (`INCR` of a Redis counter taken with the lock) that both databases check
-    /// and advance: a holder whose lock expired (a pause past the TTL) has its writes refused
-    /// once a newer holder wrote. Prevents the lock-expiry double booking. Costs one Redis round
-    /// trip and a row-locked fence update per database per confirm; does nothing for stays that
-    /// take different lock keys.
-    case fenced
-    /// The inventory decrement is `UPDATE ... WHERE available_quantity >= 1`, the source of
-    /// truth: no read-modify-write, so no lost update and no oversold night whatever the lock
-    /// does (the lock only spares the database contention). Prevents every double booking,
-    /// including overlapping stays with different check-ins. Costs nothing measurable.
-    case atomic
-    /// A request id makes a retry idempotent: the booking insert is unique per request id and
-    /// the inventory records each reservation by request id, so a client's retry after a
-    /// timeout gets the first answer instead of a second booking. Costs a lookup per confirm
-    /// and a reservations row.
-    case idempotent
-    /// A saga across the two databases: insert the booking as `pending`, reserve (idempotent,
-    /// atomic), then mark it `confirmed` or `cancelled`; a recovery worker on every replica
-    /// (after a restart, and whenever a saga could not finish) re-drives pending bookings until
-    /// each is resolved, so the databases agree at quiescence whatever crashed. Implies
-    /// `atomic` and `idempotent`. Costs two more statements per confirm and a worker.
-    case crashSafe = "crash-safe"
-
-    public static func < (a: Fix, b: Fix) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
-}
-
-/// The algorithm variant a scenario names: the seed, or the seed with a set of fixes.
-public struct Variant: Hashable, Sendable, CustomStringConvertible {
-    public let fixes: Set<Fix>
-
-    public init(fixes: Set<Fix>) {
-        // crash-safe is built on atomic, idempotent reservations.
-        self.fixes = fixes.contains(.crashSafe) ? fixes.union([.atomic, .idempotent]) : fixes
-    }
-
-    /// The seed experiment's algorithm, kept faithfully, flaws included: a TTL lock without
-    /// fencing, two databases with no transaction across them, a lock on the check-in night
-    /// only, and an inventory that decrements by read-modify-write.
-    public static let seed = Variant(fixes: [])
-
-    public func has(_ fix: Fix) -> Bool { fixes.contains(fix) }
-
-    /// `seed`, or the fixes joined by `+` in a fixed order (`atomic+idempotent`).
-    public var rawValue: String {
-        fixes.isEmpty ? "seed" : fixes.sorted().map(\.rawValue).joined(separator: "+")
-    }
-
-    public var description: String { rawValue }
-
-    /// Parses `seed` or `fix+fix+...`.
-    public init?(rawValue: String) {
-        if rawValue == "seed" {
-            self = .seed
-            return
-        }
-        var fixes: Set<Fix> = []
-        for part in rawValue.split(separator: "+", omittingEmptySubsequences: false) {
-            guard let fix = Fix(rawValue: String(part)) else { return nil }
-            fixes.insert(fix)
-        }
-        self.init(fixes: fixes)
-    }
-
-    /// The variants the matrix compares: the seed, each fix alone, and all of them.
-    public static let allCases: [Variant] =
-        [.seed] + Fix.allCases.map { Variant(fixes: [$0]) } + [Variant(fixes: Set(Fix.allCases))]
-}
-
 public struct BookingService<C: Clock<Duration>>: Sendable {
     public let clock: C
     public let lock: any LockService
@@ -135,10 +64,7 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
             guard let stay = Stay(room: body.room, checkIn: body.checkIn, checkOut: body.checkOut) else {
                 return .error(StatusCode.badRequest, "check_out must be after check_in")
             }
-            if configuration.variant == .seed {
-                return await confirmSeed(userID: body.userID, stay: stay, requestID: body.requestID)
-            }
-            return await confirmFixed(userID: body.userID, stay: stay, requestID: body.requestID)
+            return await configuration.variant.flow.confirm(ConfirmRequest(userID: body.userID, stay: stay, requestID: body.requestID), on: self)
         case .booking(let id):
             return await answer { () async throws(StoreError) in
                 guard let booking = try await database.booking(id: id) else {
@@ -178,80 +104,5 @@ public struct BookingService<C: Clock<Duration>>: Sendable {
         let healthy = dependencies.values.allSatisfy { $0 == "ok" }
         return APIResponse(status: healthy ? StatusCode.ok : StatusCode.serviceUnavailable,
                            body: .health(HealthBody(service: "booking", status: healthy ? "healthy" : "degraded", dependencies: dependencies)))
-    }
-
-    /// The seed algorithm, step by step as the experiment's README gives it:
-    /// lock `lock:room:{room}:{check_in}` with `SET NX EX 10` (3 attempts, backoff 0.1/0.2/0.4 s,
-    /// then 503); ask the inventory service for availability; insert the booking; decrement the
-    /// inventory through the inventory service; commit; release with compare-and-delete; 201.
-    /// Not available: release and 409.
-    func confirmSeed(userID: UserID, stay: Stay, requestID: RequestID?) async -> APIResponse {
-        let key = "lock:room:\(stay.room):\(stay.checkIn)"
-        let token = ids.lockToken()
-        var acquired = false
-        for pause in configuration.lock.backoff {
-            do {
-                if try await lock.acquire(key: key, token: token, ttl: configuration.lock.ttl) {
-                    acquired = true
-                    break
-                }
-            } catch {
-                return .error(StatusCode.serviceUnavailable, "could not reach the lock service: \(error)")
-            }
-            try? await clock.sleep(for: pause)
-        }
-        guard acquired else {
-            return .error(StatusCode.serviceUnavailable, Self.lockExhaustedMessage)
-        }
-        await faults.reached(.lockAcquired)
-        // The seed's bookings table has no request id: a retried request books again.
-        let outcome = await bookWhileLocked(userID: userID, stay: stay, requestID: nil)
-        await faults.reached(.beforeRelease)
-        // The seed ignores whether the compare-and-delete found its own token.
-        _ = try? await lock.release(key: key, token: token)
-        return outcome
-    }
-
-    private func bookWhileLocked(userID: UserID, stay: Stay, requestID: RequestID?) async -> APIResponse {
-        if let refusal = await availabilityRefusal(stay) { return refusal }
-        let transaction: any BookingTransaction
-        do {
-            transaction = try await database.begin()
-        } catch {
-            return .error(StatusCode.serviceUnavailable, "booking database: \(error)")
-        }
-        await faults.reached(.beforeInsert)
-        let booking: Booking
-        do {
-            booking = try await transaction.insert(NewBooking(userID: userID, stay: stay, requestID: requestID))
-        } catch {
-            await transaction.rollback()
-            return .error(StatusCode.internalError, "booking database: \(error)")
-        }
-        await faults.reached(.beforeDecrement)
-        let reserve: APIResponse
-        do {
-            reserve = try await inventory.call(.reserve(stay.room, ReserveBody(checkIn: stay.checkIn, checkOut: stay.checkOut, requestID: requestID)),
-                                               timeout: configuration.inventoryTimeout)
-        } catch {
-            // The reserve may have happened (reply lost): the seed does not find out.
-            await transaction.rollback()
-            return .error(StatusCode.serviceUnavailable, "inventory service: \(error)")
-        }
-        guard reserve.isSuccess else {
-            await transaction.rollback()
-            return reserve.status == StatusCode.conflict
-                ? .error(StatusCode.conflict, "Room not available for the selected dates")
-                : .error(StatusCode.serviceUnavailable, "inventory service answered \(reserve.status)")
-        }
-        await faults.reached(.beforeCommit)
-        do {
-            try await transaction.commit()
-        } catch {
-            // The inventory was already decremented: the seed leaves the two databases apart.
-            return .error(StatusCode.internalError, "booking database: \(error)")
-        }
-        await faults.reached(.afterCommit)
-        return APIResponse(status: StatusCode.created, body: .booking(booking))
     }
 }

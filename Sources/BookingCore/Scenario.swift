@@ -63,7 +63,7 @@ public struct Scenario: Hashable, Sendable {
 
     /// How the inventory service decrements under this scenario's variant.
     public var inventoryDecrement: InventoryService.Decrement {
-        variant.has(.atomic) ? .conditionalUpdate : .readModifyWrite
+        variant.inventoryDecrement
     }
 
     public static func nightsCovering(_ users: [UserGroup]) -> [Night] {

@@ -35,11 +35,11 @@ extension ScheduleFile {
         return file
     }
 
-    /// The scenario as this schedule ran: `base` (the scenario file) with the schedule's variant,
-    /// fault profile for its seed, fault specs kept and users kept.
-    public func scenario(from base: Scenario, path: String) throws(ScheduleFileError) -> Scenario {
+    /// The scenario as this schedule ran: `base` (the scenario file) with the schedule's variant
+    /// (named in `variants`), fault profile for its seed, fault specs kept and users kept.
+    public func scenario(from base: Scenario, variants: VariantRegistry = .standard, path: String) throws(ScheduleFileError) -> Scenario {
         var scenario = base
-        guard let variant = Variant(rawValue: variant) else {
+        guard let variant = variants.variant(named: variant) else {
             throw ScheduleFileError("\(path) names an unknown variant '\(self.variant)'")
         }
         scenario.variant = variant

@@ -6,6 +6,7 @@ import Yams
 /// message still makes sense when the line holds a whole flow mapping.
 struct NodeReader {
     let file: String
+    let variants: VariantRegistry
 
     func error(_ kind: ScenarioError.Kind, at mark: Mark?, _ message: String) -> ScenarioError {
         ScenarioError(kind: kind, file: file, line: mark?.line, column: mark?.column, message: message)

@@ -48,9 +48,10 @@ import Foundation
 import Yams
 
 public enum ScenarioLoader {
-    /// Reads and decodes the scenario file at `path`; errors name `path` as given.
-    public static func load(path: String) throws(ScenarioError) -> Scenario {
-        let reader = NodeReader(file: path)
+    /// Reads and decodes the scenario file at `path`; errors name `path` as given. `variant:`
+    /// names one of `variants`.
+    public static func load(path: String, variants: VariantRegistry = .standard) throws(ScenarioError) -> Scenario {
+        let reader = NodeReader(file: path, variants: variants)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw reader.error(.fileNotFound, at: nil, "no such scenario file")
@@ -61,12 +62,12 @@ public enum ScenarioLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw reader.error(.unreadableFile, at: nil, "cannot be read; check its permissions")
         }
-        return try parse(yaml: try utf8Text(Array(data), reader), file: path)
+        return try parse(yaml: try utf8Text(Array(data), reader), file: path, variants: variants)
     }
 
     /// Decodes scenario YAML; `file` labels the errors (a path, or a name such as `<stdin>`).
-    public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
-        let reader = NodeReader(file: file)
+    public static func parse(yaml: String, file: String, variants: VariantRegistry = .standard) throws(ScenarioError) -> Scenario {
+        let reader = NodeReader(file: file, variants: variants)
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -192,9 +193,9 @@ extension NodeReader {
     }
 
     private func variant(_ node: Node) throws(ScenarioError) -> Variant {
-        let allowed = "seed, or fixes joined by '+' from: " + Fix.allCases.map(\.rawValue).joined(separator: ", ")
+        let allowed = variants.syntax
         let text = try scalar(node, "variant", expected: allowed)
-        guard let variant = Variant(rawValue: text) else {
+        guard let variant = variants.variant(named: text) else {
             throw error(.invalidValue, at: node.mark, "'variant' must be \(allowed); got \(quoted(text))")
         }
         return variant

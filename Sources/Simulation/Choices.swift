@@ -61,9 +61,9 @@ extension ChoiceSource {
 /// the faults, so that turning a fault on or off does not shift the world's draws more than the
 /// fault itself does.
 public final class SeededChoices: ChoiceSource {
-    private var scheduler: SimRandom
-    private var world: SimRandom
-    private var faults: SimRandom
+    @exclusivity(unchecked) private var scheduler: SimRandom
+    @exclusivity(unchecked) private var world: SimRandom
+    @exclusivity(unchecked) private var faults: SimRandom
 
     public init(seed: UInt64) {
         scheduler = SimRandom(seed: seed, stream: 1)

@@ -135,18 +135,18 @@ public final class PostgresModel {
         var waitingFor: TransactionID?
     }
 
-    public private(set) var rooms: [Room]
-    private var availability: VersionedTable<RoomNight, Int>
+    @exclusivity(unchecked) public private(set) var rooms: [Room]
+    @exclusivity(unchecked) private var availability: VersionedTable<RoomNight, Int>
     private let availabilityKeys: [RoomNight]
-    private var bookings = VersionedTable<BookingID, Booking>()
-    private var bookingOrder: [BookingID] = []
+    @exclusivity(unchecked) private var bookings = VersionedTable<BookingID, Booking>()
+    @exclusivity(unchecked) private var bookingOrder: [BookingID] = []
     /// `UNIQUE (request_id)`: the booking that holds each request id, committed or pending.
-    private var requestIndex: [RequestID: BookingID] = [:]
-    private var nextBookingID = 1
-    private var fences = VersionedTable<String, Int>()
-    private var reservations = VersionedTable<RequestID, Stay>()
-    private var transactions: [TransactionID: TransactionState] = [:]
-    private var nextTransaction = 1
+    @exclusivity(unchecked) private var requestIndex: [RequestID: BookingID] = [:]
+    @exclusivity(unchecked) private var nextBookingID = 1
+    @exclusivity(unchecked) private var fences = VersionedTable<String, Int>()
+    @exclusivity(unchecked) private var reservations = VersionedTable<RequestID, Stay>()
+    @exclusivity(unchecked) private var transactions: [TransactionID: TransactionState] = [:]
+    @exclusivity(unchecked) private var nextTransaction = 1
 
     public init(name: String, rooms: [Room] = [], availability: [RoomNight: Int] = [:]) {
         self.name = name

@@ -8,15 +8,15 @@ public final class RedisModel {
         public var expiresAt: Int64?
     }
 
-    private var entries: [String: Entry] = [:]
+    @exclusivity(unchecked) private var entries: [String: Entry] = [:]
     /// Added to virtual time to get the server's clock.
-    public var clockOffset: Int64 = 0
+    @exclusivity(unchecked) public var clockOffset: Int64 = 0
 
     public init() {}
 
     /// Write history, kept only when a failover may need to lose recent writes.
-    public var journaling = false
-    private var journal: [(time: Int64, key: String, previous: Entry?)] = []
+    @exclusivity(unchecked) public var journaling = false
+    @exclusivity(unchecked) private var journal: [(time: Int64, key: String, previous: Entry?)] = []
 
     /// Removes `key` if its TTL has passed (Redis's passive expiry); `true` if it did.
     public func expireIfDue(_ key: String, now: Int64) -> Bool {

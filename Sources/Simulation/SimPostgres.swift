@@ -14,13 +14,13 @@ public final class SimPostgresServer: @unchecked Sendable {
         var generation: Int
         var retry: () -> Void
     }
-    private var waits: [TransactionID: Wait] = [:]
-    private var waitGeneration = 0
-    private var owners: [TransactionID: ProcessContext] = [:]
+    @exclusivity(unchecked) private var waits: [TransactionID: Wait] = [:]
+    @exclusivity(unchecked) private var waitGeneration = 0
+    @exclusivity(unchecked) private var owners: [TransactionID: ProcessContext] = [:]
     /// Transactions whose connection is gone: every further statement fails.
-    private var lost: Set<TransactionID> = []
+    @exclusivity(unchecked) private var lost: Set<TransactionID> = []
     /// Errors a fault planted for a process's next statement in a transaction.
-    private var planted: [ProcessID: StoreError] = [:]
+    @exclusivity(unchecked) private var planted: [ProcessID: StoreError] = [:]
 
     init(model: PostgresModel, process: ProcessContext) {
         self.model = model

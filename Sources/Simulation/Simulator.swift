@@ -48,13 +48,13 @@ public struct SimulationBudget: Hashable, Sendable {
 /// A parked task: the simulator resumes it exactly once, or, if its process crashed, only at
 /// teardown (a crash never resumes a pending continuation while the world still runs).
 public final class Waker: @unchecked Sendable {
-    fileprivate var continuation: UnsafeContinuation<Void, Never>?
+    @exclusivity(unchecked) fileprivate var continuation: UnsafeContinuation<Void, Never>?
     public let process: ProcessContext
     let label: StaticString
     /// The user the parked task works for (`RequestOrigin.user` when it parked).
     let owner: Int32
-    fileprivate var previous: Waker?
-    fileprivate(set) var next: Waker?
+    @exclusivity(unchecked) fileprivate var previous: Waker?
+    @exclusivity(unchecked) fileprivate(set) var next: Waker?
 
     fileprivate init(process: ProcessContext, label: StaticString, continuation: UnsafeContinuation<Void, Never>) {
         self.process = process
@@ -69,7 +69,7 @@ public final class Waker: @unchecked Sendable {
 public final class SimTimer: @unchecked Sendable {
     let deadline: Int64
     let sequence: UInt64
-    fileprivate(set) var action: (() -> Void)?
+    @exclusivity(unchecked) fileprivate(set) var action: (() -> Void)?
     fileprivate init(deadline: Int64, sequence: UInt64, action: @escaping () -> Void) {
         self.deadline = deadline
         self.sequence = sequence
@@ -85,7 +85,7 @@ public final class SimTimer: @unchecked Sendable {
 /// picks which. Virtual time advances only when no job is ready, to the earliest timer (ties
 /// broken by insertion order). All state is confined to that one thread, hence `@unchecked`.
 public final class Simulator: TaskExecutor, @unchecked Sendable {
-    public private(set) var now: Int64 = 0
+    @exclusivity(unchecked) public private(set) var now: Int64 = 0
     public let seed: UInt64
     /// Where every decision of the run comes from (seeded random unless a strategy says otherwise).
     public let source: any ChoiceSource
@@ -93,48 +93,48 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
     public let budget: SimulationBudget
 
     /// Every decision where there was one. Seed + choices = the run.
-    public internal(set) var choices: [Choice] = []
+    @exclusivity(unchecked) public internal(set) var choices: [Choice] = []
     /// Set by a strategy that has seen enough of this run (a state already explored): the run
     /// stops at once, is not checked, and its parked tasks are drained.
-    public private(set) var abandoned = false
+    @exclusivity(unchecked) public private(set) var abandoned = false
     /// Fire every timer due at an instant before running the jobs they wake (set by strategies
     /// that explore orders: see `ChoiceSource.groupsSimultaneousTimers`).
     public let groupsSimultaneousTimers: Bool
-    public var recordsChoices = false
-    public private(set) var steps = 0
-    public private(set) var failure: SimulationFailure?
+    @exclusivity(unchecked) public var recordsChoices = false
+    @exclusivity(unchecked) public private(set) var steps = 0
+    @exclusivity(unchecked) public private(set) var failure: SimulationFailure?
     /// After quiescence the world is sealed: every simulated service refuses work at once, so
     /// that parked tasks can be resumed and run to their end without effects.
-    public private(set) var sealed = false
+    @exclusivity(unchecked) public private(set) var sealed = false
 
-    private var ready: [UnownedJob] = []
+    @exclusivity(unchecked) private var ready: [UnownedJob] = []
     /// For each ready job, the user on whose behalf it runs (`RequestOrigin.user` of the task
     /// that woke it): the "thread" PCT gives priorities to.
-    private(set) var readyOwners: [Int32] = []
+    @exclusivity(unchecked) private(set) var readyOwners: [Int32] = []
     /// The owner of the job running now, and of the waker being resumed.
-    private var runningOwner: Int32 = 0
-    private var resumingOwner: Int32?
-    private(set) var timers = TimerHeap()
-    private var timerSequence: UInt64 = 0
+    @exclusivity(unchecked) private var runningOwner: Int32 = 0
+    @exclusivity(unchecked) private var resumingOwner: Int32?
+    @exclusivity(unchecked) private(set) var timers = TimerHeap()
+    @exclusivity(unchecked) private var timerSequence: UInt64 = 0
     private let ownerThread: pthread_t
     private let foreignJobs = Mutex<[String]>([])
     private let sawForeignJob = Atomic<Bool>(false)
 
-    private(set) var parkedHead: Waker?
-    private var parkedCount = 0
-    private var crashedWakers: [Waker] = []
-    private(set) var incarnations: [ProcessID: Int] = [:]
+    @exclusivity(unchecked) private(set) var parkedHead: Waker?
+    @exclusivity(unchecked) private var parkedCount = 0
+    @exclusivity(unchecked) private var crashedWakers: [Waker] = []
+    @exclusivity(unchecked) private(set) var incarnations: [ProcessID: Int] = [:]
     /// Stop-the-world pauses: a paused process's tasks are not resumed before this time.
-    private(set) var pausedUntil: [ProcessID: Int64] = [:]
+    @exclusivity(unchecked) private(set) var pausedUntil: [ProcessID: Int64] = [:]
 
     /// Spawned tasks are spread over several task groups: the runtime removes a finished child
     /// from its group's list by walking it, so one group of thousands of children is quadratic.
     private final class SpawnShard: @unchecked Sendable {
-        var queue: [@Sendable () async -> Void] = []
-        var waker: Waker?
+        @exclusivity(unchecked) var queue: [@Sendable () async -> Void] = []
+        @exclusivity(unchecked) var waker: Waker?
     }
     private let shards: [SpawnShard]
-    private var nextShard = 0
+    @exclusivity(unchecked) private var nextShard = 0
     private let spawnerContext = ProcessContext(id: ProcessID(kind: .harness, index: 0), incarnation: 0)
 
     /// `spawnShards`: how many task groups hold spawned tasks; about one per 64 concurrent ones.

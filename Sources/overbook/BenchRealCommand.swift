@@ -31,7 +31,7 @@ struct BenchRealCommand: ParsableCommand {
     @Option(help: "Measured rounds per load.")
     var rounds = 5
 
-    @Option(help: "Algorithm variant for the services: seed, or fixes joined by '+'.")
+    @Option(help: VariantOption.help)
     var variant = "seed"
 
     @Option(help: "Spread the 200 users' arrivals uniformly over this many milliseconds (0: all at once).")
@@ -41,7 +41,7 @@ struct BenchRealCommand: ParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        guard Variant(rawValue: variant) != nil else { throw ValidationError("--variant must be seed, or fixes joined by '+'; got '\(variant)'") }
+        _ = try VariantOption.parse(variant)
         guard spreadMs >= 0 else { throw ValidationError("--spread-ms must not be negative") }
     }
 
@@ -49,7 +49,7 @@ struct BenchRealCommand: ParsableCommand {
         #if DEBUG
         print("warning: this is a debug build; figures are not representative (use swift build -c release)")
         #endif
-        let variant = Variant(rawValue: self.variant)!
+        let variant = try VariantOption.parse(self.variant)
         var seed = Scenario.seedExperiment()
         seed.name = "seed-50"
         seed.variant = variant

@@ -275,7 +275,7 @@ func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario,
     }
     do {
         let file = try ScheduleFile.decoded(from: data, path: path)
-        return (try file.scenario(from: base, path: path), file)
+        return (try file.scenario(from: base, variants: VariantOption.registry, path: path), file)
     } catch {
         Console.error(error.description)
         throw ExitCode(2)

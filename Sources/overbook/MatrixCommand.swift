@@ -36,7 +36,7 @@ struct MatrixCommand: ParsableCommand {
     @Option(help: "Comma-separated fault profiles (default: all).")
     var profiles: String?
 
-    @Option(help: "Comma-separated variants (default: seed, each fix alone, and all fixes).")
+    @Option(help: "Comma-separated variants (default: \(VariantOption.registry.variants.map(\.rawValue).joined(separator: ", "))).")
     var variants: String?
 
     @Option(help: "Worker threads.")
@@ -52,10 +52,8 @@ struct MatrixCommand: ParsableCommand {
             }
             return profile
         }
-        let variants = try (self.variants?.split(separator: ",").map(String.init) ?? Variant.allCases.map(\.rawValue)).map { name in
-            guard let variant = Variant(rawValue: name) else { throw ValidationError("unknown variant '\(name)'") }
-            return variant
-        }
+        let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
+            ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
         print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
               + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")

@@ -60,7 +60,7 @@ struct RealCommand: ParsableCommand {
     @Argument(help: "A scenario file (YAML), e.g. scenarios/seed-experiment.yaml.")
     var scenario: String
 
-    @Option(help: "Run this variant instead of the scenario's: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    @Option(help: VariantOption.overrideHelp)
     var variant: String?
 
     @Option(help: "How many times to run the scenario, on databases reset between runs; prints a batch summary.")
@@ -76,14 +76,12 @@ struct RealCommand: ParsableCommand {
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
-        if let variant, Variant(rawValue: variant) == nil {
-            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
-        }
+        if let variant { _ = try VariantOption.parse(variant) }
     }
 
     func run() throws {
         var scenario = try loadScenario(self.scenario)
-        if let variant { scenario.variant = Variant(rawValue: variant)! }
+        if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
         let notInjected = scenario.faults
         if !scenario.faults.isEmpty {

@@ -11,7 +11,7 @@ struct ScenarioOptions: ParsableArguments {
     @Option(help: "The (first) seed; defaults to the scenario's `seed`.")
     var seed: UInt64?
 
-    @Option(help: "Run this variant instead of the scenario's: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    @Option(help: VariantOption.overrideHelp)
     var variant: String?
 
     @Option(help: "Add a named fault profile: \(FaultProfile.all.map(\.name).joined(separator: ", ")).")
@@ -21,9 +21,7 @@ struct ScenarioOptions: ParsableArguments {
     var swarm = false
 
     mutating func validate() throws {
-        if let variant, Variant(rawValue: variant) == nil {
-            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
-        }
+        if let variant { _ = try VariantOption.parse(variant) }
         if let profile, FaultProfile.named(profile) == nil {
             throw ValidationError("--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
         }
@@ -37,7 +35,7 @@ struct ScenarioOptions: ParsableArguments {
     /// The scenario file with --variant applied (before any per-seed profile).
     func loadBase() throws -> Scenario {
         var scenario = try loadScenario(self.scenario)
-        if let variant { scenario.variant = Variant(rawValue: variant)! }
+        if let variant { scenario.variant = try VariantOption.parse(variant) }
         return scenario
     }
 

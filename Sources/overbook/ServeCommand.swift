@@ -46,14 +46,11 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "PostgreSQL connections in the pool (each with its own thread).")
     var poolSize = 10
 
-    @Option(help: "Algorithm variant: seed, or fixes joined by '+' (fenced, atomic, idempotent, crash-safe).")
+    @Option(help: VariantOption.help)
     var variant = "seed"
 
     func parsedVariant() throws -> Variant {
-        guard let parsed = Variant(rawValue: variant) else {
-            throw ValidationError("--variant must be seed, or fixes joined by '+' from: \(Fix.allCases.map(\.rawValue).joined(separator: ", ")); got '\(variant)'")
-        }
-        return parsed
+        try VariantOption.parse(variant)
     }
 
     func validatePort(_ port: Int) throws {
@@ -87,7 +84,7 @@ struct ServeInventoryCommand: ParsableCommand {
         let url = try EnvironmentVariable.value(databaseURL, EnvironmentVariable.inventoryDatabaseURL,
                                                 option: "--database-url", example: "postgresql://overbook@127.0.0.1:5432/inventory_db")
         let variant = try options.parsedVariant()
-        let decrement: InventoryService.Decrement = variant.has(.atomic) ? .conditionalUpdate : .readModifyWrite
+        let decrement = variant.inventoryDecrement
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
         try runService {
             if seedData {

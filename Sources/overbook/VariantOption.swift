@@ -1,0 +1,17 @@
+import ArgumentParser
+import BookingCore
+
+/// `--variant` as every command reads it: names from the standard registry.
+enum VariantOption {
+    static let registry = VariantRegistry.standard
+
+    static var help: ArgumentHelp { "Algorithm variant: \(registry.syntax)." }
+    static var overrideHelp: ArgumentHelp { "Run this variant instead of the scenario's: \(registry.syntax)." }
+
+    static func parse(_ name: String, option: String = "--variant") throws -> Variant {
+        guard let variant = registry.variant(named: name) else {
+            throw ValidationError("\(option) must be \(registry.syntax); got '\(name)'")
+        }
+        return variant
+    }
+}
