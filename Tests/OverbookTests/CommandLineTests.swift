@@ -24,9 +24,10 @@ enum OverbookBinary {
         var error: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    /// `executable`: another program to run the same way (the real-mode tests' psql).
+    static func run(_ arguments: [String], environment: [String: String]? = nil, executable: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable ?? url
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
         if let environment { process.environment = environment }
