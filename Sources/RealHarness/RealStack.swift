@@ -293,10 +293,3 @@ func tail(_ url: URL, lines: Int = 20) -> String {
     return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).map { "    " + $0 }.joined(separator: "\n")
 }
 
-/// A URL without its password, for messages.
-public func redacted(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://")?.upperBound, let at = url[schemeEnd...].lastIndex(of: "@") else { return url }
-    let credentials = url[schemeEnd..<at]
-    guard let colon = credentials.firstIndex(of: ":") else { return url }
-    return String(url[..<colon]) + ":***" + String(url[at...])
-}

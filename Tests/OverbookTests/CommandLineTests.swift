@@ -150,6 +150,7 @@ enum OverbookBinary {
 
     @Test func aBadScheduleFileIsAClearError() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-bad-schedule-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         try "{\"not\": \"a schedule\"}".write(toFile: path, atomically: true, encoding: .utf8)
         let replay = try OverbookBinary.run(["replay", "scenarios/seed-experiment.yaml", "--schedule", path, "--no-report"])
         #expect(replay.status == 2)
@@ -161,6 +162,7 @@ enum OverbookBinary {
 
     @Test func anExhaustiveCounterexampleReplaysInANewProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-check-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let check = try OverbookBinary.run(["check", "scenarios/last-room-one-night.yaml", "--strategy", "exhaustive", "--users", "2",
                                             "--max-faults", "1", "--no-shrink", "--no-report", "--schedule-dir", directory])
         #expect(check.status == 1, "a violation exits 1: \(check.output)\(check.error)")
@@ -175,6 +177,7 @@ enum OverbookBinary {
 
     @Test func aShrunkSwarmSeedReplaysInANewProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-shrink-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let shrink = try OverbookBinary.run(["shrink", "scenarios/seed-experiment.yaml", "--swarm", "--seed", "13",
                                              "--schedule-dir", directory, "--budget", "120", "--no-report"])
         #expect(shrink.status == 0, "\(shrink.output)\(shrink.error)")

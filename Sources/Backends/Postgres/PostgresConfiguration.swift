@@ -27,7 +27,8 @@ public struct PostgresConfiguration: Hashable, Sendable {
         if let options = PQconninfoParse(url, &message) {
             PQconninfoFree(options)
         } else {
-            let detail = message.map { String(cString: $0).trimmingTrailingWhitespace } ?? "out of memory"
+            // libpq quotes the whole string it could not parse, password included.
+            let detail = redacting(url, in: message.map { String(cString: $0).trimmingTrailingWhitespace } ?? "out of memory")
             PQfreemem(message)
             throw BackendConfigurationError("invalid PostgreSQL URL: \(detail); use postgresql://user@host:port/database")
         }

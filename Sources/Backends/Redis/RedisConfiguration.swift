@@ -33,7 +33,7 @@ public struct RedisConfiguration: Hashable, Sendable {
     public init(url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2),
                 connections: Int = 4) throws(BackendConfigurationError) {
         func invalid(_ why: String) -> BackendConfigurationError {
-            BackendConfigurationError("'\(RedisConfiguration.redacted(url))' is not a Redis URL (\(why)); use redis://host:port[/db], e.g. redis://127.0.0.1:6379/0")
+            BackendConfigurationError("'\(redacted(url))' is not a Redis URL (\(why)); use redis://host:port[/db], e.g. redis://127.0.0.1:6379/0")
         }
         let scheme = "redis://"
         guard url.hasPrefix(scheme) else { throw invalid("it must start with redis://") }
@@ -93,8 +93,4 @@ public struct RedisConfiguration: Hashable, Sendable {
     /// `host:port/db`, never the password: safe for error messages and logs.
     public var endpoint: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
 
-    static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let schemeEnd = url.range(of: "://")?.upperBound, schemeEnd <= at else { return url }
-        return String(url[..<schemeEnd]) + "***" + String(url[at...])
-    }
 }
