@@ -14,6 +14,7 @@ let package = Package(
             name: "CheckFirst",
             dependencies: [
                 .product(name: "BookingCore", package: "Overbook"),
+                .product(name: "RunObservation", package: "Overbook"),
                 .product(name: "Simulation", package: "Overbook"),
                 .product(name: "Checking", package: "Overbook"),
                 .product(name: "Scenarios", package: "Overbook"),

@@ -1,5 +1,6 @@
 import BookingCore
 import Checking
+import RunObservation
 import Scenarios
 import Simulation
 
