@@ -54,7 +54,8 @@ public struct ReserveBody: Hashable, Sendable, Codable {
         self.fenceKey = fenceKey
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The wire names, which the services' lenient decoding reads too.
+    public enum CodingKeys: String, CodingKey {
         case checkIn = "check_in"
         case checkOut = "check_out"
         case quantity

@@ -139,14 +139,7 @@ public final class ExhaustiveSearch {
                 break
             }
             prefix = next
-            if stopAtFirst && !report.counterexamples.isEmpty {
-                report.stoppedBecause = "stopped at the first violation"
-                break
-            }
-            if now() - start > budgetSeconds {
-                report.stoppedBecause = "time budget of \(budgetSeconds) s spent"
-                break
-            }
+            if report.stops(atFirst: stopAtFirst, elapsed: now() - start, budgetSeconds: budgetSeconds) { break }
         }
         report.distinctStates = seen.count
         report.seconds = now() - start
@@ -387,16 +380,25 @@ public enum RandomizedSearch {
             report.executions += 1
             report.note(verdict, execution: report.executions, target: nil, groupsSimultaneousTimers: source.groupsSimultaneousTimers,
                         elapsed: now() - start)
-            if stopAtFirst && !report.counterexamples.isEmpty {
-                report.stoppedBecause = "stopped at the first violation"
-                break
-            }
-            if now() - start > budgetSeconds {
-                report.stoppedBecause = "time budget of \(budgetSeconds) s spent"
-                break
-            }
+            if report.stops(atFirst: stopAtFirst, elapsed: now() - start, budgetSeconds: budgetSeconds) { break }
         }
         report.seconds = now() - start
         return report
+    }
+}
+
+extension SearchReport {
+    /// Whether a search stops here (a violation found and only the first wanted, or its time
+    /// spent), noting why.
+    mutating func stops(atFirst stopAtFirst: Bool, elapsed: Double, budgetSeconds: Double) -> Bool {
+        if stopAtFirst && !counterexamples.isEmpty {
+            stoppedBecause = "stopped at the first violation"
+            return true
+        }
+        if elapsed > budgetSeconds {
+            stoppedBecause = "time budget of \(budgetSeconds) s spent"
+            return true
+        }
+        return false
     }
 }

@@ -162,14 +162,7 @@ struct ReserveWireBody: Decodable {
     let fencingToken: Int?
     let fenceKey: String?
 
-    enum CodingKeys: String, CodingKey {
-        case checkIn = "check_in"
-        case checkOut = "check_out"
-        case quantity
-        case requestID = "request_id"
-        case fencingToken = "fencing_token"
-        case fenceKey = "fence_key"
-    }
+    typealias CodingKeys = ReserveBody.CodingKeys
 
     var body: ReserveBody {
         ReserveBody(checkIn: checkIn, checkOut: checkOut, quantity: quantity ?? 1, requestID: requestID,

@@ -533,26 +533,36 @@ struct BookingDatabaseContract {
         }
     }
 
+    /// `user_1`'s open transaction inserts `request`; a second transaction inserts it for
+    /// `secondUser` and must wait; `settle` then ends the first (commit or rollback). Returns the
+    /// second insert's result and its still-open transaction.
+    static func insertRacingAnother<C: Clock<Duration>>(
+        _ request: RequestID, db: any BookingDatabase, clock: C, secondUser: UserID,
+        settle: (any BookingTransaction) async throws -> Void
+    ) async throws -> (Result<Booking, StoreError>, any BookingTransaction) {
+        let first = try await db.begin()
+        _ = try await first.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+        let second = try await db.begin()
+        let secondFinished = Flag()
+        async let secondInsert: Result<Booking, StoreError> = outcome { () async throws(StoreError) in
+            defer { secondFinished.set() }
+            return try await second.insert(NewBooking(userID: secondUser, stay: ContractFixture.stay, requestID: request))
+        }
+        try await clock.sleep(for: .milliseconds(200))
+        #expect(!secondFinished.isSet, "the second INSERT should wait for the first transaction's outcome")
+        try await settle(first)
+        return (await secondInsert, second)
+    }
+
     /// Two open transactions insert the same request id: the second waits for the first to commit,
     /// then fails with a unique violation (rather than both succeeding).
     @Test(arguments: ContractWorld.all)
     func concurrentDuplicateRequestWaitsThenFails(_ world: ContractWorld) async throws {
         try await world.withBookingDatabase { db, clock async throws in
             let request = RequestID("request-race")
-            let first = try await db.begin()
-            _ = try await first.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
-
-            let second = try await db.begin()
-            let secondFinished = Flag()
-            async let secondInsert: Result<Booking, StoreError> = outcome { () async throws(StoreError) in
-                defer { secondFinished.set() }
-                return try await second.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
+            let (result, second) = try await Self.insertRacingAnother(request, db: db, clock: clock, secondUser: UserID("user_1")) {
+                try await $0.commit()
             }
-            try await clock.sleep(for: .milliseconds(200))
-            #expect(!secondFinished.isSet, "the second INSERT should wait for the first transaction's outcome")
-            try await first.commit()
-
-            let result = await secondInsert
             guard case .failure(.uniqueViolation) = result else {
                 Issue.record("expected .uniqueViolation, got \(result)")
                 return
@@ -568,20 +578,9 @@ struct BookingDatabaseContract {
     func concurrentDuplicateRequestSucceedsWhenTheFirstRollsBack(_ world: ContractWorld) async throws {
         try await world.withBookingDatabase { db, clock async throws in
             let request = RequestID("request-race")
-            let first = try await db.begin()
-            _ = try await first.insert(NewBooking(userID: UserID("user_1"), stay: ContractFixture.stay, requestID: request))
-
-            let second = try await db.begin()
-            let secondFinished = Flag()
-            async let secondInsert: Result<Booking, StoreError> = outcome { () async throws(StoreError) in
-                defer { secondFinished.set() }
-                return try await second.insert(NewBooking(userID: UserID("user_2"), stay: ContractFixture.stay, requestID: request))
+            let (result, second) = try await Self.insertRacingAnother(request, db: db, clock: clock, secondUser: UserID("user_2")) {
+                await $0.rollback()
             }
-            try await clock.sleep(for: .milliseconds(200))
-            #expect(!secondFinished.isSet, "the second INSERT should wait for the first transaction's outcome")
-            await first.rollback()
-
-            let result = await secondInsert
             guard case .success(let booking) = result else {
                 Issue.record("expected the second insert to succeed, got \(result)")
                 await second.rollback()
