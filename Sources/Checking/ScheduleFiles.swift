@@ -1,5 +1,6 @@
 import BookingCore
 import Foundation
+import RunObservation
 import Simulation
 
 /// Why a schedule file cannot be replayed, in words that say what to do.
@@ -57,5 +58,30 @@ extension ScheduleFile {
         }
         if let users { scenario = scenario.keepingUsers(users) }
         return scenario
+    }
+}
+
+extension ScheduleFile {
+    /// How a replay of this schedule went, line by line: whether every choice was replayed
+    /// (`problems`: the run departed from it), and whether the trace hash and the violation came
+    /// back (`findings`).
+    public func replayReport(_ replayed: ListedChoices, verdict: RunVerdict) -> (problems: [String], findings: [String]) {
+        var problems: [String] = []
+        var findings: [String] = []
+        if let divergence = replayed.divergence {
+            problems.append("the run diverged from the schedule at \(divergence): the scenario file or the code changed since it was written")
+        } else if replayed.position != choices.count || replayed.beyondEnd > 0 {
+            problems.append("the run used \(replayed.position + replayed.beyondEnd) choices; the schedule holds \(choices.count)")
+        } else {
+            findings.append("schedule: all \(choices.count) choices replayed")
+        }
+        if let expected = traceHash {
+            findings.append("trace hash \(hex(verdict.simulated.traceHash) == expected ? "matches" : "DIFFERS from") the schedule's (\(expected))")
+        }
+        if let violates {
+            let again = verdict.violations.contains { $0.invariant.rawValue == violates }
+            findings.append(again ? "violates \(violates) again, as recorded" : "does NOT violate \(violates) this time")
+        }
+        return (problems, findings)
     }
 }

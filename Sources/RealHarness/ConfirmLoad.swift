@@ -48,6 +48,22 @@ public struct ConfirmLoad: Sendable {
     }
 
     /// A client able to hold `users` requests open at once toward each target.
+    /// Sends `plan` to the booking services at `urls` (round-robin) with an HTTP client of its
+    /// own, shut down afterwards.
+    public static func run(_ plan: [PlannedConfirm], against urls: [String],
+                           timeout: Duration) async throws -> (results: [ConfirmResult], duration: Int64) {
+        let client = makeClient(users: plan.count)
+        do {
+            let targets = try urls.map { try HTTPRemoteService<BookingRequest>(baseURL: $0, client: client) }
+            let outcome = await ConfirmLoad(targets: targets, timeout: timeout).run(plan)
+            try? await client.shutdown()
+            return outcome
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
     public static func makeClient(users: Int) -> HTTPClient {
         ServiceInstance.makeHTTPClient(connections: max(8, users))
     }

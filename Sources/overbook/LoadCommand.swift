@@ -72,18 +72,7 @@ struct LoadCommand: ParsableCommand {
         let users = self.users
         let (results, duration): ([ConfirmResult], Int64)
         do {
-            (results, duration) = try runBlocking {
-                let client = ConfirmLoad.makeClient(users: users)
-                do {
-                    let targets = try urls.map { try HTTPRemoteService<BookingRequest>(baseURL: $0, client: client) }
-                    let outcome = await ConfirmLoad(targets: targets, timeout: timeout).run(plan)
-                    try? await client.shutdown()
-                    return outcome
-                } catch {
-                    try? await client.shutdown()
-                    throw error
-                }
-            }
+            (results, duration) = try runBlocking { try await ConfirmLoad.run(plan, against: urls, timeout: timeout) }
         } catch let error as ServiceConfigurationError {
             throw ValidationError("--url: \(error)")
         }

@@ -59,20 +59,9 @@ struct ReplayCommand: ParsableCommand {
         let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, recordChoices: true, budget: budget),
                                         source: listed)
         if let listed, let scheduled {
-            if let divergence = listed.divergence {
-                Console.error("the run diverged from the schedule at \(divergence): the scenario file or the code changed since it was written")
-            } else if listed.position != scheduled.choices.count || listed.beyondEnd > 0 {
-                Console.error("the run used \(listed.position + listed.beyondEnd) choices; the schedule holds \(scheduled.choices.count)")
-            } else {
-                print("schedule: all \(scheduled.choices.count) choices replayed")
-            }
-            if let expected = scheduled.traceHash {
-                print("trace hash \(hex(verdict.simulated.traceHash) == expected ? "matches" : "DIFFERS from") the schedule's (\(expected))")
-            }
-            if let violates = scheduled.violates {
-                let again = verdict.violations.contains { $0.invariant.rawValue == violates }
-                print(again ? "violates \(violates) again, as recorded" : "does NOT violate \(violates) this time")
-            }
+            let (problems, findings) = scheduled.replayReport(listed, verdict: verdict)
+            problems.forEach(Console.error)
+            findings.forEach { print($0) }
         }
         if !verdict.simulated.activeFaults.isEmpty {
             print("active in this run: " + verdict.simulated.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
