@@ -11,51 +11,51 @@ public enum RealSession {
     public static func with<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int,
                                          progress: @escaping @Sendable (String) -> Void,
                                          _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
-        let current = Mutex<RealStack?>(nil)
-        let interrupt = InterruptHandler(announce: progress) {
-            await current.withLock { $0 }?.shutdown()
-        }
-        defer { interrupt.disarm() }
-        // After a signal, whatever the run returns or throws is an effect of the servers
-        // going away: wait for the handler to finish stopping them and exit.
-        defer { while interrupt.hasFired { sleep(1) } }
-        return try runBlocking {
-            let stack = try await RealStack.start(locations, users: users, progress: progress)
-            current.withLock { $0 = stack }
-            do {
-                for scenario in scenarios { try await stack.seed(scenario) }
-                let first = scenarios[0]
-                try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
-                                              replicas: first.bookingReplicas, progress: progress)
-                let result = try await body(stack)
-                progress("stopping the services and servers...")
-                await stack.shutdown()
-                return result
-            } catch {
-                await stack.shutdown()
-                throw error
-            }
+        try supervised(progress: progress, start: {
+            try await RealStack.start(locations, users: users, progress: progress)
+        }, stop: { await $0.shutdown() }) { stack in
+            for scenario in scenarios { try await stack.seed(scenario) }
+            let first = scenarios[0]
+            try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
+                                          replicas: first.bookingReplicas, progress: progress)
+            let result = try await body(stack)
+            progress("stopping the services and servers...")
+            return result
         }
     }
 
     /// Throwaway Redis and PostgreSQL for `body`, stopped afterwards and on Ctrl-C, like `with`.
     public static func withServers<T: Sendable>(progress: @escaping @Sendable (String) -> Void,
                                                 _ body: @escaping @Sendable (ThrowawayServers) async throws -> T) throws -> T {
-        let current = Mutex<ThrowawayServers?>(nil)
+        try supervised(progress: progress, start: { try await ThrowawayServers.start(progress: progress) },
+                       stop: { await $0.stopAll() }, body)
+    }
+
+    /// Starts something, runs `body` with it and stops it, whether `body` returns or throws; a
+    /// signal stops it too, and the process then exits (see `InterruptHandler`).
+    private static func supervised<Resource: Sendable, T: Sendable>(
+        progress: @escaping @Sendable (String) -> Void,
+        start: @escaping @Sendable () async throws -> Resource,
+        stop: @escaping @Sendable (Resource) async -> Void,
+        _ body: @escaping @Sendable (Resource) async throws -> T
+    ) throws -> T {
+        let current = Mutex<Resource?>(nil)
         let interrupt = InterruptHandler(announce: progress) {
-            await current.withLock { $0 }?.stopAll()
+            if let resource = current.withLock({ $0 }) { await stop(resource) }
         }
         defer { interrupt.disarm() }
+        // After a signal, whatever the run returns or throws is an effect of the servers
+        // going away: wait for the handler to finish stopping them and exit.
         defer { while interrupt.hasFired { sleep(1) } }
         return try runBlocking {
-            let servers = try await ThrowawayServers.start(progress: progress)
-            current.withLock { $0 = servers }
+            let resource = try await start()
+            current.withLock { $0 = resource }
             do {
-                let result = try await body(servers)
-                await servers.stopAll()
+                let result = try await body(resource)
+                await stop(resource)
                 return result
             } catch {
-                await servers.stopAll()
+                await stop(resource)
                 throw error
             }
         }
