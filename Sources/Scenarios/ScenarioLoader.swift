@@ -380,21 +380,41 @@ extension NodeReader {
             throw error(.invalidValue, at: kindNode.mark, "'\(fields.childPath("kind"))' must be one of: \(kinds); got \(quoted(kindText))")
         }
         let rules = FaultRules.of(kind)
-        func selector(_ node: Node, _ path: String) throws(ScenarioError) -> ProcessSelector {
-            let expected = "a process: booking, booking-N, inventory, client, user-N, redis, inventory_db or booking_db"
-            let text = try scalar(node, path, expected: expected)
-            guard let selector = ProcessSelector(text) else {
-                throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be \(expected); got \(quoted(text))")
-            }
-            return selector
+        let target = try faultTarget(fields, node, kind: kind, rules: rules)
+        let hop = try faultHop(fields, node, kind: kind, rules: rules)
+        let peers = try faultPeers(fields, node, kind: kind)
+        let trigger = try faultTrigger(fields, node, kind: kind, rules: rules)
+        let duration = try faultDuration(fields, node, kind: kind, rules: rules)
+        var spec = FaultSpec(kind: kind, trigger: trigger, target: target, hop: hop, peers: peers, duration: duration ?? .zero)
+        if let node = fields["activation"] {
+            let parsed = try self.ratio(node, fields.childPath("activation"))
+            spec.activation = Ratio(parsed.numerator, parsed.denominator)
         }
+        if let node = fields["limit"] { spec.limit = try integer(node, fields.childPath("limit"), atLeast: 1) }
+        if let node = fields["retries"] {
+            guard kind == .clientRetry else { throw error(.invalidValue, at: node.mark, "only client-retry takes 'retries'") }
+            spec.retries = try integer(node, fields.childPath("retries"), atLeast: 1)
+        }
+        return spec
+    }
 
+    private func processSelector(_ node: Node, _ path: String) throws(ScenarioError) -> ProcessSelector {
+        let expected = "a process: booking, booking-N, inventory, client, user-N, redis, inventory_db or booking_db"
+        let text = try scalar(node, path, expected: expected)
+        guard let selector = ProcessSelector(text) else {
+            throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be \(expected); got \(quoted(text))")
+        }
+        return selector
+    }
+
+    /// A fault's `target`, checked against what its kind may hit.
+    private func faultTarget(_ fields: Fields, _ node: Node, kind: FaultKind, rules: FaultRules) throws(ScenarioError) -> ProcessSelector? {
         var target: ProcessSelector?
         if let node = fields["target"] {
             guard rules.targets != nil else {
                 throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'target'")
             }
-            target = try selector(node, fields.childPath("target"))
+            target = try processSelector(node, fields.childPath("target"))
             if let allowed = rules.targets, !allowed.contains(where: { $0.matches(target!) }) {
                 throw error(.invalidValue, at: node.mark,
                             "\(quoted(fields.childPath("target"))) of a \(kind.rawValue) fault must be \(allowed.map(\.description).joined(separator: " or ")); got \(quoted(target!.description))")
@@ -402,7 +422,11 @@ extension NodeReader {
         } else if rules.needsTarget {
             throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'target' (\(rules.targets!.map(\.description).joined(separator: " or ")))")
         }
+        return target
+    }
 
+    /// A fault's `hop`, for the kinds that act on one.
+    private func faultHop(_ fields: Fields, _ node: Node, kind: FaultKind, rules: FaultRules) throws(ScenarioError) -> Hop? {
         var hop: Hop?
         let hops = Hop.allCases.map(\.rawValue).joined(separator: ", ")
         if let node = fields["hop"] {
@@ -415,7 +439,11 @@ extension NodeReader {
         } else if rules.needsHop {
             throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'hop' (one of: \(hops))")
         }
+        return hop
+    }
 
+    /// A partition's two sides.
+    private func faultPeers(_ fields: Fields, _ node: Node, kind: FaultKind) throws(ScenarioError) -> [ProcessSelector] {
         var peers: [ProcessSelector] = []
         if let node = fields["between"] {
             guard kind == .partition else { throw error(.invalidValue, at: node.mark, "only a partition takes 'between'") }
@@ -423,11 +451,15 @@ extension NodeReader {
             guard items.count == 2 else {
                 throw error(.invalidValue, at: node.mark, "'\(fields.childPath("between"))' must name two processes, like [booking-1, redis]; got \(items.count)")
             }
-            for (index, item) in items.enumerated() { peers.append(try selector(item, "\(fields.childPath("between"))[\(index)]")) }
+            for (index, item) in items.enumerated() { peers.append(try processSelector(item, "\(fields.childPath("between"))[\(index)]")) }
         } else if kind == .partition {
             throw error(.missingKey, at: node.mark, "a partition needs 'between', like [booking-1, redis]")
         }
+        return peers
+    }
 
+    /// When a fault fires: at a time, at a point of the algorithm, or per call with a ratio.
+    private func faultTrigger(_ fields: Fields, _ node: Node, kind: FaultKind, rules: FaultRules) throws(ScenarioError) -> FaultTrigger {
         let triggerKeys = ["at", "point"].filter { fields[$0] != nil }
         guard triggerKeys.count <= 1 else {
             throw error(.invalidValue, at: fields[triggerKeys[1]]?.mark, "give either 'at' (a time) or 'point' (a place in the algorithm), not both")
@@ -472,7 +504,11 @@ extension NodeReader {
                 throw error(.invalidValue, at: fields[key]?.mark, "'\(key)' bounds a per-call 'ratio'; with 'at' or 'point' leave it out")
             }
         }
+        return trigger
+    }
 
+    /// How long a fault lasts, where its kind has a duration.
+    private func faultDuration(_ fields: Fields, _ node: Node, kind: FaultKind, rules: FaultRules) throws(ScenarioError) -> Duration? {
         var duration = rules.defaultDuration
         if let node = fields["duration"] {
             guard rules.durationMeaning != nil else { throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'duration'") }
@@ -480,17 +516,7 @@ extension NodeReader {
         } else if let meaning = rules.durationMeaning, duration == nil {
             throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'duration' (\(meaning))")
         }
-        var spec = FaultSpec(kind: kind, trigger: trigger, target: target, hop: hop, peers: peers, duration: duration ?? .zero)
-        if let node = fields["activation"] {
-            let parsed = try self.ratio(node, fields.childPath("activation"))
-            spec.activation = Ratio(parsed.numerator, parsed.denominator)
-        }
-        if let node = fields["limit"] { spec.limit = try integer(node, fields.childPath("limit"), atLeast: 1) }
-        if let node = fields["retries"] {
-            guard kind == .clientRetry else { throw error(.invalidValue, at: node.mark, "only client-retry takes 'retries'") }
-            spec.retries = try integer(node, fields.childPath("retries"), atLeast: 1)
-        }
-        return spec
+        return duration
     }
 
     private func slo(_ node: Node) throws(ScenarioError) -> ServiceLevelObjective {
