@@ -74,3 +74,49 @@ public struct DatabaseValidation: Sendable {
         return checks
     }
 }
+
+extension DatabaseValidation {
+    /// Validates the databases at two URLs, with a one-connection pool each, closed afterwards.
+    public static func run(inventoryDatabaseURL: String, bookingDatabaseURL: String, room: RoomID, night: Night,
+                           expectedBookings: Int?) async throws -> DatabaseValidation {
+        let inventory = try PostgresPool(url: inventoryDatabaseURL, poolSize: 1)
+        let bookings = try PostgresPool(url: bookingDatabaseURL, poolSize: 1)
+        do {
+            let result = try await run(inventory: PostgresInventoryDatabase(pool: inventory), bookings: PostgresBookingDatabase(pool: bookings),
+                                       room: room, night: night, expectedBookings: expectedBookings)
+            await inventory.close()
+            await bookings.close()
+            return result
+        } catch {
+            await inventory.close()
+            await bookings.close()
+            throw error
+        }
+    }
+
+    /// The validator's report, in the seed's `validate_results.py` sections.
+    public var text: String {
+        let rule = String(repeating: "=", count: 80)
+        func section(_ title: String) -> String { "\n\(rule)\n\(title)\n\(rule)\n" }
+        var text = section("DATABASE VALIDATION")
+        text += "Room ID: \(room)\nNight: \(night)\n"
+        text += section("BOOKINGS (booking_db)")
+        text += "Confirmed bookings covering \(night): \(bookings.count)\n"
+        for booking in bookings.prefix(50) {
+            text += "  #\(booking.id) \(booking.userID) \(booking.checkIn)..\(booking.checkOut) \(booking.status.rawValue)\n"
+        }
+        if bookings.count > 50 { text += "  ... and \(bookings.count - 50) more\n" }
+        if !otherBookings.isEmpty {
+            text += "Pending or cancelled bookings covering it: \(otherBookings.count)\n"
+        }
+        text += section("INVENTORY (inventory_db)")
+        text += "Room \(room) total_quantity: \(totalQuantity.map(String.init) ?? "no such room")\n"
+        text += "Available on \(night): \(availableQuantity.map(String.init) ?? "no availability row")\n"
+        text += section("VALIDATION CRITERIA")
+        for check in checks {
+            text += "\n\(check.passed ? "✓" : "✗") \(check.title): \(check.passed ? "PASS" : "FAIL")\n  Expected: \(check.expected), Got: \(check.got)\n"
+        }
+        text += section("OVERALL RESULT: \(passed ? "✓ PASS" : "✗ FAIL")")
+        return text
+    }
+}

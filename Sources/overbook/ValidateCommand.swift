@@ -52,51 +52,14 @@ struct ValidateCommand: ParsableCommand {
         let validation: DatabaseValidation
         do {
             validation = try runBlocking {
-                let inventory = try PostgresPool(url: inventoryURL, poolSize: 1)
-                let bookings = try PostgresPool(url: bookingURL, poolSize: 1)
-                do {
-                    let result = try await DatabaseValidation.run(inventory: PostgresInventoryDatabase(pool: inventory),
-                                                                  bookings: PostgresBookingDatabase(pool: bookings),
-                                                                  room: room, night: night, expectedBookings: expected)
-                    await inventory.close()
-                    await bookings.close()
-                    return result
-                } catch {
-                    await inventory.close()
-                    await bookings.close()
-                    throw error
-                }
+                try await DatabaseValidation.run(inventoryDatabaseURL: inventoryURL, bookingDatabaseURL: bookingURL,
+                                                 room: room, night: night, expectedBookings: expected)
             }
         } catch {
             Console.error("could not read the databases: \(error)")
             throw ExitCode(2)
         }
-        print(Self.render(validation))
+        print(validation.text)
         if !validation.passed { throw ExitCode(1) }
-    }
-
-    static func render(_ validation: DatabaseValidation) -> String {
-        let rule = String(repeating: "=", count: 80)
-        func section(_ title: String) -> String { "\n\(rule)\n\(title)\n\(rule)\n" }
-        var text = section("DATABASE VALIDATION")
-        text += "Room ID: \(validation.room)\nNight: \(validation.night)\n"
-        text += section("BOOKINGS (booking_db)")
-        text += "Confirmed bookings covering \(validation.night): \(validation.bookings.count)\n"
-        for booking in validation.bookings.prefix(50) {
-            text += "  #\(booking.id) \(booking.userID) \(booking.checkIn)..\(booking.checkOut) \(booking.status.rawValue)\n"
-        }
-        if validation.bookings.count > 50 { text += "  ... and \(validation.bookings.count - 50) more\n" }
-        if !validation.otherBookings.isEmpty {
-            text += "Pending or cancelled bookings covering it: \(validation.otherBookings.count)\n"
-        }
-        text += section("INVENTORY (inventory_db)")
-        text += "Room \(validation.room) total_quantity: \(validation.totalQuantity.map(String.init) ?? "no such room")\n"
-        text += "Available on \(validation.night): \(validation.availableQuantity.map(String.init) ?? "no availability row")\n"
-        text += section("VALIDATION CRITERIA")
-        for check in validation.checks {
-            text += "\n\(check.passed ? "✓" : "✗") \(check.title): \(check.passed ? "PASS" : "FAIL")\n  Expected: \(check.expected), Got: \(check.got)\n"
-        }
-        text += section("OVERALL RESULT: \(validation.passed ? "✓ PASS" : "✗ FAIL")")
-        return text
     }
 }
