@@ -81,6 +81,12 @@ public struct RunVerdict: Sendable {
     public var criteria: [Criterion]
 
     public var passed: Bool { violations.isEmpty }
+    /// Every invariant held and every deciding criterion of the seed's client passed.
+    public var passedAll: Bool { passed && criteria.allSatisfy { $0.passed || !$0.decides } }
+    /// `1 x 201, 30 x 409, 19 x 503`, by status.
+    public var statusSummary: String {
+        statusCounts.map { "\($0.count) x \($0.status.map(String.init) ?? "no answer")" }.joined(separator: ", ")
+    }
 
     /// The simulator's record, for code that only ever judges simulated runs (sweeps, searches,
     /// shrinking, replays).

@@ -130,7 +130,7 @@ public enum SummaryText {
         text += latencyBlock(verdict.latency)
         text += criteriaBlock(verdict.criteria.map { ($0, $0.passed ? "PASS" : $0.decides ? "FAIL" : "FAIL (claim, not a pass criterion)") })
         text += invariantBlock(violations: verdict.violations)
-        text += section("OVERALL RESULT: \(verdict.passed && verdict.criteria.allSatisfy { $0.passed || !$0.decides } ? "✓ PASS" : "✗ FAIL")")
+        text += section("OVERALL RESULT: \(verdict.passedAll ? "✓ PASS" : "✗ FAIL")")
         return text
     }
 

@@ -1,5 +1,6 @@
 import Backends
 import BookingCore
+import Checking
 import Foundation
 import RunObservation
 import Services
@@ -105,5 +106,12 @@ public struct RealRun: Sendable {
             open += try await PostgresInspector.transactionsLeftOpen(pool).map { "\(name) \($0)" }
         }
         return open
+    }
+}
+
+extension RealRun.Outcome {
+    /// This run judged by the same checks as a simulated one.
+    public func verdict(_ scenario: Scenario) -> RunVerdict {
+        Verdicts.judge(scenario: scenario, observation: observation, duringRun: duringRun)
     }
 }

@@ -12,7 +12,7 @@ public enum RunReport {
         let output = verdict.simulated
         let facts = output.events.isEmpty ? nil : TraceFacts(events: output.events)
         let explanations = Explainer.explain(verdict, facts: facts)
-        let passed = verdict.passed && verdict.criteria.allSatisfy { $0.passed || !$0.decides }
+        let passed = verdict.passedAll
         let summary = summaryLine(verdict)
         let replay = context.replayCommand ?? context.replayCommand(seed: verdict.seed)
         let kind = facts == nil ? "run" : "replay"

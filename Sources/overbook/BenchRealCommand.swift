@@ -65,9 +65,9 @@ struct BenchRealCommand: ParsableCommand {
                 var measured: [(verdict: RunVerdict, duration: Int64)] = []
                 for round in 1...rounds {
                     let outcome = try await runner.once(run: UInt64(round))
-                    let (verdict, duration) = (RealCommand.judge(outcome, scenario: scenario), outcome.duration)
+                    let (verdict, duration) = (outcome.verdict(scenario), outcome.duration)
                     measured.append((verdict, duration))
-                    Console.progress("\(scenario.name) round \(round)/\(rounds): \(RealCommand.statusMix(verdict)) in \(formatSeconds(duration))\n")
+                    Console.progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
                 }
                 lines.append(RealBenchmark.describe(scenario, measured))
             }

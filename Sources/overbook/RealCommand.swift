@@ -99,12 +99,12 @@ struct RealCommand: ParsableCommand {
             var finished: [RealReport.Run] = []
             for run in 1...runs {
                 let outcome = try await runner.once(run: UInt64(run))
-                let (verdict, duration) = (Self.judge(outcome, scenario: scenarioToRun), outcome.duration)
+                let (verdict, duration) = (outcome.verdict(scenarioToRun), outcome.duration)
                 finished.append(RealReport.Run(verdict: verdict, duration: duration))
                 if runs > 1 {
-                    Console.progress("run \(run)/\(runs): \(Self.statusMix(verdict)); p95 \(formatSeconds(verdict.latency.p95)), "
+                    Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
                                      + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
-                                     + "\(verdict.passed && Self.criteriaPassed(verdict) ? "PASS" : "FAIL")\n")
+                                     + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
                 }
             }
             return finished
@@ -114,7 +114,7 @@ struct RealCommand: ParsableCommand {
         for verdict in verdicts { batch.add(verdict) }
         print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
         writeReport(done, pooled: batch, scenario: scenario, notInjected: notInjected)
-        if !verdicts.allSatisfy({ $0.passed && Self.criteriaPassed($0) }) { throw ExitCode(1) }
+        if !verdicts.allSatisfy(\.passedAll) { throw ExitCode(1) }
     }
 
     /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
@@ -141,17 +141,4 @@ struct RealCommand: ParsableCommand {
         Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
     }
 
-    /// A real run judged by the same checks as a simulated one.
-    static func judge(_ outcome: RealRun.Outcome, scenario: Scenario) -> RunVerdict {
-        Verdicts.judge(scenario: scenario, observation: outcome.observation, duringRun: outcome.duringRun)
-    }
-
-    static func criteriaPassed(_ verdict: RunVerdict) -> Bool {
-        verdict.criteria.allSatisfy { $0.passed || !$0.decides }
-    }
-
-    /// `1 x 201, 30 x 409, 19 x 503`, by status.
-    static func statusMix(_ verdict: RunVerdict) -> String {
-        verdict.statusCounts.map { "\($0.count) x \($0.status.map(String.init) ?? "no answer")" }.joined(separator: ", ")
-    }
 }
