@@ -11,6 +11,9 @@ public enum ConfirmOutcome: Hashable, Sendable {
     /// Timeout, lost reply, crash, `5xx`, or no answer at all: the request may or may not have
     /// taken effect, then or later (Jepsen's `:info`).
     case unknown
+    /// A `503` from a service whose `503` means nothing was written for the request, then or
+    /// later (`UnavailableMeaning.noEffect`; Jepsen's `:fail`).
+    case noEffect
 
     public var isDefinite: Bool { self != .unknown }
 }
@@ -46,6 +49,7 @@ public struct HistoryOperation: Hashable, Sendable, CustomStringConvertible {
             switch outcome {
             case .booked: StatusCode.created
             case .refused: StatusCode.conflict
+            case .noEffect: StatusCode.serviceUnavailable
             case .unknown: nil
             }
         }()
@@ -101,12 +105,13 @@ public struct BookingHistory: Hashable, Sendable {
     ///   retries are inside its one outcome, so they share that id.
     /// - `201` is `.booked`, `409` is `.refused`, anything else (a `5xx`, `404`, or no status at
     ///   all after a timeout) is `.unknown`: see `outcome(status:error:)`.
-    public init(outcomes: [ClientOutcome], capacities: [RoomNight: Int]) {
+    /// - `unavailable`: how a `503` reads (`UnavailableMeaning`).
+    public init(outcomes: [ClientOutcome], capacities: [RoomNight: Int], unavailable: UnavailableMeaning = .unknown) {
         var operations: [HistoryOperation] = []
         operations.reserveCapacity(outcomes.count)
         for (index, client) in outcomes.enumerated() {
             guard let sentAt = client.sentAt else { continue }
-            var outcome = Self.outcome(status: client.status, error: client.error)
+            var outcome = Self.outcome(status: client.status, error: client.error, unavailable: unavailable)
             if case .booked = outcome { outcome = .booked(client.booking?.id) }
             operations.append(HistoryOperation(
                 user: client.user, process: client.process, request: client.requestID ?? RequestID("req-\(index + 1)"), stay: client.stay,
@@ -115,11 +120,12 @@ public struct BookingHistory: Hashable, Sendable {
         self.init(operations: operations, capacities: capacities)
     }
 
-    /// The history of one simulated (or `overbook real`) run of `scenario`: the clients' answers
-    /// and, as a final read, the booking database at quiescence (`finalRead: false` leaves it out
-    /// and checks the answers alone).
+    /// The history of one simulated (or `overbook real`) run of `scenario`: the clients' answers,
+    /// a `503` read as the scenario says (`Scenario.unavailableMeaning`), and, as a final read,
+    /// the booking database at quiescence (`finalRead: false` leaves it out and checks the
+    /// answers alone).
     public init(observation: RunObservation, scenario: Scenario, finalRead: Bool = true) {
-        self.init(outcomes: observation.outcomes, capacities: Self.capacities(for: scenario))
+        self.init(outcomes: observation.outcomes, capacities: Self.capacities(for: scenario), unavailable: scenario.unavailableMeaning)
         if finalRead {
             finalBookings = FinalBookings(time: observation.quiescent.time, bookings: observation.quiescent.bookings)
         }
@@ -139,7 +145,10 @@ public struct BookingHistory: Hashable, Sendable {
 
     /// How an HTTP answer maps onto the specification.
     ///
-    /// Only `201` and `409` are definite. Every `503` is `.unknown`, the lock give-up included
+    /// `201` and `409` are definite; so is `503` where the service claims it means no effect
+    /// (`unavailable: .noEffect`, the fixed variants that key writes on the request id), which
+    /// is then checked: a `503` whose request holds a booking contradicts it. Read as the seed
+    /// answers it (`.unknown`, the default), every `503` is `.unknown`, the lock give-up included
     /// (`Could not acquire lock, please retry`), for three reasons:
     /// - the status alone does not say which `503` it was, and most of the others come after
     ///   writes (`inventory service: timeout` after the inventory may have reserved; a pending
@@ -152,10 +161,11 @@ public struct BookingHistory: Hashable, Sendable {
     ///
     /// A `409` is a refusal except the fenced variant's `stale lock` answer, which says the
     /// request lost its lock, not that the room was full, and so is `.unknown` too.
-    public static func outcome(status: Int?, error: String?) -> ConfirmOutcome {
+    public static func outcome(status: Int?, error: String?, unavailable: UnavailableMeaning = .unknown) -> ConfirmOutcome {
         switch status {
         case StatusCode.created: return .booked(nil)
         case StatusCode.conflict: return error?.hasPrefix("stale lock") == true ? .unknown : .refused
+        case StatusCode.serviceUnavailable where unavailable == .noEffect: return .noEffect
         default: return .unknown
         }
     }
@@ -181,6 +191,7 @@ enum HistoryText {
         switch outcome {
         case .booked(let id): return "201 booked" + (id.map { " (booking \($0))" } ?? "")
         case .refused: return "409 refused"
+        case .noEffect: return "503 (no effect)"
         case .unknown: return "unknown (" + (status.map { "status \($0)" } ?? "no answer") + ")"
         }
     }

@@ -7,16 +7,17 @@ public struct ReplayInvocation: Hashable, Sendable {
     public var options: [String]
 
     public init(executable: String = "overbook", scenarioPath: String, variant: String? = nil, profile: String? = nil,
-                swarm: Bool = false) {
+                swarm: Bool = false, unavailableMeans: String? = nil) {
         self.executable = executable
         self.scenarioPath = scenarioPath
         var options: [String] = []
         if let variant { options += ["--variant", variant] }
         if swarm { options.append("--swarm") } else if let profile { options += ["--profile", profile] }
+        if let unavailableMeans { options += ["--unavailable-means", unavailableMeans] }
         self.options = options
     }
 
-    /// `SCENARIO [--variant V] [--swarm | --profile P]`, shell-quoted.
+    /// `SCENARIO [--variant V] [--swarm | --profile P] [--unavailable-means M]`, shell-quoted.
     public var scenarioArguments: String { ([scenarioPath] + options).map(shellQuoted).joined(separator: " ") }
 
     /// `overbook replay SCENARIO ... --seed N`.

@@ -20,6 +20,10 @@ struct ScenarioOptions: ParsableArguments {
     @Flag(help: "Swarm testing: each seed draws its own fault mix, arrival spread and client timeout (same as --profile swarm).")
     var swarm = false
 
+    @Option(help: ArgumentHelp("How the history check reads a 503: unknown (may have taken effect) or no-effect; default: as the variant claims (no-effect for variants with idempotent, unknown otherwise).",
+                               valueName: "meaning"))
+    var unavailableMeans: UnavailableMeaning?
+
     mutating func validate() throws {
         if let variant { _ = try VariantOption.parse(variant) }
         if let profile, FaultProfile.named(profile) == nil {
@@ -36,6 +40,7 @@ struct ScenarioOptions: ParsableArguments {
     func loadBase() throws -> Scenario {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
+        if let unavailableMeans { scenario.unavailableMeans = unavailableMeans }
         return scenario
     }
 
@@ -45,8 +50,12 @@ struct ScenarioOptions: ParsableArguments {
     }
 
     /// How a seed of these options is replayed, for printed replay commands.
-    var replay: ReplayInvocation { ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm) }
+    var replay: ReplayInvocation {
+        ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
+    }
 }
+
+extension UnavailableMeaning: ExpressibleByArgument {}
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
 func logInvocation(_ command: String, _ options: ScenarioOptions, scenario: Scenario, seed: UInt64, extra: [String] = []) {

@@ -285,6 +285,53 @@ import Testing
         #expect(stray.explanation == "booking 2 (user_7, room 1 2026-03-15..2026-03-16) answers no confirm of the history.")
     }
 
+    @Test func theFinalReadIsMatchedBothWays() throws {
+        // An unknown request that holds no booking had no effect: it explains no refusal.
+        let vanished = try #require(Self.checkWithFinalRead([Self.op(1, .unknown, 0, 10), Self.op(2, .refused, 20, 30)], []).counterexample)
+        #expect(vanished.conflict.map(\.request.rawValue) == ["req-1", "req-2"])
+        #expect(vanished.details[0].contains("no booking holds it at"))
+        #expect(vanished.explanation.hasPrefix("req-2 was answered 409 (no room) for room 1 2026-03-15..2026-03-16, but too few confirms "
+            + "for those nights that took effect had been sent by 30 ms to fill them (capacity: 2026-03-15 has 1) (req-1 booked nothing"),
+                "\(vanished.explanation)")
+        // Unless it holds a pending row, which its saga may still confirm.
+        #expect(Self.checkWithFinalRead([Self.op(1, .unknown, 0, 10), Self.op(2, .refused, 20, 30)],
+                                        [Self.row(1, user: 1, status: .pending)]).isLinearizable)
+        // A request retried (two operations, one request id) holding a booking is booked by one of them.
+        let retried = [Self.op(1, .unknown, 0, 10), Self.op(1, .unknown, 20, 30)]
+        #expect(Self.checkWithFinalRead(retried + [Self.op(2, .refused, 40, 50)], [Self.row(1, user: 1)]).isLinearizable)
+        #expect(!Self.checkWithFinalRead(retried + [Self.op(2, .refused, 40, 50)], []).isLinearizable)
+        #expect(!Self.checkWithFinalRead(retried + [Self.op(2, .booked(nil), 40, 50)], [Self.row(1, user: 1), Self.row(2, user: 2)]).isLinearizable)
+    }
+
+    @Test func aNoEffectAnswerHoldingABookingIsAContradiction() throws {
+        let lied = try #require(Self.checkWithFinalRead([Self.op(1, .noEffect, 0, 10)], [Self.row(1, user: 1)]).counterexample)
+        #expect(lied.explanation.hasPrefix("req-1 was answered 503 (nothing written), yet the booking database holds booking 1 for it"))
+        let pending = try #require(Self.checkWithFinalRead([Self.op(1, .noEffect, 0, 10)], [Self.row(1, user: 1, status: .pending)]).counterexample)
+        #expect(pending.explanation.contains("holds a pending booking"))
+        // With no effect it explains nothing either.
+        #expect(!Self.checkWithFinalRead([Self.op(1, .noEffect, 0, 10), Self.op(2, .refused, 20, 30)], []).isLinearizable)
+        #expect(Self.checkWithFinalRead([Self.op(1, .noEffect, 0, 10), Self.op(2, .booked(nil), 20, 30)], [Self.row(1, user: 2)]).isLinearizable)
+        // How a 503 reads depends on what the service claims.
+        #expect(BookingHistory.outcome(status: 503, error: nil) == .unknown)
+        #expect(BookingHistory.outcome(status: 503, error: nil, unavailable: .noEffect) == .noEffect)
+        #expect(BookingHistory.outcome(status: 202, error: nil, unavailable: .noEffect) == .unknown)
+    }
+
+    /// Swarm seed 31 of the seed experiment: 21 users are refused, nobody is booked, and the
+    /// booking database ends empty. Read one way only, an unknown request that "booked" (and
+    /// left no booking) explained the refusals; matched both ways it does not.
+    @Test func swarmSeed31WhereABookingVanishedFailsTheHistoryCheck() throws {
+        let scenario = Swarm.scenario(try Self.scenario("seed-experiment.yaml"), seed: 31)
+        let output = ScenarioSimulation.run(scenario, seed: 31)
+        #expect(output.observation.outcomes.filter { $0.status == 409 }.count == 21)
+        #expect(output.observation.outcomes.allSatisfy { $0.status != 201 })
+        #expect(output.quiescent.bookings.filter { $0.status == .confirmed }.isEmpty)
+        let report = LinearizabilityChecker().check(BookingHistory(observation: output.observation, scenario: scenario))
+        let counterexample = try #require(report.counterexample, "\(report)")
+        #expect(counterexample.conflict.filter { $0.outcome == .refused }.count == 1, "\(counterexample)")
+        #expect(counterexample.explanation.contains("booked nothing"), "\(counterexample.explanation)")
+    }
+
     // MARK: Budget and speed
 
     @Test func aSearchOverItsBudgetIsUndecided() throws {

@@ -90,11 +90,24 @@ public protocol ConfirmFlow: Sendable {
     var inventoryDecrement: InventoryService.Decrement { get }
     /// Whether every booking replica runs the recovery worker that resolves pending bookings.
     var resolvesPendingBookings: Bool { get }
+    /// What this flow's `503` claims about the request; the history check reads it so.
+    var unavailableMeans: UnavailableMeaning { get }
 }
 
 extension ConfirmFlow {
     public var inventoryDecrement: InventoryService.Decrement { .readModifyWrite }
     public var resolvesPendingBookings: Bool { false }
+    public var unavailableMeans: UnavailableMeaning { .unknown }
+}
+
+/// What a `503 Service Unavailable` says about the request it answers.
+public enum UnavailableMeaning: String, Hashable, Sendable, CaseIterable, Codable {
+    /// It may have taken effect, then or later: the seed answers `503` after writes too (a
+    /// timed-out reserve, a pending saga).
+    case unknown
+    /// Nothing was written for the request id, and no attempt of it will write later: the fixed
+    /// variants answer so only after making sure (`IdempotentFix`).
+    case noEffect = "no-effect"
 }
 
 /// One design fix to the seed algorithm; each is a `FixPiece` in its own file. Fixes combine

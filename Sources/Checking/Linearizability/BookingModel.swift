@@ -8,11 +8,13 @@ import BookingCore
 ///   decremented and the answer is "booked"; otherwise the answer is "refused".
 ///
 /// A `.booked` or `.refused` operation must take effect at one instant between its invocation
-/// and its completion and get the answer it got. An `.unknown` one may take effect at any instant
+/// and its completion and get the answer it got; a `.noEffect` one takes none (it may be placed
+/// anywhere and changes nothing). An `.unknown` one may take effect at any instant
 /// after its invocation, even after the client gave up (a paused replica or a recovery worker can
 /// still act), or not at all; so its completion is taken as +infinity, as Jepsen and Porcupine do,
 /// and any answer matches it. "Not at all" needs no separate branch: an unknown operation placed
-/// after everything else changes nothing anyone observed.
+/// after everything else changes nothing anyone observed. A request of several operations that
+/// the final read says is booked (`mustBook`) must be booked by one of them by the end.
 ///
 /// Its reductions are exact because capacities only ever go down and the booked set only grows:
 /// - **forced steps**: an operation that can be linearized now without any effect (a refusal
@@ -27,7 +29,7 @@ import BookingCore
 ///   unknown) and unique request ids are interchangeable. Forty-nine identical `503`s cost one
 ///   branch, not forty-nine.
 struct BookingModel: SequentialModel {
-    enum Kind { case booked, refused, unknown }
+    enum Kind { case booked, refused, unknown, noEffect }
 
     struct Operation {
         var nights: [Int]
@@ -50,12 +52,15 @@ struct BookingModel: SequentialModel {
 
     let operations: [Operation]
     let interchangeableSets: [[Int]]
+    /// Bits of `State.sharedBooked` that must be set when every operation is linearized.
+    private let required: [UInt64]
     private(set) var state: State
     /// Per night: `201`s with unique request ids not yet linearized that need it.
     private var need: [Int]
 
     /// `weakened[i]` turns operation `i` into an unknown one (for explanations).
-    init(operations source: [HistoryOperation], weakened: [Bool]?, roomNights: [RoomNight], capacities initial: [RoomNight: Int]) {
+    init(operations source: [HistoryOperation], weakened: [Bool]?, roomNights: [RoomNight], capacities initial: [RoomNight: Int],
+         mustBook: Set<RequestID> = []) {
         var nightIndex: [RoomNight: Int] = [:]
         for (index, night) in roomNights.enumerated() { nightIndex[night] = index }
         var requestCounts: [RequestID: Int] = [:]
@@ -68,6 +73,7 @@ struct BookingModel: SequentialModel {
             case .booked: .booked
             case .refused: .refused
             case .unknown: .unknown
+            case .noEffect: .noEffect
             }
             if weakened?[index] == true { kind = .unknown }
             let ret = kind == .unknown ? Int64.max : max(operation.invokedAt, operation.completedAt ?? Int64.max)
@@ -78,6 +84,9 @@ struct BookingModel: SequentialModel {
         self.interchangeableSets = Self.interchangeableSets(of: operations)
         self.state = State(capacities: roomNights.map { max(0, initial[$0] ?? 0) },
                            sharedBooked: [UInt64](repeating: 0, count: (sharedIndex.count + 63) / 64))
+        var required = [UInt64](repeating: 0, count: (sharedIndex.count + 63) / 64)
+        for request in mustBook { if let shared = sharedIndex[request] { required[shared >> 6] |= 1 << UInt64(shared & 63) } }
+        self.required = required
         var need = [Int](repeating: 0, count: roomNights.count)
         for operation in operations where operation.kind == .booked && operation.shared < 0 {
             for night in operation.nights { need[night] += 1 }
@@ -91,7 +100,7 @@ struct BookingModel: SequentialModel {
         var groupOf: [GroupKey: Int] = [:]
         var groups: [[Int]] = []
         for (index, operation) in operations.enumerated() {
-            guard operation.shared < 0, operation.kind != .refused else { continue }
+            guard operation.shared < 0, operation.kind == .booked || operation.kind == .unknown else { continue }
             let key = GroupKey(nights: operation.nights, booked: operation.kind == .booked)
             if let group = groupOf[key] {
                 groups[group].append(index)
@@ -106,6 +115,10 @@ struct BookingModel: SequentialModel {
     var operationCount: Int { operations.count }
     func invocation(of operation: Int) -> Int64 { operations[operation].call }
     func completion(of operation: Int) -> Int64 { operations[operation].ret }
+
+    var acceptsEnd: Bool {
+        zip(state.sharedBooked, required).allSatisfy { booked, required in booked & required == required }
+    }
 
     var isDead: Bool {
         for night in state.capacities.indices where need[night] > state.capacities[night] { return true }
@@ -123,16 +136,18 @@ struct BookingModel: SequentialModel {
         let matches = switch operation.kind {
         case .booked: books
         case .refused: !books
-        case .unknown: true
+        case .unknown, .noEffect: true
         }
         guard matches else { return nil }
-        let takesRooms = books && !again
+        let takesRooms = books && !again && operation.kind != .noEffect
         return Step(takesRooms: takesRooms, booksSharedRequest: takesRooms && operation.shared >= 0)
     }
 
     func forcedStep(_ index: Int) -> Step? {
         let operation = operations[index]
-        let isForced = if isBookedAlready(operation) {
+        let isForced = if operation.kind == .noEffect {
+            true
+        } else if isBookedAlready(operation) {
             operation.kind != .refused
         } else {
             operation.kind != .booked && operation.nights.contains { state.capacities[$0] == 0 }

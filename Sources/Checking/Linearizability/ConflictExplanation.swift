@@ -19,11 +19,16 @@ extension LinearizabilityChecker {
             let object = conflict.count == 1 ? "it" : conflict.count == 2 ? "both" : "all \(conflict.count)"
             return "\(names) \(verb) \(night), which has capacity \(capacity): \(all) explains \(object)."
         }
-        if conflict.count == 1, let refused = conflict.first, refused.outcome == .refused {
+        let refusals = conflict.filter { $0.outcome == .refused }
+        let withoutEffect = conflict.filter { $0.outcome == .noEffect }
+        if refusals.count == 1, let refused = refusals.first, withoutEffect.count == conflict.count - 1 {
             let capacityText = HistoryText.list(refused.roomNights.map { "\($0.night) has \(capacities[$0] ?? 0)" })
             let when = refused.completedAt.map { " by \(HistoryText.time($0))" } ?? ""
+            let sent = withoutEffect.isEmpty ? "had been sent" : "that took effect had been sent"
+            let unbooked = withoutEffect.isEmpty ? "" : " (\(HistoryText.list(withoutEffect.map(\.request.rawValue))) booked nothing: "
+                + "\(withoutEffect.count == 1 ? "no booking holds it" : "no booking holds them") at the end)"
             return "\(refused.request) was answered 409 (no room) for \(refused.stay), but too few confirms for those nights "
-                + "had been sent\(when) to fill them (capacity: \(capacityText)): \(all) explains the refusal."
+                + "\(sent)\(when) to fill them (capacity: \(capacityText))\(unbooked): \(all) explains the refusal."
         }
         return "\(names) cannot all have been answered as they were: \(all), each placed between its sending "
             + "and its answer, gives \(conflict.count == 2 ? "both" : "all \(conflict.count)") those answers."

@@ -42,7 +42,7 @@ public struct LinearizabilityChecker: Sendable {
         for partition in partitions {
             let operations = partition.operationIndices.map { effective.operations[$0] }
             let model = BookingModel(operations: operations, weakened: nil, roomNights: partition.roomNights,
-                                     capacities: history.capacities)
+                                     capacities: history.capacities, mustBook: resolved.mustBook)
             let search = LinearizationSearch(model: model, maxStates: maxStates)
             let result = search.run()
             report.statesExplored += search.states
@@ -52,7 +52,8 @@ public struct LinearizabilityChecker: Sendable {
             case .exhausted:
                 undecided.append("\(partition): gave up after \(search.states) states (budget \(maxStates))")
             case .notLinearizable:
-                let conflict = minimalConflict(partition: partition, operations: operations, capacities: history.capacities)
+                let conflict = minimalConflict(partition: partition, operations: operations, capacities: history.capacities,
+                                               mustBook: resolved.mustBook)
                 let indices = conflict.map { partition.operationIndices[$0] }
                 report.verdict = .notLinearizable(NonLinearizableHistory(
                     explanation: Self.sentence(conflict: conflict.map { operations[$0] },

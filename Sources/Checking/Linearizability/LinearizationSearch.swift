@@ -11,6 +11,9 @@ protocol SequentialModel {
     var state: State { get }
     /// No order completes from this state, whatever comes next.
     var isDead: Bool { get }
+    /// Whether a state in which every operation is linearized is an accepted end (the final
+    /// read's demands met).
+    var acceptsEnd: Bool { get }
     /// Sets of operations that may be linearized in either order with the same effect; the
     /// search orders each set by (invocation, completion, index) and never tries a later member
     /// while an earlier one that completes no later still waits.
@@ -191,6 +194,7 @@ final class LinearizationSearch<Model: SequentialModel> {
         var frames: [Frame] = []
         liftForced()
         if model.isDead { return .notLinearizable }
+        if next[head] < 0 { return model.acceptsEnd ? .linearizable : .notLinearizable }
         cache.insert(key)
         states = 1
         var entry = next[head]
@@ -201,8 +205,8 @@ final class LinearizationSearch<Model: SequentialModel> {
                     lift(index, step)
                     let base = forced.count
                     liftForced()
-                    if next[head] < 0 { return .linearizable }
-                    if !model.isDead && cache.insert(key).inserted {
+                    if next[head] < 0 && model.acceptsEnd { return .linearizable }
+                    if next[head] >= 0 && !model.isDead && cache.insert(key).inserted {
                         states += 1
                         if states > maxStates { return .exhausted }
                         frames.append(Frame(operation: index, step: step, forcedBase: base))

@@ -7,12 +7,13 @@ extension LinearizabilityChecker {
     /// ordered, every other operation weakened to unknown (which only ever admits more orders, so
     /// failing is monotone in the set and one pass at the finest grain gives a minimal set).
     /// Local indices (into `operations`) of a minimal failing set of definite operations.
-    func minimalConflict(partition: HistoryPartition, operations: [HistoryOperation], capacities: [RoomNight: Int]) -> [Int] {
+    func minimalConflict(partition: HistoryPartition, operations: [HistoryOperation], capacities: [RoomNight: Int],
+                         mustBook: Set<RequestID> = []) -> [Int] {
         func fails(_ definite: [Int]) -> Bool {
             var weakened = [Bool](repeating: true, count: operations.count)
             for index in definite { weakened[index] = false }
             let model = BookingModel(operations: operations, weakened: weakened, roomNights: partition.roomNights,
-                                     capacities: capacities)
+                                     capacities: capacities, mustBook: mustBook)
             let search = LinearizationSearch(model: model, maxStates: maxStates)
             return search.run() == .notLinearizable
         }
