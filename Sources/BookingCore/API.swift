@@ -165,6 +165,8 @@ public struct APIResponse: Hashable, Sendable {
 public enum StatusCode {
     public static let ok = 200
     public static let created = 201
+    /// A crash-safe saga's booking is pending: it will be confirmed or cancelled.
+    public static let accepted = 202
     public static let badRequest = 400
     public static let notFound = 404
     public static let conflict = 409

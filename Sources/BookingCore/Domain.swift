@@ -200,6 +200,9 @@ public enum BookingStatus: String, Sendable, Codable, Hashable {
     case pending
     case confirmed
     case cancelled
+    /// A request given up without effect (a fixed variant's `503`), recorded against its
+    /// request id so that no attempt of it still in flight books later.
+    case abandoned
 }
 
 /// A row of the booking database's `bookings` table.

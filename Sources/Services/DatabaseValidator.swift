@@ -19,7 +19,8 @@ public struct DatabaseValidation: Sendable {
     public var availableQuantity: Int?
     /// Confirmed bookings of the room whose stay covers the night, by id.
     public var bookings: [Booking]
-    /// Bookings of the room covering the night that are pending or cancelled (crash-safe variant).
+    /// Bookings of the room covering the night that are not confirmed: pending, cancelled or
+    /// abandoned (the fixed variants).
     public var otherBookings: [Booking]
     public var checks: [Check]
 
@@ -107,7 +108,7 @@ extension DatabaseValidation {
         }
         if bookings.count > 50 { text += "  ... and \(bookings.count - 50) more\n" }
         if !otherBookings.isEmpty {
-            text += "Pending or cancelled bookings covering it: \(otherBookings.count)\n"
+            text += "Bookings covering it that are not confirmed: \(otherBookings.count)\n"
         }
         text += section("INVENTORY (inventory_db)")
         text += "Room \(room) total_quantity: \(totalQuantity.map(String.init) ?? "no such room")\n"

@@ -1,5 +1,6 @@
 import BookingCore
 import Checking
+import RunObservation
 import Testing
 @testable import Simulation
 
@@ -219,6 +220,55 @@ import Testing
             #expect(safe.violations.filter { $0.invariant != .latencyP95 && $0.invariant != .latencyMean } == [], "seed \(seed)")
         }
         #expect(seedInconsistent > 0)
+    }
+
+    /// A client that times out while its first attempt is still at work (a slow inventory) and
+    /// sends the same request again: the retry overlaps the first attempt, waits for its lock or
+    /// finds the room sold by it. Every variant that keys on the request id answers the retry
+    /// as the first attempt ends (201 with its booking), or, when the retry gave up first, 503
+    /// with nothing booked; never 409 or 503 while the user holds the room.
+    @Test(arguments: [Variant(fixes: [.idempotent]), Variant(fixes: [.atomic, .idempotent]), Variant(fixes: [.crashSafe]),
+                      Variant(fixes: Set(Fix.allCases))])
+    func aRetryThatOverlapsItsFirstAttemptGetsItsAnswer(_ variant: Variant) {
+        var retried = 0
+        var answeredFromTheFirst = 0
+        for seed: UInt64 in 1...30 {
+            let verdict = FaultKindTests.run(Self.overlappingRetry(variant), seed: seed)
+            let outcome = verdict.observation.outcomes[0]
+            let confirmed = verdict.observation.quiescent.bookings.filter { $0.status == .confirmed }
+            #expect(verdict.violations.filter { safetyInvariants.contains($0.invariant) } == [], "seed \(seed)")
+            guard outcome.attempts == 2 else { continue }
+            retried += 1
+            switch outcome.status {
+            case 201:
+                #expect(confirmed.count == 1 && outcome.booking?.id == confirmed.first?.id, "seed \(seed)")
+                answeredFromTheFirst += 1
+            case 503:
+                #expect(confirmed.isEmpty, "seed \(seed): 503 while holding \(confirmed)")
+            default:
+                Issue.record("seed \(seed): \(variant) answered the retry \(outcome.status.map(String.init) ?? "nothing")")
+            }
+        }
+        #expect(retried >= 10)
+        #expect(answeredFromTheFirst > 0)
+    }
+
+    /// The same retries against the seed: its answer to the retry can be 409 or 503 while the
+    /// user holds the room.
+    @Test func theSeedMisanswersARetryThatOverlapsItsFirstAttempt() {
+        let misanswered = (1...30).map { FaultKindTests.run(Self.overlappingRetry(.seed), seed: $0) }.filter { verdict in
+            verdict.observation.outcomes[0].status != 201 && verdict.observation.quiescent.bookings.contains { $0.status == .confirmed }
+        }
+        #expect(!misanswered.isEmpty)
+    }
+
+    /// One user, a client timeout of 1 s, and the booking service's first inventory call held up
+    /// by up to 3 s: the client often retries once while its first attempt is still running.
+    static func overlappingRetry(_ variant: Variant, spike: Duration = .seconds(3)) -> Scenario {
+        FaultKindTests.scenario(variant: variant, clientTimeout: .seconds(1), faults: [
+            FaultSpec(kind: .latencySpike, trigger: .ratio(.always, from: nil, until: nil), hop: .bookingInventory, duration: spike, limit: 1),
+            FaultSpec(kind: .clientRetry, trigger: .ratio(.always, from: nil, until: nil), retries: 1),
+        ])
     }
 
     @Test func variantNamesRoundTrip() {

@@ -50,7 +50,7 @@ public final class PostgresBookingDatabase: BookingDatabase {
         for row in result.rows.indices {
             let statusText = try result.text(row: row, column: 5)
             guard let status = BookingStatus(rawValue: statusText) else {
-                throw PostgresRows.unexpected("status '\(statusText)' is not pending, confirmed or cancelled")
+                throw PostgresRows.unexpected("status '\(statusText)' is not pending, confirmed, cancelled or abandoned")
             }
             bookings.append(Booking(
                 id: BookingID(try result.int(row: row, column: 0)),

@@ -11,8 +11,12 @@ public protocol FixPiece: Sendable {
     /// Writes the booking its own way once every night had a room; `nil` keeps the seed's
     /// booking transaction.
     func write<C: Clock<Duration>>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse?
+    /// The answer about to be sent, once the lock is released; may replace it (`settle`).
+    func answering<C: Clock<Duration>>(_ answer: APIResponse, to attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse
     var inventoryDecrement: InventoryService.Decrement? { get }
     var resolvesPendingBookings: Bool { get }
+    /// What the fix makes a `503` mean; `nil` leaves it as the other pieces say.
+    var unavailableMeans: UnavailableMeaning? { get }
 }
 
 extension FixPiece {
@@ -20,8 +24,11 @@ extension FixPiece {
     public func lockHeld<C: Clock<Duration>>(_ lock: HeldLock, _ attempt: inout ConfirmAttempt,
                                              on service: BookingService<C>) async throws(EarlyAnswer) {}
     public func write<C: Clock<Duration>>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse? { nil }
+    public func answering<C: Clock<Duration>>(_ answer: APIResponse, to attempt: ConfirmAttempt,
+                                              on service: BookingService<C>) async -> APIResponse { answer }
     public var inventoryDecrement: InventoryService.Decrement? { nil }
     public var resolvesPendingBookings: Bool { false }
+    public var unavailableMeans: UnavailableMeaning? { nil }
 }
 
 /// The seed's flow with fixes applied, each at its hook, in the order given. Every fixed
@@ -39,6 +46,13 @@ public struct FixedFlow: ConfirmFlow {
         for piece in pieces {
             if let answer = await piece.beforeLock(&attempt, on: service) { return answer }
         }
+        var answer = await confirmWithLock(attempt, on: service)
+        for piece in pieces { answer = await piece.answering(answer, to: attempt, on: service) }
+        return answer
+    }
+
+    private func confirmWithLock<C: Clock<Duration>>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse {
+        var attempt = attempt
         let lock: HeldLock
         do {
             lock = try await service.takeLock(for: attempt.stay, ifUnreachable: .releaseThenGiveUp)
@@ -70,4 +84,6 @@ public struct FixedFlow: ConfirmFlow {
     }
 
     public var resolvesPendingBookings: Bool { pieces.contains { $0.resolvesPendingBookings } }
+
+    public var unavailableMeans: UnavailableMeaning { pieces.lazy.compactMap(\.unavailableMeans).first ?? .unknown }
 }

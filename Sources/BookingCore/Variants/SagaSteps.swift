@@ -10,14 +10,7 @@ extension BookingService {
         let booking = attempt.newBooking(status: .pending)
         let pending: Booking
         do throws(StoreError) {
-            let transaction = try await database.begin()
-            do throws(StoreError) {
-                pending = try await transaction.insert(booking)
-                try await transaction.commit()
-            } catch {
-                await transaction.rollback()
-                throw error
-            }
+            pending = try await insertAlone(booking)
         } catch {
             if let earlier = await answerToDuplicate(booking, after: error) { return earlier }
             // A lost COMMIT reply may have left the pending row in place: have it resolved.
@@ -42,7 +35,7 @@ extension BookingService {
                                                timeout: configuration.inventoryTimeout)
         } catch {
             startRecovery()
-            return .error(StatusCode.serviceUnavailable, "booking \(pending.id) is pending: \(error); it will be confirmed or cancelled")
+            return Self.stillPending(pending)
         }
         let target: BookingStatus
         switch reserve.status {
@@ -50,7 +43,7 @@ extension BookingService {
         case StatusCode.conflict, StatusCode.notFound: target = .cancelled
         default:
             startRecovery()
-            return .error(StatusCode.serviceUnavailable, "booking \(pending.id) is pending: inventory answered \(reserve.status)")
+            return Self.stillPending(pending)
         }
         await faults.reached(.beforeCommit)
         let changed: Bool
@@ -58,7 +51,7 @@ extension BookingService {
             changed = try await setStatus(pending.id, to: target)
         } catch {
             startRecovery()
-            return .error(StatusCode.serviceUnavailable, "booking \(pending.id) is pending: \(error)")
+            return Self.stillPending(pending)
         }
         await faults.reached(.afterCommit)
         if changed {
@@ -67,6 +60,12 @@ extension BookingService {
             return target == .confirmed ? APIResponse(status: StatusCode.created, body: .booking(booking)) : EarlyAnswer.roomTaken.response
         }
         return await answerAsResolvedElsewhere(pending, requestID: requestID, stay: stay, wanted: target)
+    }
+
+    /// `202 Accepted` with the pending booking: it is written and will be confirmed or
+    /// cancelled (by a retry or the recovery worker), so `503` would say too little.
+    static func stillPending(_ pending: Booking) -> APIResponse {
+        APIResponse(status: StatusCode.accepted, body: .booking(pending))
     }
 
     /// Someone else (a recovery worker, a retry) resolved `pending` first: answer what they
@@ -78,7 +77,7 @@ extension BookingService {
             current = try await database.booking(id: pending.id)
         } catch {
             startRecovery()
-            return .error(StatusCode.serviceUnavailable, "booking \(pending.id): \(error)")
+            return .error(StatusCode.internalError, "booking \(pending.id): \(error); whether it was confirmed is unknown")
         }
         if current?.status == .cancelled, target == .confirmed {
             guard await compensate(requestID: requestID, stay: stay) else {

@@ -187,6 +187,20 @@ extension BookingService {
         throw .error(StatusCode.conflict, "stale lock: a newer holder already wrote (fencing token \(refused.token))")
     }
 
+    /// `BEGIN; INSERT INTO bookings ...; COMMIT`: one row in a transaction of its own, rolled
+    /// back on any failure.
+    func insertAlone(_ booking: NewBooking) async throws(StoreError) -> Booking {
+        let transaction = try await database.begin()
+        do throws(StoreError) {
+            let row = try await transaction.insert(booking)
+            try await transaction.commit()
+            return row
+        } catch {
+            await transaction.rollback()
+            throw error
+        }
+    }
+
     /// `COMMIT`. A failure here leaves the inventory decremented without a booking.
     public func commit(_ transaction: any BookingTransaction) async throws(EarlyAnswer) {
         do {
@@ -198,26 +212,63 @@ extension BookingService {
 
     // MARK: Request ids
 
-    /// `SELECT ... WHERE request_id = $1`: the answer a retry of `requestID` gets, if the first
-    /// attempt got far enough to leave a booking.
+    /// `SELECT ... WHERE request_id = $1`: the answer a retry of `requestID` gets, if an earlier
+    /// attempt got far enough to leave a row. A lookup that fails answers `500`: an earlier
+    /// attempt may have booked, so nothing definite can be said.
     public func earlierAnswer(to requestID: RequestID) async -> APIResponse? {
         let existing: Booking?
         do {
             existing = try await database.booking(requestID: requestID)
         } catch {
-            return .error(StatusCode.serviceUnavailable, "booking database: \(error)")
+            return .error(StatusCode.internalError, "booking database: \(error); whether \(requestID) booked is unknown, "
+                + "send it again with the same request id")
         }
         guard let existing else { return nil }
         switch existing.status {
         case .confirmed: return APIResponse(status: StatusCode.created, body: .booking(existing))
         case .cancelled: return EarlyAnswer.roomTaken.response
+        case .abandoned: return .error(StatusCode.serviceUnavailable, Self.abandonedMessage(requestID))
         case .pending: return await resolve(existing)
         }
+    }
+
+    static func abandonedMessage(_ requestID: RequestID) -> String {
+        "\(requestID) was given up without effect; send it again with a new request id"
     }
 
     /// The earlier answer when `error` is the unique request id refusing a retry's insert.
     func answerToDuplicate(_ booking: NewBooking, after error: StoreError) async -> APIResponse? {
         guard case .uniqueViolation = error, let requestID = booking.requestID else { return nil }
         return await earlierAnswer(to: requestID)
+    }
+
+    /// Makes a refusal (`409`) or a give-up (`503`) final for the attempt's request id before it
+    /// is sent, so that it stays true: `INSERT` a `cancelled` (or `abandoned`) row under the
+    /// request id. An attempt of the same request still in flight then cannot book any more
+    /// (its own insert meets the unique request id). When an attempt already holds a row the
+    /// insert is refused (PostgreSQL waits for that attempt's transaction first), and the answer
+    /// is what that row says: a retry that overlapped its first attempt is answered `201`, not
+    /// `409` or `503`. Any other answer, or an attempt without a request id, is left as it is.
+    public func settle(_ answer: APIResponse, of attempt: ConfirmAttempt) async -> APIResponse {
+        guard let requestID = attempt.requestID else { return answer }
+        let status: BookingStatus
+        switch answer.status {
+        case StatusCode.conflict: status = isStaleLock(answer) ? .abandoned : .cancelled
+        case StatusCode.serviceUnavailable: status = .abandoned
+        default: return answer
+        }
+        let record = NewBooking(userID: attempt.userID, stay: attempt.stay, requestID: requestID, fencingToken: nil, status: status)
+        do throws(StoreError) {
+            _ = try await insertAlone(record)
+        } catch {
+            if let earlier = await answerToDuplicate(record, after: error) { return earlier }
+            return .error(StatusCode.internalError, "booking database: \(error); could not record \(requestID) as "
+                + "\(status.rawValue), so whether it books is unknown; send it again with the same request id")
+        }
+        return answer
+    }
+
+    private func isStaleLock(_ answer: APIResponse) -> Bool {
+        if case .error(let message) = answer.body { message.hasPrefix("stale lock") } else { false }
     }
 }
