@@ -31,7 +31,10 @@ public enum FaultKind: String, Hashable, Sendable, CaseIterable, Codable, Compar
     /// `statement_timeout` cancels the statement (57014) after `duration`.
     case statementTimeout = "statement-timeout"
     /// A client whose request timed out sends the same request again (same request id), up to
-    /// `retries` times.
+    /// `retries` times. With a `duration` it is an impatient client: on an attempt where the
+    /// fault fires (per attempt, by its ratio and limit) the client stops waiting after
+    /// `duration` instead of the client timeout and re-sends, while the attempt it gave up on
+    /// runs on at the server (its late reply is discarded).
     case clientRetry = "client-retry"
 
     public static func < (a: FaultKind, b: FaultKind) -> Bool {
@@ -124,11 +127,13 @@ public struct FaultSpec: Hashable, Sendable, CustomStringConvertible {
     public var hop: Hop?
     /// The two sides of a partition.
     public var peers: [ProcessSelector]
-    /// Pause length, spike size, partition length, downtime, failover lag, clock jump, statement timeout.
+    /// Pause length, spike size, partition length, downtime, failover lag, clock jump, statement
+    /// timeout, an impatient client's wait before re-sending (client-retry; zero: it waits the
+    /// client timeout).
     public var duration: Duration
     /// At most this many firings per run (`nil`: unlimited for ratios, once otherwise).
     public var limit: Int?
-    /// client-retry: how many times a timed-out request is sent again.
+    /// client-retry: how many times a timed-out (or, with a duration, given-up) request is sent again.
     public var retries: Int
 
     public init(kind: FaultKind, trigger: FaultTrigger, activation: Ratio = .always, target: ProcessSelector? = nil,

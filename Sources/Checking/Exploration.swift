@@ -93,6 +93,9 @@ public final class ExhaustiveSearch {
     /// Only this invariant counts as a violation, when given.
     public let target: Invariant?
     private var seen: Set<UInt64> = []
+    /// Called with each execution's output, its trace events recorded (to look at what the
+    /// search explored); when `nil`, traces are only hashed.
+    public var onExecution: ((SimulationOutput) -> Void)?
 
     public init(scenario: Scenario, bounds: SearchBounds, target: Invariant? = nil) {
         self.scenario = scenario
@@ -111,8 +114,9 @@ public final class ExhaustiveSearch {
         while true {
             let source = DepthFirstChoices(prefix: prefix, bounds: bounds, seen: seen)
             let monitor = InvariantMonitor(scenario: scenario)
-            let output = ScenarioSimulation.run(scenario, seed: scenario.seed, options: SimulationOptions(recordChoices: true),
-                                                observer: monitor, source: source)
+            let options = SimulationOptions(traceMode: onExecution == nil ? .hashOnly : .record, recordChoices: true)
+            let output = ScenarioSimulation.run(scenario, seed: scenario.seed, options: options, observer: monitor, source: source)
+            onExecution?(output)
             seen = source.seen
             report.executions += 1
             if source.depthLimited { report.depthLimited = true }

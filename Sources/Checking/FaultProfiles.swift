@@ -82,9 +82,18 @@ public struct FaultProfile: Hashable, Sendable {
         FaultProfile(name: "swarm", summary: "each seed draws its own fault mix (swarm testing)", make: { Swarm.scenario($0, seed: $1) }),
         FaultProfile(
             name: "choices",
-            summary: "model checking's faults: pause past the TTL or crash at any point, lose any inventory or COMMIT reply",
+            summary: "model checking's faults: pause past the TTL or crash at any point, lose any inventory or COMMIT reply, "
+                + "a client that gives up on its confirm early and sends it again",
             faults: { FaultProfile.choiceFaults($0) }),
     ]
+
+    /// How long the choices' impatient client waits before re-sending: inside one confirm of the
+    /// seed algorithm, so that the retry overlaps the first attempt. At the exhaustive search's
+    /// 1 ms per hop the seed's first attempt holds the lock from 2 ms to 24 ms and inserts at
+    /// 10 ms (answered at 26 ms); with LAN latencies a confirm that books takes some 40 ms and
+    /// holds the lock from about 5 ms on. The retry, sent at 10 ms, meets the lock the first
+    /// attempt holds. (50 ms would come after the first attempt's answer in both.)
+    public static let impatientClientWait = Duration.milliseconds(10)
 
     /// The faults `overbook check` explores as choices: each may fire at any call (ratio 1/2 so
     /// that every call is a decision); the search's `--max-faults` bounds how many fire.
@@ -95,6 +104,9 @@ public struct FaultProfile: Hashable, Sendable {
             FaultSpec(kind: .crash, trigger: anyCall, target: .booking(nil), duration: .seconds(1), limit: 2),
             FaultSpec(kind: .replyLoss, trigger: anyCall, hop: .bookingInventory, limit: 2),
             FaultSpec(kind: .replyLoss, trigger: anyCall, hop: .bookingPostgres, limit: 2),
+            // An impatient client: stops waiting for an attempt after `impatientClientWait` and
+            // sends the same request again, once, while the first attempt runs on.
+            FaultSpec(kind: .clientRetry, trigger: anyCall, duration: impatientClientWait, limit: 1, retries: 1),
         ]
     }
 }

@@ -513,7 +513,7 @@ extension NodeReader {
         if let node = fields["duration"] {
             guard rules.durationMeaning != nil else { throw error(.invalidValue, at: node.mark, "a \(kind.rawValue) fault takes no 'duration'") }
             duration = try self.duration(node, fields.childPath("duration"), positive: true)
-        } else if let meaning = rules.durationMeaning, duration == nil {
+        } else if let meaning = rules.durationMeaning, duration == nil, !rules.durationOptional {
             throw error(.missingKey, at: node.mark, "a \(kind.rawValue) fault needs 'duration' (\(meaning))")
         }
         return duration
@@ -549,6 +549,8 @@ struct FaultRules {
     /// What `duration` means for the kind; `nil`: it takes none.
     var durationMeaning: String?
     var defaultDuration: Duration?
+    /// The kind may leave `duration` out (and has no default): it then means something else.
+    var durationOptional = false
     /// The natural call a per-call ratio applies to.
     var callName: String
 
@@ -582,7 +584,10 @@ struct FaultRules {
             return FaultRules(targets: processes, triggers: [.ratio], durationMeaning: "statement_timeout",
                               defaultDuration: .seconds(1), callName: "SQL statement")
         case .clientRetry:
-            return FaultRules(triggers: [.ratio], callName: "timed-out request")
+            // Without a duration a client re-sends when its request times out (decided at the
+            // first time-out); with one it is impatient on an attempt where the fault fires.
+            return FaultRules(triggers: [.ratio], durationMeaning: "how long the client waits before re-sending",
+                              durationOptional: true, callName: "timed-out request (with 'duration': per attempt)")
         }
     }
 }

@@ -230,14 +230,28 @@ public final class FaultInjector {
         return nil
     }
 
-    /// How often a client re-sends a timed-out request (0: never).
+    /// How often a client re-sends a timed-out request (0: never). Decided once, at the client's
+    /// first time-out, by the client-retry faults without a duration.
     func retries(for client: ProcessID) -> Int {
-        for index in armed.indices where armed[index].spec.kind == .clientRetry {
+        for index in armed.indices where armed[index].spec.kind == .clientRetry && armed[index].spec.duration == .zero {
             guard case .ratio(let ratio, _, _) = armed[index].spec.trigger, matches(armed[index].spec.target, client),
                   fires(index, ratio: ratio) else { continue }
             return armed[index].spec.retries
         }
         return 0
+    }
+
+    /// An impatient client: whether the attempt `client` is about to send waits only a
+    /// client-retry fault's `duration` instead of the client timeout, decided per attempt by the
+    /// client-retry faults with a duration (the first that fires), and how many re-sends that
+    /// fault allows. Faults without a duration draw nothing here.
+    func impatience(for client: ProcessID) -> (wait: Duration, retries: Int)? {
+        for index in armed.indices where armed[index].spec.kind == .clientRetry && armed[index].spec.duration > .zero {
+            guard case .ratio(let ratio, _, _) = armed[index].spec.trigger, matches(armed[index].spec.target, client),
+                  fires(index, ratio: ratio) else { continue }
+            return (armed[index].spec.duration, armed[index].spec.retries)
+        }
+        return nil
     }
 }
 

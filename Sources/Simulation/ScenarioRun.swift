@@ -191,10 +191,21 @@ struct SimClient: Sendable {
         outcomes.value![index].sentAt = world.now
         let body = ConfirmBody(userID: plan.user, stay: plan.stay, requestID: requestID)
         var retriesLeft: Int?
+        // An impatient client's re-sends left, set by the first impatient attempt's fault.
+        var impatientRetriesLeft: Int?
         var attempt = 1
         while true {
+            // An impatient attempt stops waiting after the fault's duration and is sent again;
+            // the attempt it gave up on runs on at the server, and its late reply is discarded.
+            var wait = timeout
+            var impatient = false
+            if (impatientRetriesLeft ?? 1) > 0, let impatience = world.faults?.impatience(for: context.id) {
+                if impatientRetriesLeft == nil { impatientRetriesLeft = impatience.retries }
+                wait = impatience.wait
+                impatient = true
+            }
             do {
-                let response = try await booking.call(.confirm(body), timeout: timeout)
+                let response = try await booking.call(.confirm(body), timeout: wait)
                 guard !world.simulator.sealed else { return }
                 outcomes.value![index].status = response.status
                 outcomes.value![index].error = nil
@@ -205,9 +216,16 @@ struct SimClient: Sendable {
                 outcomes.value![index].error = error.description
                 // The seed's client gives up; a retrying client sends the same request again.
                 if error == .timeout {
-                    if retriesLeft == nil { retriesLeft = world.faults?.retries(for: context.id) ?? 0 }
-                    if retriesLeft! > 0 {
-                        retriesLeft! -= 1
+                    let resend: Bool
+                    if impatient {
+                        impatientRetriesLeft! -= 1
+                        resend = true
+                    } else {
+                        if retriesLeft == nil { retriesLeft = world.faults?.retries(for: context.id) ?? 0 }
+                        resend = retriesLeft! > 0
+                        if resend { retriesLeft! -= 1 }
+                    }
+                    if resend {
                         attempt += 1
                         world.coverage.hit(.clientRetried)
                         world.trace(TraceEvent(time: world.now, process: context, op: .retry, subject: .user(plan.user), a: Int64(attempt)))

@@ -50,7 +50,9 @@ struct CheckCommand: ParsableCommand {
           random      Seeded random runs (seeds from --seed on), as `sweep` does.
 
         Faults: --max-faults K > 0 adds the 'choices' fault profile (pause past the TTL or crash \
-        at any point of a booking replica, lose an inventory or COMMIT reply); --profile or \
+        at any point of a booking replica, lose an inventory or COMMIT reply, or a client that \
+        stops waiting for its confirm after 10 ms and sends it again while the first attempt \
+        runs on); --profile or \
         --swarm add others. A violation's choices are written as a schedule file that \
         `overbook replay SCENARIO --schedule FILE` replays exactly; then it is shrunk unless \
         --no-shrink.

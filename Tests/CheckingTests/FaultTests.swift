@@ -173,6 +173,58 @@ import Testing
         #expect(idempotent.simulated.coverage[.clientRetried] == 1)
     }
 
+    @Test func anImpatientClientResendsWhileItsFirstAttemptRunsOn() {
+        // Gives up after 10 ms, inside the confirm (LAN latencies): the booking service still
+        // works on the first attempt when the same request arrives again.
+        let faults = [FaultSpec(kind: .clientRetry, trigger: .ratio(.always, from: nil, until: nil), duration: .milliseconds(10), limit: 1)]
+        let verdict = Self.run(Self.scenario(faults: faults))
+        #expect(verdict.simulated.coverage[.clientRetried] == 1)
+        #expect(verdict.observation.outcomes[0].attempts == 2)
+        #expect(Self.events(verdict, .timeout).map(\.time) == [Duration.milliseconds(10).nanoseconds])
+        #expect(Self.retryOverlapsAnEarlierAttempt(verdict.simulated.events))
+        // The first attempt was carried to its end at the server, its reply discarded.
+        let confirms = Self.events(verdict, .send).filter { $0.process.id.kind == .client }.map(\.a)
+        #expect(confirms.count == 2)
+        #expect(Self.events(verdict, .respond).contains { $0.a == confirms[0] })
+        #expect(!Self.events(verdict, .receive).contains { $0.a == confirms[0] })
+        #expect(Self.events(verdict, .receive).contains { $0.a == confirms[1] })
+    }
+
+    @Test func aClientRetryWithoutDurationDrawsNoDecisionPerAttempt() {
+        // Only the time-out draws: a run where no request times out makes no fault decision.
+        let faults = [FaultSpec(kind: .clientRetry, trigger: .ratio(Ratio(1, 2), from: nil, until: nil), retries: 2)]
+        let plain = Verdicts.simulate(Self.scenario(faults: faults), seed: 1, options: SimulationOptions(recordChoices: true))
+        #expect(!plain.simulated.choices.contains { $0.kind == .fault })
+        var impatient = faults
+        impatient[0].duration = .milliseconds(10)
+        let drawn = Verdicts.simulate(Self.scenario(faults: impatient), seed: 1, options: SimulationOptions(recordChoices: true))
+        #expect(drawn.simulated.choices.contains { $0.kind == .fault })
+    }
+
+    /// Whether some client's re-sent confirm reached a booking replica while an earlier attempt
+    /// of that client had been delivered there and not yet answered (and no crash came between:
+    /// none of the runs this judges has one).
+    static func retryOverlapsAnEarlierAttempt(_ events: [TraceEvent]) -> Bool {
+        var sent: [ProcessID: [Int64]] = [:]
+        var running: Set<Int64> = []
+        for event in events {
+            switch event.op {
+            case .send where event.process.id.kind == .client:
+                sent[event.process.id, default: []].append(event.a)
+            case .deliver where event.process.id.kind == .booking:
+                guard case .process(let client) = event.subject, let attempts = sent[client],
+                      let attempt = attempts.firstIndex(of: event.a) else { continue }
+                if attempts[..<attempt].contains(where: running.contains) { return true }
+                running.insert(event.a)
+            case .respond where event.process.id.kind == .booking:
+                running.remove(event.a)
+            default:
+                break
+            }
+        }
+        return false
+    }
+
     @Test func inactiveFaultsNeverFire() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), activation: Ratio(0, 1), target: .booking(nil), duration: .seconds(12)),

@@ -173,6 +173,28 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
         expectFailure(header + "  - {kind: reply-loss, hop: client-booking, at: 1s}", kind: .invalidValue, line: 5, saying: "cannot be pinned at a time")
     }
 
+    @Test func aClientRetryTakesAnOptionalDurationTheImpatientClientsWait() throws {
+        let header = """
+            name: t
+            rooms: [{id: 1, capacity: 1}]
+            users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
+            faults:
+
+            """
+        let impatient = try parse(header + "  - {kind: client-retry, ratio: 1/2, duration: 50ms, limit: 1}")
+        #expect(impatient.faults == [FaultSpec(kind: .clientRetry, trigger: .ratio(Ratio(1, 2), from: nil, until: nil),
+                                               duration: .milliseconds(50), limit: 1, retries: 1)])
+        // Without one it re-sends after the client timeout, as before.
+        let patient = try parse(header + "  - {kind: client-retry, retries: 2}")
+        #expect(patient.faults.map(\.duration) == [.zero])
+        expectFailure(header + "  - {kind: client-retry, duration: soon}", kind: .invalidValue, line: 5,
+                      saying: "'faults[0].duration' must be a duration like 5ms, 1.5s or 200us; got 'soon'")
+        expectFailure(header + "  - {kind: client-retry, duration: 0ms}", kind: .invalidValue, line: 5,
+                      saying: "'faults[0].duration' must be longer than zero")
+        expectFailure(header + "  - {kind: reply-loss, hop: client-booking, ratio: 1/2, duration: 5ms}", kind: .invalidValue, line: 5,
+                      saying: "a reply-loss fault takes no 'duration'")
+    }
+
     @Test func yamlSyntaxErrorCarriesTheMark() {
         let error = failure("""
             name: t
