@@ -144,6 +144,9 @@ public enum ScenarioSimulation {
                 crashed: world.crashedProcesses.sorted(),
                 pendingBookings: world.bookingDatabase.model.bookings().filter { $0.status == .pending })
         })
+        // The restarters close over the world that holds them (and over the processes, whose
+        // handlers reach the world again): a cycle that would keep every run's world alive.
+        defer { world.restarters.removeAll() }
         return SimulationOutput(seed: seed, outcomes: outcomes.value ?? [], failure: failure, quiescent: quiescent,
                                 traceHash: simulator.trace.hash, traceCount: simulator.trace.count, steps: simulator.steps,
                                 events: simulator.trace.events, choices: simulator.choices, coverage: world.coverage,
