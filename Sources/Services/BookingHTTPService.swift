@@ -25,26 +25,26 @@ public struct BookingHTTPService<C: Clock<Duration>>: Sendable {
 
     var routes: [HTTPServing.Route] {
         [
-            .init(method: .get, path: "/api/health") { _, _ in
-                HTTPServing.response(await service.handle(.health))
+            .init(method: .get, path: "/api/health") { _, context in
+                HTTPServing.response(in: context, await service.handle(.health))
             },
-            .init(method: .post, path: "/api/bookings/confirm") { request, _ in
+            .init(method: .post, path: "/api/bookings/confirm") { request, context in
                 // Everything is checked before the algorithm runs: a refused request takes no
                 // lock and writes no row.
                 let body = try InputParsing.confirm(try await HTTPServing.body(of: request))
-                return HTTPServing.response(await service.handle(.confirm(body)))
+                return HTTPServing.response(in: context, await service.handle(.confirm(body)))
             },
-            .init(method: .get, path: "/api/bookings") { _, _ in
-                HTTPServing.response(await service.handle(.allBookings))
+            .init(method: .get, path: "/api/bookings") { _, context in
+                HTTPServing.response(in: context, await service.handle(.allBookings))
             },
             .init(method: .get, path: "/api/bookings/:id") { _, context in
                 let id = try InputParsing.bookingID(context.parameters.get("id"))
-                return HTTPServing.response(await service.handle(.booking(id)))
+                return HTTPServing.response(in: context, await service.handle(.booking(id)))
             },
             .init(method: .get, path: "/api/bookings/user/:user_id") { _, context in
                 // Path segments arrive percent-encoded; the client encodes ids that need it.
                 let user = try InputParsing.userID(context.parameters.get("user_id").map { $0.removingPercentEncoding ?? $0 })
-                return HTTPServing.response(await service.handle(.userBookings(user)))
+                return HTTPServing.response(in: context, await service.handle(.userBookings(user)))
             },
         ]
     }

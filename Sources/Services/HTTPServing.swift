@@ -9,9 +9,6 @@ enum HTTPServing {
     /// The largest request body read; the API's bodies are a few hundred bytes.
     static let maxBodyBytes = 64 * 1024
 
-    /// The methods a route table may be asked with; each path answers 405 to those it lacks.
-    static let knownMethods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .options]
-
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     struct Route: Sendable {
@@ -21,25 +18,39 @@ enum HTTPServing {
         let handler: Handler
     }
 
+    /// A route table's path and the methods it serves: any other method on it (`TRACE`, `HEAD`,
+    /// `PUT`, ...) is answered 405 with `Allow`. A method HTTP itself does not define never gets
+    /// here: SwiftNIO's parser answers it 400.
+    struct PathMethods: Sendable {
+        let segments: [Substring]
+        var allowed: [String]
+
+        init(path: String, allowed: [String]) {
+            segments = path.split(separator: "/")
+            self.allowed = allowed
+        }
+
+        /// `:name` segments match any one segment.
+        func matches(_ path: String) -> Bool {
+            let parts = path.split(separator: "/")
+            return parts.count == segments.count && zip(segments, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }
+    }
+
     static func router(_ routes: [Route]) -> Router<BasicRequestContext> {
+        var paths: [PathMethods] = []
+        for route in routes {
+            if let index = paths.firstIndex(where: { $0.segments == route.path.split(separator: "/") }) {
+                paths[index].allowed.append(route.method.rawValue)
+            } else {
+                paths.append(PathMethods(path: route.path, allowed: [route.method.rawValue]))
+            }
+        }
         let router = Router(context: BasicRequestContext.self)
-        // First, so that it wraps every route and the not-found responder.
-        router.add(middleware: JSONErrorMiddleware())
-        var methodsByPath: [String: [HTTPRequest.Method]] = [:]
-        var pathOrder: [String] = []
+        // First: a middleware wraps only the routes added after it, and the not-found responder.
+        router.add(middleware: JSONErrorMiddleware(paths: paths))
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
-            if methodsByPath[route.path] == nil { pathOrder.append(route.path) }
-            methodsByPath[route.path, default: []].append(route.method)
-        }
-        for path in pathOrder {
-            let allowed = methodsByPath[path]!
-            let allowedNames = allowed.map(\.rawValue)
-            for method in knownMethods where !allowed.contains(method) {
-                router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw InputProblem.methodNotAllowed(method.rawValue, path: request.uri.path, allowed: allowedNames)
-                }
-            }
         }
         return router
     }
@@ -56,8 +67,30 @@ enum HTTPServing {
         }
     }
 
-    static func response(_ answer: APIResponse) -> Response {
-        json(status: answer.status, WireFormat.encode(answer.body))
+    /// The answer as the client sees it. A `5xx` names the dependency that failed and the
+    /// request id, never the failure itself: database and Redis errors can quote values, table
+    /// names and hosts, so their text goes to this service's log under the request id instead.
+    static func response(in context: some RequestContext, _ answer: APIResponse) -> Response {
+        json(status: answer.status, WireFormat.encode(publicBody(of: answer, in: context)))
+    }
+
+    static func publicBody(of answer: APIResponse, in context: some RequestContext) -> BookingCore.ResponseBody {
+        guard answer.status >= 500 else { return answer.body }
+        switch answer.body {
+        case .error(let message):
+            // Messages of our own are sentences; a dependency's error follows its name and ": ".
+            guard let cut = message.range(of: ": ") else { return answer.body }
+            context.logger.error("answered \(answer.status): \(message)")
+            return .error("\(message[..<cut.lowerBound]): failed; the service log has the details under request id \(context.id)")
+        case .health(var health):
+            for (name, state) in health.dependencies.sorted(by: { $0.key < $1.key }) where state != "ok" {
+                context.logger.error("health: \(name): \(state)")
+                health.dependencies[name] = "unavailable (request id \(context.id))"
+            }
+            return .health(health)
+        default:
+            return answer.body
+        }
     }
 
     static func response(_ problem: InputProblem) -> Response {
@@ -94,11 +127,18 @@ enum HTTPServing {
 /// empty or HTML body: input problems keep their 4xx, an unknown path is a JSON 404, anything
 /// unforeseen is a JSON 500 (and logged, since it is a bug).
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let paths: [HTTPServing.PathMethods]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as InputProblem {
             return HTTPServing.response(problem)
+        } catch let error as HTTPError where error.status == .notFound {
+            if let path = paths.first(where: { $0.matches(request.uri.path) }) {
+                return HTTPServing.response(InputProblem.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: path.allowed))
+            }
+            return HTTPServing.response(InputProblem(status: 404, "no such endpoint: \(request.method.rawValue) \(request.uri.path); see openapi.yaml"))
         } catch let error as HTTPError {
             let message = error.status == .notFound
                 ? "no such endpoint: \(request.method.rawValue) \(request.uri.path); see openapi.yaml"
@@ -108,7 +148,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return HTTPServing.response(InputProblem.tooLarge(limit: HTTPServing.maxBodyBytes))
         } catch {
             context.logger.error("unhandled error on \(request.method.rawValue) \(request.uri.path): \(error)")
-            return HTTPServing.response(APIResponse.error(StatusCode.internalError, "internal error: \(error)"))
+            return HTTPServing.response(in: context, APIResponse.error(StatusCode.internalError, "internal error: \(error)"))
         }
     }
 }

@@ -66,19 +66,34 @@ public struct InputProblem: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// Turns path segments, query values and JSON bodies into the API's typed values.
 enum InputParsing {
-    /// A room id from the path: a positive integer.
+    /// Ids are PostgreSQL `integer`s: a larger one would reach the database only to be refused
+    /// there (`22003`), so it is refused here, as the spec's `maximum` says.
+    static let ids = 1...Int(Int32.max)
+
+    /// A room id from the path: an integer in `ids`.
     static func roomID(_ text: String?) throws(InputProblem) -> RoomID {
-        guard let text, let value = Int(text), value > 0 else {
-            throw .badRequest("room id '\(text ?? "")' must be a positive integer, as in /api/rooms/1")
+        guard let text, let value = Int(text), ids.contains(value) else {
+            throw .badRequest("room id '\(text ?? "")' must be an integer from 1 to \(ids.upperBound), as in /api/rooms/1")
         }
         return RoomID(value)
     }
 
     static func bookingID(_ text: String?) throws(InputProblem) -> BookingID {
-        guard let text, let value = Int(text), value > 0 else {
-            throw .badRequest("booking id '\(text ?? "")' must be a positive integer, as in /api/bookings/1")
+        guard let text, let value = Int(text), ids.contains(value) else {
+            throw .badRequest("booking id '\(text ?? "")' must be an integer from 1 to \(ids.upperBound), as in /api/bookings/1")
         }
         return BookingID(value)
+    }
+
+    /// An identifier in a body: 1 to `maxIdentifierBytes` bytes.
+    static func checkIdentifier(_ value: String?, name: String, optional: Bool) throws(InputProblem) {
+        guard let value else {
+            if optional { return }
+            throw .badRequest("'\(name)' is required")
+        }
+        guard !value.isEmpty, value.utf8.count <= maxIdentifierBytes else {
+            throw .badRequest("'\(name)' must be a string of 1 to \(maxIdentifierBytes) bytes\(optional ? " when present" : "")")
+        }
     }
 
     static func userID(_ text: String?) throws(InputProblem) -> UserID {
@@ -123,13 +138,9 @@ enum InputParsing {
     /// `POST /api/bookings/confirm`.
     static func confirm(_ data: Data) throws(InputProblem) -> ConfirmBody {
         let body = try decode(ConfirmBody.self, from: data)
-        guard body.room.rawValue > 0 else { throw .badRequest("'room_id' must be a positive integer") }
-        guard !body.userID.rawValue.isEmpty, body.userID.rawValue.utf8.count <= maxIdentifierBytes else {
-            throw .badRequest("'user_id' must be a string of 1 to \(maxIdentifierBytes) bytes")
-        }
-        if let requestID = body.requestID, requestID.rawValue.isEmpty || requestID.rawValue.utf8.count > maxIdentifierBytes {
-            throw .badRequest("'request_id' must be a string of 1 to \(maxIdentifierBytes) bytes when present")
-        }
+        guard ids.contains(body.room.rawValue) else { throw .badRequest("'room_id' must be an integer from 1 to \(ids.upperBound)") }
+        try checkIdentifier(body.userID.rawValue, name: "user_id", optional: false)
+        try checkIdentifier(body.requestID?.rawValue, name: "request_id", optional: true)
         _ = try stay(room: body.room, checkIn: body.checkIn, checkOut: body.checkOut)
         return body
     }
@@ -137,11 +148,14 @@ enum InputParsing {
     /// `POST /api/rooms/{id}/reserve` and `/release`.
     static func reserve(_ data: Data, room: RoomID) throws(InputProblem) -> ReserveBody {
         let body = try decode(ReserveWireBody.self, from: data).body
-        guard body.quantity > 0 else { throw .badRequest("'quantity' must be a positive integer") }
+        guard ids.contains(body.quantity) else { throw .badRequest("'quantity' must be an integer from 1 to \(ids.upperBound)") }
         _ = try stay(room: room, checkIn: body.checkIn, checkOut: body.checkOut)
+        try checkIdentifier(body.requestID?.rawValue, name: "request_id", optional: true)
         if (body.fencingToken == nil) != (body.fenceKey == nil) {
             throw .badRequest("'fencing_token' and 'fence_key' go together; send both or neither")
         }
+        if let token = body.fencingToken, token < 0 { throw .badRequest("'fencing_token' must not be negative") }
+        try checkIdentifier(body.fenceKey, name: "fence_key", optional: true)
         return body
     }
 }

@@ -26,39 +26,39 @@ public struct InventoryHTTPService: Sendable {
 
     var routes: [HTTPServing.Route] {
         [
-            .init(method: .get, path: "/api/health") { _, _ in
-                Self.healthResponse(await service.handle(.health))
+            .init(method: .get, path: "/api/health") { _, context in
+                Self.healthResponse(await service.handle(.health), in: context)
             },
-            .init(method: .get, path: "/api/rooms") { _, _ in
-                HTTPServing.response(await service.handle(.listRooms))
+            .init(method: .get, path: "/api/rooms") { _, context in
+                HTTPServing.response(in: context, await service.handle(.listRooms))
             },
             .init(method: .get, path: "/api/rooms/:id") { _, context in
                 let room = try InputParsing.roomID(context.parameters.get("id"))
-                return HTTPServing.response(await service.handle(.room(room)))
+                return HTTPServing.response(in: context, await service.handle(.room(room)))
             },
             .init(method: .get, path: "/api/rooms/:id/availability") { request, context in
                 let room = try InputParsing.roomID(context.parameters.get("id"))
                 let date = try InputParsing.date(request.uri.queryParameters.get("date"), name: "date")
-                return HTTPServing.response(await service.handle(.availability(room, date)))
+                return HTTPServing.response(in: context, await service.handle(.availability(room, date)))
             },
             .init(method: .post, path: "/api/rooms/:id/reserve") { request, context in
                 let room = try InputParsing.roomID(context.parameters.get("id"))
                 let body = try InputParsing.reserve(try await HTTPServing.body(of: request), room: room)
-                return HTTPServing.response(await service.handle(.reserve(room, body)))
+                return HTTPServing.response(in: context, await service.handle(.reserve(room, body)))
             },
             .init(method: .post, path: "/api/rooms/:id/release") { request, context in
                 let room = try InputParsing.roomID(context.parameters.get("id"))
                 let body = try InputParsing.reserve(try await HTTPServing.body(of: request), room: room)
-                return HTTPServing.response(await service.handle(.release(room, body)))
+                return HTTPServing.response(in: context, await service.handle(.release(room, body)))
             },
         ]
     }
 
     /// The algorithm answers a failed health check with a plain error; the endpoint reports it
     /// per dependency, like the booking service's, so one client reads both the same way.
-    static func healthResponse(_ answer: APIResponse) -> Response {
-        guard case .error(let message) = answer.body else { return HTTPServing.response(answer) }
+    static func healthResponse(_ answer: APIResponse, in context: some RequestContext) -> Response {
+        guard case .error(let message) = answer.body else { return HTTPServing.response(in: context, answer) }
         let health = HealthBody(service: "inventory", status: HealthStatus.degraded, dependencies: ["inventory_db": message])
-        return HTTPServing.response(APIResponse(status: StatusCode.serviceUnavailable, body: .health(health)))
+        return HTTPServing.response(in: context, APIResponse(status: StatusCode.serviceUnavailable, body: .health(health)))
     }
 }

@@ -168,6 +168,18 @@ struct ServicesTests {
         BadInput(name: "wrong method on confirm", method: .GET, service: .booking, path: "/bookings/confirm", body: nil, status: 405),
         BadInput(name: "wrong method on bookings", method: .DELETE, service: .booking, path: "/bookings", body: nil, status: 405),
         BadInput(name: "booking id not a number", method: .GET, service: .booking, path: "/bookings/abc", body: nil, status: 400),
+        // Past PostgreSQL's integer: refused before any SQL (it used to reach the database: a 503
+        // quoting its error 22003).
+        BadInput(name: "booking id beyond an integer", method: .GET, service: .booking, path: "/bookings/133779336016", body: nil, status: 400),
+        BadInput(name: "inventory: room id beyond an integer", method: .GET, service: .inventory,
+                 path: "/rooms/133779336016/availability?date=2026-03-15", body: nil, status: 400),
+        BadInput(name: "room_id beyond an integer", method: .POST, service: .booking, path: "/bookings/confirm",
+                 body: #"{"user_id": "user_1", "room_id": 2147483648, "check_in": "2026-03-15", "check_out": "2026-03-17"}"#, status: 400),
+        BadInput(name: "empty request_id", method: .POST, service: .booking, path: "/bookings/confirm",
+                 body: #"{"user_id": "user_1", "room_id": 1, "check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": ""}"#, status: 400),
+        BadInput(name: "TRACE on a known path", method: .TRACE, service: .booking, path: "/health", body: nil, status: 405),
+        BadInput(name: "inventory: reserve with an empty request_id", method: .POST, service: .inventory, path: "/rooms/1/reserve",
+                 body: #"{"check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": ""}"#, status: 400),
         BadInput(name: "unknown endpoint", method: .GET, service: .booking, path: "/nothing-here", body: nil, status: 404),
         BadInput(name: "inventory: wrong method on a room", method: .DELETE, service: .inventory, path: "/rooms/1", body: nil, status: 405),
         BadInput(name: "inventory: wrong method on reserve", method: .GET, service: .inventory, path: "/rooms/1/reserve", body: nil, status: 405),
@@ -254,6 +266,9 @@ struct ServicesTests {
             #expect(confirm.status == 503)
             #expect(confirm.success == false)
             #expect(confirm.error?.contains("lock service") == true)
+            // Which dependency failed and where the log has it; not the failure's own text.
+            #expect(confirm.error?.contains("request id") == true, "\(confirm.raw)")
+            #expect(confirm.error?.contains("127.0.0.1") == false, "\(confirm.raw)")
             let health = try await fixture.booking(.GET, "/health")
             #expect(health.status == 503)
             #expect(health.success == false)
