@@ -162,6 +162,8 @@ public struct Stay: Hashable, Sendable, CustomStringConvertible {
         (checkIn.daysSinceEpoch..<checkOut.daysSinceEpoch).map(Night.init(daysSinceEpoch:))
     }
 
+    public var nightCount: Int { checkOut.daysSinceEpoch - checkIn.daysSinceEpoch }
+
     public var description: String { "room \(room) \(checkIn)..\(checkOut)" }
 }
 

@@ -56,13 +56,18 @@ struct NodeReader {
         try scalar(node, path, expected: "text")
     }
 
-    func integer(_ node: Node, _ path: String, atLeast minimum: Int) throws(ScenarioError) -> Int {
+    /// `limit`: the largest value and why (`ScenarioLimits`).
+    func integer(_ node: Node, _ path: String, atLeast minimum: Int,
+                 atMost limit: (maximum: Int, why: String)? = nil) throws(ScenarioError) -> Int {
         let text = try scalar(node, path, expected: "a whole number")
         guard let value = ValueSyntax.integer(text) else {
             throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be a whole number; got \(quoted(text))")
         }
         guard value >= minimum else {
             throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be at least \(minimum); got \(text)")
+        }
+        if let limit, value > limit.maximum {
+            throw error(.invalidValue, at: node.mark, "\(quoted(path)) must be at most \(limit.maximum) (\(limit.why)); got \(text)")
         }
         return value
     }
@@ -194,4 +199,13 @@ func editDistance(_ a: String, _ b: String) -> Int {
         }
     }
     return d[a.count][b.count]
+}
+
+/// How large a scenario may be: past these, a run would not fit in memory (every user is a task
+/// and an outcome; every night of the inventory a row per room) or would take days, so the file
+/// is refused with the key and the limit rather than left to grow until the machine gives out.
+enum ScenarioLimits {
+    static let users = (maximum: 1_000_000, why: "the simulator keeps every user's task and outcome in memory")
+    static let nights = (maximum: 3_660, why: "ten years; every night is a row per room in both databases")
+    static let replicas = (maximum: 64, why: "each replica is a process of the simulated deployment")
 }

@@ -181,7 +181,7 @@ extension NodeReader {
 
         var scenario = Scenario(name: name, summary: summary, seed: seed, variant: variant, rooms: rooms,
                                 inventoryNights: inventoryNights, users: users.map(\.group))
-        if let node = top["booking_replicas"] { scenario.bookingReplicas = try integer(node, "booking_replicas", atLeast: 1) }
+        if let node = top["booking_replicas"] { scenario.bookingReplicas = try integer(node, "booking_replicas", atLeast: 1, atMost: ScenarioLimits.replicas) }
         if let node = top["client_timeout"] { scenario.clientTimeout = try duration(node, "client_timeout", positive: true) }
         if let node = top["inventory_timeout"] { scenario.inventoryTimeout = try duration(node, "inventory_timeout", positive: true) }
         if let node = top["lock"] { scenario.lock = try lock(node) }
@@ -239,10 +239,13 @@ extension NodeReader {
             throw error(.invalidValue, at: node.mark, "'users' must list at least one group, like {count: 50, room: 1, check_in: 2026-03-15, check_out: 2026-03-17}")
         }
         var groups: [PlacedGroup] = []
+        var total = 0
         for (index, item) in items.enumerated() {
             let path = "users[\(index)]"
             let fields = try mapping(item, path, allowed: ["count", "room", "check_in", "check_out", "arrival"])
-            let count = try integer(try fields.required("count", self, expected: "a whole number >= 1"), fields.childPath("count"), atLeast: 1)
+            let count = try integer(try fields.required("count", self, expected: "a whole number >= 1"), fields.childPath("count"), atLeast: 1,
+                                    atMost: (ScenarioLimits.users.maximum - total, ScenarioLimits.users.why + ", at most \(ScenarioLimits.users.maximum) users in all"))
+            total += count
 
             let roomIDs = rooms.map(\.id.description).joined(separator: ", ")
             let roomNode = try fields.required("room", self, expected: "one of the rooms' ids (\(roomIDs))")
@@ -256,6 +259,10 @@ extension NodeReader {
             let checkOut = try date(checkOutNode, fields.childPath("check_out"))
             guard let stay = Stay(room: RoomID(roomNumber), checkIn: checkIn, checkOut: checkOut) else {
                 throw error(.invalidValue, at: checkOutNode.mark, "'\(fields.childPath("check_out"))' (\(checkOut)) must be after check_in (\(checkIn)): a stay is at least one night")
+            }
+            guard stay.nightCount <= ScenarioLimits.nights.maximum else {
+                throw error(.invalidValue, at: checkOutNode.mark, "'\(fields.childPath("check_out"))' makes a stay of \(stay.nightCount) nights; "
+                    + "it may last at most \(ScenarioLimits.nights.maximum) (\(ScenarioLimits.nights.why))")
             }
             var arrival = Arrival.at(.zero)
             if let node = fields["arrival"] { arrival = try self.arrival(node, fields.childPath("arrival")) }
@@ -290,7 +297,8 @@ extension NodeReader {
     private func inventory(_ node: Node, heading: Mark?, covering users: [PlacedGroup]) throws(ScenarioError) -> [Night] {
         let fields = try mapping(node, "inventory", allowed: ["from", "nights"])
         let from = try date(try fields.required("from", self, expected: "the first night with availability, YYYY-MM-DD"), "inventory.from")
-        let count = try integer(try fields.required("nights", self, expected: "how many nights from 'from', >= 1"), "inventory.nights", atLeast: 1)
+        let count = try integer(try fields.required("nights", self, expected: "how many nights from 'from', >= 1"), "inventory.nights", atLeast: 1,
+                                atMost: ScenarioLimits.nights)
         let last = from.adding(days: count - 1)
         let written = heading.map { " (line \($0.line))" } ?? ""
         for placed in users {
