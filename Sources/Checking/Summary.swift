@@ -6,6 +6,8 @@ import Simulation
 public struct BatchSummary: Sendable {
     public private(set) var runs = 0
     public private(set) var failedRuns = 0
+    /// Runs that broke a safety invariant (every one but the latency objectives).
+    public private(set) var unsafeRuns = 0
     /// Status → requests over all runs; `nil` = no answer.
     public private(set) var statusTotals: [Int?: Int] = [:]
     /// Number of 201s in a run → how many runs had it.
@@ -43,6 +45,7 @@ public struct BatchSummary: Sendable {
         }
         guard !verdict.passed else { return }
         failedRuns += 1
+        if !safetyInvariants.isDisjoint(with: verdict.violatedInvariants) { unsafeRuns += 1 }
         firstFailingSeed = min(firstFailingSeed ?? verdict.seed, verdict.seed)
         for invariant in verdict.violatedInvariants {
             let example = verdict.violations.first { $0.invariant == invariant }!
@@ -70,6 +73,7 @@ public struct BatchSummary: Sendable {
     public mutating func merge(_ other: BatchSummary) {
         runs += other.runs
         failedRuns += other.failedRuns
+        unsafeRuns += other.unsafeRuns
         steps += other.steps
         coverage.merge(other.coverage)
         for (kind, count) in other.activeFaultRuns { activeFaultRuns[kind, default: 0] += count }
@@ -200,6 +204,11 @@ public enum SummaryText {
         // Real runs inject no faults and mark no paths.
         if !real { text += coverageBlock(batch) }
         text += section("OVERALL RESULT: \(batch.failedRuns == 0 ? "✓ all invariants held in every run" : "✗ \(batch.failedRuns) of \(batch.runs) runs violated an invariant")")
+        if batch.failedRuns > 0 {
+            text += batch.unsafeRuns == 0
+                ? "Safety (every invariant but the latency objectives): ✓ held in every run\n"
+                : "Safety (every invariant but the latency objectives): ✗ broken in \(batch.unsafeRuns) of \(batch.runs) runs\n"
+        }
         return text
     }
 
