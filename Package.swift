@@ -64,6 +64,8 @@ let package = Package(
             dependencies: [
                 "BookingCore", "RunObservation", "Checking", "Backends", "Services",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
