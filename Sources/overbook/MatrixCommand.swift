@@ -81,27 +81,19 @@ struct MatrixCommand: ParsableCommand {
     /// The HTML matrix, with a replay report (timeline included) per counterexample.
     func writeReport(_ cells: [MatrixCell], base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>) {
         guard !reportOptions.noReport else { return }
-        let path = reportOptions.report ?? "\(ReportPaths.directory)/matrix-\(ReportPaths.slug(base.name))-seeds-\(seeds.lowerBound)-\(seeds.upperBound).html"
+        let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var reportCells: [MatrixReport.Cell] = []
-        for cell in cells {
-            var replays: [Invariant: String] = [:]
-            var commands: [Invariant: String] = [:]
-            for invariant in MatrixReport.safety {
-                guard let failure = cell.batch.failures[invariant] else { continue }
-                let command = replayCommand(cell, seed: failure.firstSeed)
-                commands[invariant] = command
-                var variantScenario = base
-                variantScenario.variant = cell.variant
-                let verdict = Verdicts.simulate(cell.profile.apply(to: variantScenario, seed: failure.firstSeed), seed: failure.firstSeed,
-                                                options: SimulationOptions(traceMode: .record))
-                let replayPath = "\(directory)/replay-\(ReportPaths.slug(base.name))-\(ReportPaths.slug(cell.variant.rawValue))-\(cell.profile.name)-seed-\(failure.firstSeed).html"
-                let html = RunReport.html(verdict: verdict, context: Reporting.context(scenarioPath: scenario, replayCommand: command))
-                if (try? ReportWriter.write(html: html, to: replayPath)) != nil {
-                    replays[invariant] = URL(fileURLWithPath: replayPath).lastPathComponent
-                }
-            }
-            reportCells.append(MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands))
+        let reportCells = cells.map { cell in
+            var variantScenario = base
+            variantScenario.variant = cell.variant
+            // A replay report that cannot be written is left out of the matrix: its cell still
+            // prints the command.
+            let (replays, _) = FailureReplays.write(
+                for: cell.batch, invariants: MatrixReport.safety, scenario: { cell.profile.apply(to: variantScenario, seed: $0) },
+                path: { ReportPaths.matrixReplay(scenario: base.name, variant: cell.variant.rawValue, profile: cell.profile.name, seed: $0, directory: directory) },
+                context: { Reporting.context(scenarioPath: scenario, replayCommand: replayCommand(cell, seed: $0)) })
+            let commands = cell.batch.failures.filter { MatrixReport.safety.contains($0.key) }.mapValues { replayCommand(cell, seed: $0.firstSeed) }
+            return MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands)
         }
         let html = MatrixReport.html(cells: reportCells, variants: variants, profiles: profiles.map { ($0.name, $0.summary) },
                                      scenario: base, seeds: seeds, context: Reporting.context(scenarioPath: scenario, replayCommand: nil))
