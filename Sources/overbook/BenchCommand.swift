@@ -27,9 +27,7 @@ struct BenchCommand: ParsableCommand {
     var sweepSeeds: Int = 2000
 
     func run() throws {
-        #if DEBUG
-        print("warning: this is a debug build; figures are not representative (use swift build -c release)")
-        #endif
+        warnIfDebugBuild()
         print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
         // Three rounds, median reported: the machines here are shared and noisy.
         let rounds = (0..<3).map { _ in measure(Scenario.seedExperiment()) }.sorted { $0.runsPerSecond < $1.runsPerSecond }

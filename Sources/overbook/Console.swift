@@ -19,6 +19,12 @@ enum Console {
         print("error: \(message)", to: &stream)
     }
 
+    /// Something the user should know that does not stop the command (nor change its exit status).
+    static func warning(_ message: String) {
+        var stream = StandardError()
+        print("warning: \(message)", to: &stream)
+    }
+
     static func progress(_ line: String) {
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -94,17 +100,27 @@ func loadScenario(_ path: String) throws -> Scenario {
     }
 }
 
-/// Shell-quotes `argument` when it needs it, so printed commands can be pasted.
-
 /// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
 /// an error message and exit status 2.
 func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, command: String = "real",
                                 _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+    try realSession(command) { try RealSession.with(locations, scenarios: scenarios, users: users, progress: $0, body) }
+}
+
+/// Runs a `RealSession` call with `overbook COMMAND: ...` progress lines on stderr; a set-up
+/// failure is an error message and exit status 2.
+func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
     do {
-        return try RealSession.with(locations, scenarios: scenarios, users: users,
-                                    progress: { Console.progress("overbook \(command): \($0)\n") }, body)
+        return try session { Console.progress("overbook \(command): \($0)\n") }
     } catch let error as RealModeError {
         Console.error(error.description)
         throw ExitCode(2)
     }
+}
+
+/// Figures from a debug build mislead; the benchmarks say so first.
+func warnIfDebugBuild() {
+    #if DEBUG
+    print("warning: this is a debug build; figures are not representative (use swift build -c release)")
+    #endif
 }

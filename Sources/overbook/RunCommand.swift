@@ -49,6 +49,11 @@ struct ScenarioOptions: ParsableArguments {
         faultProfile?.apply(to: base, seed: seed) ?? base
     }
 
+    /// A schedule of `seed` alone (no choices listed): what shrinking a seed starts from.
+    func schedule(seed: UInt64, variant: Variant) -> ScheduleFile {
+        ScheduleFile(scenario: scenario, seed: seed, variant: variant.rawValue, profile: faultProfile?.name, swarm: swarm, choices: [])
+    }
+
     /// How a seed of these options is replayed, for printed replay commands.
     var replay: ReplayInvocation {
         ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
