@@ -2,9 +2,7 @@ import ArgumentParser
 import BookingCore
 import RealHarness
 import RunObservation
-import Checking
 import Foundation
-import Services
 
 struct BenchRealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

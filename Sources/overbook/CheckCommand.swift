@@ -2,7 +2,6 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
-import Foundation
 import Simulation
 
 extension Console {

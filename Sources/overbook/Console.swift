@@ -43,43 +43,10 @@ extension ParallelSweep {
     }
 }
 
-struct ProgressMeter {
-    let total: Int
-    let label: String
-    let clock = ContinuousClock()
-    let start: ContinuousClock.Instant
-    private var lastDraw: ContinuousClock.Instant
-    private var lastTenth = 0
-
+extension ProgressMeter {
+    /// A meter on stderr, redrawn in place when stderr is a terminal.
     init(total: Int, label: String) {
-        self.total = total
-        self.label = label
-        start = clock.now
-        lastDraw = start
-    }
-
-    mutating func update(done: Int, failures: Int, final: Bool = false) {
-        guard total > 1 else { return }
-        if final && done != total {
-            // Stopped early (--stop-on-failure): end the line.
-            if Console.stderrIsTerminal { Console.progress("\n") }
-            return
-        }
-        let now = clock.now
-        let rate = Double(done) / max(1e-9, (now - start).seconds)
-        if Console.stderrIsTerminal {
-            guard now - lastDraw > .milliseconds(100) || done == total else { return }
-            lastDraw = now
-            let width = 30
-            let filled = width * done / total
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            Console.progress("\r\(label) [\(bar)] \(done)/\(total)  \(Int(rate)) runs/s  failures: \(failures)" + (done == total ? "\n" : ""))
-        } else {
-            let tenth = done * 10 / total
-            guard tenth > lastTenth else { return }
-            lastTenth = tenth
-            Console.progress("\(label): \(done)/\(total) runs, \(Int(rate)) runs/s, failures: \(failures)\n")
-        }
+        self.init(total: total, label: label, onTerminal: Console.stderrIsTerminal, now: wallSeconds(), write: Console.progress)
     }
 }
 

@@ -1,10 +1,8 @@
 import ArgumentParser
 import BookingCore
-import RunObservation
 import Checking
 import Foundation
 import Reports
-import Simulation
 
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

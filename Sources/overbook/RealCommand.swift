@@ -5,7 +5,6 @@ import Checking
 import Foundation
 import RealHarness
 import Reports
-import Services
 
 /// `--redis-url`, `--inventory-database-url`, `--booking-database-url`.
 struct BackendOptions: ParsableArguments {

@@ -4,7 +4,6 @@ import RunObservation
 import Checking
 import Foundation
 import Reports
-import Simulation
 
 struct ReportOptions: ParsableArguments {
     @Option(help: "Write the HTML report to this path (default: a file under reports/, listed in reports/index.html).")
@@ -61,16 +60,8 @@ enum Reporting {
     static func single(_ verdict: RunVerdict, options: ScenarioOptions, reportOptions: ReportOptions, kind: String,
                        schedule: String? = nil) {
         guard !reportOptions.noReport else { return }
-        var replay = options.replay.seed(verdict.seed)
-        var defaultPath = kind == "replay"
-            ? ReportPaths.replay(scenario: verdict.scenario.name, seed: verdict.seed)
-            : ReportPaths.run(scenario: verdict.scenario.name, seed: verdict.seed)
-        if let schedule {
-            replay = options.replay.schedule(schedule)
-            let name = URL(fileURLWithPath: schedule).deletingPathExtension().lastPathComponent
-            defaultPath = ReportPaths.replay(scenario: "schedule-\(name)", seed: verdict.seed)
-        }
-        let path = reportOptions.report ?? defaultPath
+        let replay = schedule.map(options.replay.schedule) ?? options.replay.seed(verdict.seed)
+        let path = reportOptions.report ?? ReportPaths.single(scenario: verdict.scenario.name, seed: verdict.seed, replay: kind == "replay", schedule: schedule)
         publish(RunReport.html(verdict: verdict, context: context(scenarioPath: options.scenario, replayCommand: replay)), to: path)
     }
 

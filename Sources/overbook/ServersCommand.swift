@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import RealHarness
 
 struct ServersCommand: ParsableCommand {

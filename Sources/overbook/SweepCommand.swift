@@ -3,7 +3,6 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
-import Simulation
 
 /// `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
-import Foundation
 import Services
 
 struct ValidateCommand: ParsableCommand {
