@@ -109,3 +109,20 @@ extension ScheduleFile {
         return (problems, findings)
     }
 }
+
+extension Verdicts {
+    /// `seed` of `scenario` re-run with its trace and choices recorded, at most `maxSteps` steps;
+    /// with `schedule`, making exactly the schedule's choices, and then whether they all were
+    /// replayed and the violation came back (see `ScheduleFile.replayReport`).
+    public static func replay(_ scenario: Scenario, seed: UInt64, schedule: ScheduleFile?, maxSteps: Int?)
+        -> (verdict: RunVerdict, problems: [String], findings: [String]) {
+        var budget = SimulationBudget()
+        if let maxSteps { budget.maxSteps = maxSteps }
+        let listed = schedule.map { ListedChoices($0.choices, groupsSimultaneousTimers: $0.groupsSimultaneousTimers ?? false) }
+        let verdict = simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, recordChoices: true, budget: budget),
+                               source: listed)
+        guard let listed, let schedule else { return (verdict, [], []) }
+        let (problems, findings) = schedule.replayReport(listed, verdict: verdict)
+        return (verdict, problems, findings)
+    }
+}

@@ -44,29 +44,18 @@ struct MatrixCommand: ParsableCommand {
 
     func run() throws {
         let base = try loadScenario(scenario)
-        let profiles = try (self.profiles?.split(separator: ",").map(String.init) ?? FaultProfile.all.map(\.name)).map { name in
-            guard let profile = FaultProfile.named(name) else {
-                throw ValidationError("unknown profile '\(name)'; use one of: \(FaultProfile.all.map(\.name).joined(separator: ", "))")
-            }
-            return profile
+        let profiles: [FaultProfile]
+        do {
+            profiles = try FaultProfile.named(list: self.profiles)
+        } catch {
+            throw ValidationError(error.description)
         }
         let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
             ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
         print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
               + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
-        var cells: [MatrixCell] = []
-        for variant in variants {
-            for profile in profiles {
-                var scenario = base
-                scenario.variant = variant
-                let cellScenario = scenario
-                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOn: []) { seed in
-                    Verdicts.simulate(profile.apply(to: cellScenario, seed: seed), seed: seed)
-                }
-                cells.append(MatrixCell(variant: variant, profile: profile, batch: sweep.run(label: "\(variant.rawValue) x \(profile.name)").batch))
-            }
-        }
+        let cells = MatrixCell.sweepAll(base, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs) { $0.run(label: $1) }
         print(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
         writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
         if cells.contains(where: { $0.batch.failedRuns > 0 }) { throw ExitCode(1) }
@@ -82,12 +71,10 @@ struct MatrixCommand: ParsableCommand {
         let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let reportCells = cells.map { cell in
-            var variantScenario = base
-            variantScenario.variant = cell.variant
             // A replay report that cannot be written is left out of the matrix: its cell still
             // prints the command.
             let (replays, _) = FailureReplays.write(
-                for: cell.batch, invariants: MatrixReport.safety, scenario: { cell.profile.apply(to: variantScenario, seed: $0) },
+                for: cell.batch, invariants: MatrixReport.safety, scenario: { MatrixCell.scenario(base, variant: cell.variant, profile: cell.profile, seed: $0) },
                 path: { ReportPaths.matrixReplay(scenario: base.name, variant: cell.variant.rawValue, profile: cell.profile.name, seed: $0, directory: directory) },
                 context: { Reporting.context(scenarioPath: scenario, replayCommand: replayCommand(cell, seed: $0)) })
             let commands = cell.batch.failures.filter { MatrixReport.safety.contains($0.key) }.mapValues { replayCommand(cell, seed: $0.firstSeed) }
