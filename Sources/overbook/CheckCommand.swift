@@ -226,9 +226,7 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
     print(shrunk.summary(faultSpecs: scenario.faults.count, schedule: path,
                          replay: ReplayInvocation(scenarioPath: source.scenario).schedule(path)))
     if writeReport {
-        var small = scenario
-        small.faults = shrunk.keptFaults.map { scenario.faults[$0] }
-        writeScheduleReport(small.keepingUsers(shrunk.users), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
+        writeScheduleReport(shrunk.scenario(shrunkFrom: scenario), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
                             options: options, schedule: path)
     }
 }
