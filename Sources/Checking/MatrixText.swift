@@ -70,3 +70,42 @@ public enum MatrixText {
         return output
     }
 }
+
+extension MatrixCell {
+    /// `base` as a cell of `variant` under `profile` runs `seed`.
+    public static func scenario(_ base: Scenario, variant: Variant, profile: FaultProfile, seed: UInt64) -> Scenario {
+        var scenario = base
+        scenario.variant = variant
+        return profile.apply(to: scenario, seed: seed)
+    }
+
+    /// Every cell of `variants` x `profiles`, row by row, each a sweep of `seeds` on `jobs`
+    /// workers run by `sweep` (where the caller shows progress; `label` names the cell).
+    public static func sweepAll(_ base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>, jobs: Int,
+                                sweep: (ParallelSweep, _ label: String) -> ParallelSweep.Outcome) -> [MatrixCell] {
+        variants.flatMap { variant in
+            profiles.map { profile in
+                let cellSweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: []) { seed in
+                    Verdicts.simulate(scenario(base, variant: variant, profile: profile, seed: seed), seed: seed)
+                }
+                return MatrixCell(variant: variant, profile: profile, batch: sweep(cellSweep, "\(variant.rawValue) x \(profile.name)").batch)
+            }
+        }
+    }
+}
+
+extension FaultProfile {
+    /// The profiles a comma-separated list names (nil: all of them, in their order).
+    public static func named(list: String?) throws(UnknownFaultProfile) -> [FaultProfile] {
+        try (list?.split(separator: ",").map(String.init) ?? all.map(\.name)).map { name throws(UnknownFaultProfile) in
+            guard let profile = named(name) else { throw UnknownFaultProfile(name: name) }
+            return profile
+        }
+    }
+}
+
+/// A fault profile name that is not one of `FaultProfile.all`.
+public struct UnknownFaultProfile: Error, Hashable, Sendable, CustomStringConvertible {
+    public let name: String
+    public var description: String { "unknown profile '\(name)'; use one of: \(FaultProfile.all.map(\.name).joined(separator: ", "))" }
+}

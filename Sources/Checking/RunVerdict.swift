@@ -94,6 +94,11 @@ public struct RunVerdict: Sendable {
         guard let simulation else { preconditionFailure("a real run has no simulator output; read `observation`") }
         return simulation
     }
+    /// `trace hash: ...`: the simulated run's fingerprint, as `run` and `replay` print it.
+    public var traceHashLine: String {
+        "trace hash: \(hex(simulated.traceHash)) (\(simulated.traceCount) events, \(simulated.steps) steps)"
+    }
+
     public var violatedInvariants: [Invariant] { Array(Set(violations.map(\.invariant))).sorted() }
 
     /// Status code → count; `nil` key = no answer (timeout or unknown).

@@ -22,6 +22,30 @@ extension ScheduleFile {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }) + ".json"
     }
 
+    /// Writes this schedule as `directory/name.json` (`name` made a safe file name), creating
+    /// the directory; returns the file's path.
+    public func write(named name: String, in directory: String) throws(ScheduleFileError) -> String {
+        let path = (directory as NSString).appendingPathComponent(Self.fileName(name))
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try encoded().write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ScheduleFileError("cannot write the schedule file \(path): \(error.localizedDescription)")
+        }
+        return path
+    }
+
+    /// The schedule file at `path` read back.
+    public static func read(path: String) throws(ScheduleFileError) -> ScheduleFile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ScheduleFileError("cannot read the schedule file \(path): \(error.localizedDescription)")
+        }
+        return try decoded(from: data, path: path)
+    }
+
     /// A schedule file's bytes read back; `path` only names it in the error.
     public static func decoded(from data: Data, path: String) throws(ScheduleFileError) -> ScheduleFile {
         let file: ScheduleFile
@@ -83,5 +107,22 @@ extension ScheduleFile {
             findings.append(again ? "violates \(violates) again, as recorded" : "does NOT violate \(violates) this time")
         }
         return (problems, findings)
+    }
+}
+
+extension Verdicts {
+    /// `seed` of `scenario` re-run with its trace and choices recorded, at most `maxSteps` steps;
+    /// with `schedule`, making exactly the schedule's choices, and then whether they all were
+    /// replayed and the violation came back (see `ScheduleFile.replayReport`).
+    public static func replay(_ scenario: Scenario, seed: UInt64, schedule: ScheduleFile?, maxSteps: Int?)
+        -> (verdict: RunVerdict, problems: [String], findings: [String]) {
+        var budget = SimulationBudget()
+        if let maxSteps { budget.maxSteps = maxSteps }
+        let listed = schedule.map { ListedChoices($0.choices, groupsSimultaneousTimers: $0.groupsSimultaneousTimers ?? false) }
+        let verdict = simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, recordChoices: true, budget: budget),
+                               source: listed)
+        guard let listed, let schedule else { return (verdict, [], []) }
+        let (problems, findings) = schedule.replayReport(listed, verdict: verdict)
+        return (verdict, problems, findings)
     }
 }

@@ -17,6 +17,14 @@ extension ShrunkCounterexample {
         return file
     }
 
+    /// The scenario this counterexample runs: `scenario` (the one shrunk) with only the kept
+    /// fault specs and users.
+    public func scenario(shrunkFrom scenario: Scenario) -> Scenario {
+        var small = scenario
+        small.faults = keptFaults.map { scenario.faults[$0] }
+        return small.keepingUsers(users)
+    }
+
     /// What `overbook shrink` prints: each dimension before and after, the schedule and its
     /// replay command.
     public func summary(faultSpecs: Int, schedule path: String, replay: String) -> String {

@@ -27,6 +27,18 @@ public struct BatchSummary: Sendable {
 
     public init() {}
 
+    /// Seeds `first`, `first + 1`, ... (`count` of them) one after another on this thread;
+    /// `progress(done, failures)` after each.
+    public static func consecutive(from first: UInt64, count: Int, verdict: (UInt64) -> RunVerdict,
+                                   progress: (_ done: Int, _ failures: Int) -> Void) -> BatchSummary {
+        var batch = BatchSummary()
+        for offset in 0..<count {
+            batch.add(verdict(first &+ UInt64(offset)))
+            progress(offset + 1, batch.failedRuns)
+        }
+        return batch
+    }
+
     public mutating func add(_ verdict: RunVerdict) {
         runs += 1
         if let simulation = verdict.simulation {

@@ -56,6 +56,23 @@ public struct LoadReport: Sendable {
     }
 }
 
+extension LoadReport {
+    /// What the seed's test client prints before it sends: the stay (as given on its command
+    /// line), the users and, when there are several, the booking services they are spread over.
+    public static func header(room: Int, checkIn: String, checkOut: String, users: Int, urls: [String]) -> String {
+        let rule = String(repeating: "=", count: 80)
+        var lines = [rule, "CONCURRENT BOOKING TEST", rule, "Room ID: \(room)", "Check-in: \(checkIn)",
+                     "Check-out: \(checkOut)", "Concurrent Users: \(users)"]
+        if urls.count > 1 { lines.append("Booking services: \(urls.joined(separator: ", "))") }
+        return (lines + [rule]).joined(separator: "\n")
+    }
+
+    /// The seed's load: users 1...`users` confirm the same stay at the same moment.
+    public static func sameStayPlan(users: Int, room: RoomID, checkIn: Night, checkOut: Night) -> [PlannedConfirm] {
+        (1...users).map { PlannedConfirm(body: ConfirmBody(userID: .numbered($0), room: room, checkIn: checkIn, checkOut: checkOut)) }
+    }
+}
+
 /// `overbook load --output`: the test's configuration, every request, and the summary.
 public struct LoadResultsFile: Encodable {
     struct Config: Encodable {

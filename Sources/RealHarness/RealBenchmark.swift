@@ -5,6 +5,14 @@ import RunObservation
 
 /// `overbook bench-real`'s loads and how their figures read.
 public enum RealBenchmark {
+    /// The seed experiment as a load: 50 users confirm room 1 (capacity 1) at once.
+    public static func seed50(variant: Variant) -> Scenario {
+        var seed = Scenario.seedExperiment()
+        seed.name = "seed-50"
+        seed.variant = variant
+        return seed
+    }
+
     /// 200 users over 20 room-nights (20 rooms x 1 night, capacity 10 each, 10 users per room),
     /// all at once unless `spread` spreads their arrivals.
     public static func load200(variant: Variant, spread: Duration) -> Scenario {

@@ -48,6 +48,22 @@ public struct RealRun: Sendable {
         return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration)
     }
 
+    /// Runs the scenario once per number in `runs`, each on freshly reset databases, and judges
+    /// each run as a simulated one is judged; `finished(run, verdict, duration)` hears of each
+    /// run as it ends (duration: wall-clock nanoseconds from the first send to the last answer).
+    public func judged(_ runs: ClosedRange<UInt64>,
+                       finished: (_ run: UInt64, _ verdict: RunVerdict, _ duration: Int64) -> Void = { _, _, _ in })
+        async throws -> [(verdict: RunVerdict, duration: Int64)] {
+        var judged: [(verdict: RunVerdict, duration: Int64)] = []
+        for run in runs {
+            let outcome = try await once(run: run)
+            let verdict = outcome.verdict(scenario)
+            finished(run, verdict, outcome.duration)
+            judged.append((verdict, outcome.duration))
+        }
+        return judged
+    }
+
     /// Every user's confirm with its own request id and its arrival, drawn from the scenario's
     /// seed and the run number so a run's arrival pattern can be repeated.
     func confirms(run: UInt64) -> [PlannedConfirm] {

@@ -270,3 +270,37 @@ extension ReportPaths {
         "\(directory)/real-\(slug(scenario))-runs-\(runs).html"
     }
 }
+
+extension RealReport {
+    /// The real runs' scenario in the simulator for seeds 1...runs, as `overbook run SCENARIO
+    /// --seed 1 --runs N` runs it: the report's other latency distribution.
+    public static func simulatedCounterparts(of scenario: Scenario, runs: Int) -> [RunVerdict] {
+        (1...UInt64(runs)).map { Verdicts.simulate(scenario, seed: $0) }
+    }
+
+    /// One line comparing the real runs' latency (wall clock) with the simulated runs' (virtual
+    /// time), each pooled over its runs.
+    public static func latencyComparison(real: [RunVerdict], simulated: [RunVerdict]) -> String {
+        func pooledLatency(_ verdicts: [RunVerdict]) -> LatencyStatistics {
+            var batch = BatchSummary()
+            for verdict in verdicts { batch.add(verdict) }
+            return LatencyStatistics(batch.latencies)
+        }
+        let (real, virtual) = (pooledLatency(real), pooledLatency(simulated))
+        return "latency: real (wall-clock) p95 \(formatSeconds(real.p95)), mean \(formatSeconds(real.mean)); "
+            + "simulated (\(simulated.count == 1 ? "seed 1" : "seeds 1-\(simulated.count)"), virtual time) "
+            + "p95 \(formatSeconds(virtual.p95)), mean \(formatSeconds(virtual.mean))"
+    }
+
+    /// The `overbook run` command that gives `simulatedCounterparts`, naming what real mode
+    /// changed in the scenario file (`replicas`: `--replicas`; `faultsDropped`: its faults).
+    public static func simulatedCommand(scenarioPath: String, runs: Int, variant: String?, replicas: Int?, faultsDropped: Bool) -> String {
+        var command = "overbook run \(shellQuoted(scenarioPath)) --seed 1 --runs \(runs)"
+        if let variant { command += " --variant \(variant)" }
+        var changed: [String] = []
+        if let replicas { changed.append("booking_replicas: \(replicas)") }
+        if faultsDropped { changed.append("no faults") }
+        if !changed.isEmpty { command += " (with \(changed.joined(separator: " and ")) in the scenario)" }
+        return command
+    }
+}

@@ -35,6 +35,15 @@ public enum ReportPaths {
         "\(directory)/run-\(slug(scenario))-seeds-\(firstSeed)-\(firstSeed &+ UInt64(max(runs, 1)) &- 1).html"
     }
 
+    /// A single run's report: `replay-...` for a replay (named after its schedule file when it
+    /// replayed one), `run-...` otherwise.
+    public static func single(scenario: String, seed: UInt64, replay: Bool, schedule: String? = nil) -> String {
+        if let schedule {
+            return Self.replay(scenario: "schedule-\(URL(fileURLWithPath: schedule).deletingPathExtension().lastPathComponent)", seed: seed)
+        }
+        return replay ? Self.replay(scenario: scenario, seed: seed) : run(scenario: scenario, seed: seed)
+    }
+
     /// Letters, digits, `-` and `_`; anything else becomes `-`.
     public static func slug(_ name: String) -> String {
         let mapped = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "-" })

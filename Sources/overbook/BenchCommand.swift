@@ -1,8 +1,5 @@
-import Foundation
 import ArgumentParser
-import BookingCore
 import Checking
-import Simulation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,50 +24,9 @@ struct BenchCommand: ParsableCommand {
     var sweepSeeds: Int = 2000
 
     func run() throws {
-        #if DEBUG
-        print("warning: this is a debug build; figures are not representative (use swift build -c release)")
-        #endif
+        warnIfDebugBuild()
         print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
-        // Three rounds, median reported: the machines here are shared and noisy.
-        let rounds = (0..<3).map { _ in measure(Scenario.seedExperiment()) }.sorted { $0.runsPerSecond < $1.runsPerSecond }
-        let base = rounds[1]
-        print("\nseed experiment (50 users, all checks on, one core): \(format(base.runsPerSecond)) runs/s median of 3 "
-              + "(rounds: \(rounds.map { format($0.runsPerSecond) }.joined(separator: ", ")); "
-              + "\(format(base.stepsPerSecond)) steps/s, \(base.steps / max(1, base.runs)) steps/run; a step is a job or a timer)")
-        print("\nusers   runs/s      µs/run      µs/user-request   x vs 50 users")
-        var reference: Double?
-        for count in users {
-            let result = count == 50 ? base : measure(Scenario.seedExperiment(users: count))
-            let perUser = result.secondsPerRun / Double(count) * 1e6
-            if reference == nil { reference = perUser }
-            print(pad("\(count)", 8) + pad(format(result.runsPerSecond), 12) + pad(format(result.secondsPerRun * 1e6), 12)
-                  + pad(String(format: "%.2f", perUser), 18) + String(format: "%.2fx", perUser / (reference ?? perUser)))
-        }
-        print("\nsweep throughput (seed experiment, --swarm, seeds 1..\(sweepSeeds), every check on):")
-        let seed = Scenario.seedExperiment()
-        for jobs in [1, 2] {
-            let sweep = ParallelSweep(seeds: 1...UInt64(max(1, sweepSeeds)), jobs: jobs, stopOn: []) { seedNumber in
-                Verdicts.simulate(Swarm.scenario(seed, seed: seedNumber), seed: seedNumber)
-            }
-            let outcome = sweep.run(label: "bench sweep")
-            print(String(format: "  --jobs %d: %.0f seeds/s (%d seeds in %.2f s)", jobs, Double(outcome.batch.runs) / outcome.elapsed,
-                         outcome.batch.runs, outcome.elapsed))
-        }
-        print("\nexhaustive search (one night, last room, 'choices' faults, at most 2 preemptions):")
-        for (variant, users, faults) in [(Variant.seed, 2, 1), (Variant(fixes: [.atomic, .idempotent, .crashSafe]), 3, 2)] {
-            let report = SimulatorBenchmark.exhaustiveSearch(variant, users: users, faults: faults, now: wallSeconds())
-            let found = report.counterexamples.isEmpty ? "none" : report.counterexamples.map(\.invariant.rawValue).joined(separator: ", ")
-            print("  \(variant.rawValue), \(users) users, <= \(faults) fault(s): " + (report.completed ? "completed" : "NOT completed")
-                  + String(format: " in %.3f s, %d executions (%.0f/s), %d distinct states", report.seconds, report.executions,
-                           Double(report.executions) / max(report.seconds, 1e-9), report.distinctStates)
-                  + ", violations: \(found)")
-        }
+        SimulatorBenchmark.report(seconds: seconds, users: users, sweepSeeds: sweepSeeds, now: wallSeconds(),
+                                  sweep: { $0.run(label: "bench sweep") }, emit: { print($0) })
     }
-
-    func measure(_ scenario: Scenario) -> SimulatorBenchmark.Measurement {
-        SimulatorBenchmark.measure(scenario, seconds: seconds, now: wallSeconds())
-    }
-
-    func format(_ value: Double) -> String { value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value) }
-    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
 }

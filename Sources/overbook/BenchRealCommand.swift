@@ -2,9 +2,7 @@ import ArgumentParser
 import BookingCore
 import RealHarness
 import RunObservation
-import Checking
 import Foundation
-import Services
 
 struct BenchRealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,27 +44,18 @@ struct BenchRealCommand: ParsableCommand {
     }
 
     func run() throws {
-        #if DEBUG
-        print("warning: this is a debug build; figures are not representative (use swift build -c release)")
-        #endif
+        warnIfDebugBuild()
         let variant = try VariantOption.parse(self.variant)
-        var seed = Scenario.seedExperiment()
-        seed.name = "seed-50"
-        seed.variant = variant
-        let loads = [seed, RealBenchmark.load200(variant: variant, spread: .milliseconds(spreadMs))]
+        let loads = [RealBenchmark.seed50(variant: variant), RealBenchmark.load200(variant: variant, spread: .milliseconds(spreadMs))]
         let rounds = self.rounds
-        print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(seed.bookingReplicas) "
+        print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
               + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
         let lines = try withRealStack(backends.locations, scenarios: loads, users: 200, command: "bench-real") { stack in
             var lines: [String] = []
             for scenario in loads {
                 let runner = RealRun(stack: stack, scenario: scenario)
                 _ = try await runner.once(run: 0)
-                var measured: [(verdict: RunVerdict, duration: Int64)] = []
-                for round in 1...rounds {
-                    let outcome = try await runner.once(run: UInt64(round))
-                    let (verdict, duration) = (outcome.verdict(scenario), outcome.duration)
-                    measured.append((verdict, duration))
+                let measured = try await runner.judged(1...UInt64(rounds)) { round, verdict, duration in
                     Console.progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
                 }
                 lines.append(RealBenchmark.describe(scenario, measured))

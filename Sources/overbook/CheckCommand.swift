@@ -2,7 +2,6 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
-import Foundation
 import Simulation
 
 extension Console {
@@ -64,12 +63,10 @@ struct CheckCommand: ParsableCommand {
         """
     )
 
-    enum Strategy: String, ExpressibleByArgument, CaseIterable { case exhaustive, pct, random }
-
     @OptionGroup var options: ScenarioOptions
 
     @Option(help: "exhaustive, pct or random.")
-    var strategy: Strategy = .exhaustive
+    var strategy: SearchStrategy = .exhaustive
 
     @Option(help: "Keep only the scenario's first N users (default: 2 for exhaustive, all otherwise).")
     var users: Int?
@@ -119,7 +116,7 @@ struct CheckCommand: ParsableCommand {
         let base = try options.loadBase()
         let seed = options.seed ?? base.seed
         var scenario = options.scenario(base, seed: seed)
-        let keep = users ?? (strategy == .exhaustive ? min(2, scenario.userCount) : scenario.userCount)
+        let keep = users ?? strategy.defaultUsers(of: scenario)
         scenario = scenario.keepingUsers(keep)
         if maxFaults > 0 && options.faultProfile == nil, let choices = FaultProfile.named("choices") {
             scenario = choices.apply(to: scenario, seed: seed)
@@ -127,23 +124,12 @@ struct CheckCommand: ParsableCommand {
         logInvocation("check", options, scenario: scenario, seed: seed,
                       extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
         if strategy == .exhaustive && scenario.userCount > 4 {
-            Console.status("warning: exhaustive search of \(scenario.userCount) users will not finish; use --users 2..4 or --strategy pct")
+            Console.warning("exhaustive search of \(scenario.userCount) users will not finish; use --users 2..4 or --strategy pct")
         }
-        let clock = wallSeconds()
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
-        let report: SearchReport
-        switch strategy {
-        case .exhaustive:
-            let search = ExhaustiveSearch(scenario: scenario, bounds: bounds)
-            report = search.run(budgetSeconds: budget, stopAtFirst: false, now: clock) { executions, states in
-                Console.status("exhaustive: \(executions) executions, \(states) distinct states")
-            }
-        case .pct:
-            report = RandomizedSearch.run(scenario, strategy: .pct(depth: depth, maxFaults: maxFaults), firstSeed: seed, maxRuns: runs,
-                                          budgetSeconds: budget, stopAtFirst: !all, now: clock)
-        case .random:
-            report = RandomizedSearch.run(scenario, strategy: .random, firstSeed: seed, maxRuns: runs,
-                                          budgetSeconds: budget, stopAtFirst: !all, now: clock)
+        let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: runs, budgetSeconds: budget,
+                                     stopAtFirst: !all, now: wallSeconds()) { executions, states in
+            Console.status("exhaustive: \(executions) executions, \(states) distinct states")
         }
         Console.statusDone()
         print(report.summary(of: scenario, bounds: bounds))
@@ -153,10 +139,8 @@ struct CheckCommand: ParsableCommand {
                                     profile: options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm,
                                     users: keep, violates: example.invariant.rawValue, traceHash: hex(example.traceHash),
                                     groupsSimultaneousTimers: example.groupsSimultaneousTimers, choices: example.choices)
-            let path = try writeSchedule(file, name: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", directory: scheduleDir)
-            print("\(example.invariant.rawValue): \(example.message)")
-            print("  found in execution \(example.execution); \(example.choices.count) choices written to \(path)")
-            print("  replay: \(options.replay.schedule(path))")
+            let path = try scheduleFile { try file.write(named: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", in: scheduleDir) }
+            print(example.foundText(schedule: path, replay: options.replay.schedule(path)))
             if !noReport {
                 writeScheduleReport(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers,
                                     options: options, schedule: path)
@@ -170,6 +154,8 @@ struct CheckCommand: ParsableCommand {
         throw ExitCode(1)
     }
 }
+
+extension SearchStrategy: ExpressibleByArgument {}
 
 struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -212,9 +198,8 @@ struct ShrinkCommand: ParsableCommand {
             }
             wanted = parsed
         }
-        let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
-                                profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
-        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: file, choices: nil, options: options, writeReport: !noReport,
+        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: options.schedule(seed: seed, variant: scenario.variant),
+                            choices: nil, options: options, writeReport: !noReport,
                             directory: scheduleDir, budget: budget)
     }
 }
@@ -237,13 +222,11 @@ func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, 
     }
     Console.statusDone()
     let file = shrunk.schedule(from: source, faultSpecs: scenario.faults.count)
-    let path = try writeSchedule(file, name: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", directory: directory)
+    let path = try scheduleFile { try file.write(named: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", in: directory) }
     print(shrunk.summary(faultSpecs: scenario.faults.count, schedule: path,
                          replay: ReplayInvocation(scenarioPath: source.scenario).schedule(path)))
     if writeReport {
-        var small = scenario
-        small.faults = shrunk.keptFaults.map { scenario.faults[$0] }
-        writeScheduleReport(small.keepingUsers(shrunk.users), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
+        writeScheduleReport(shrunk.scenario(shrunkFrom: scenario), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
                             options: options, schedule: path)
     }
 }
@@ -254,32 +237,20 @@ func writeScheduleReport(_ scenario: Scenario, seed: UInt64, choices: [Choice], 
     Reporting.single(verdict, options: options, reportOptions: (try? ReportOptions.parse([])) ?? ReportOptions(), kind: "replay", schedule: schedule)
 }
 
-func writeSchedule(_ file: ScheduleFile, name: String, directory: String) throws -> String {
-    let path = (directory as NSString).appendingPathComponent(ScheduleFile.fileName(name))
+/// A schedule file written or read, or the reason why not as an error message and exit status 2.
+func scheduleFile<T>(_ access: () throws -> T) throws -> T {
     do {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try file.encoded().write(to: URL(fileURLWithPath: path))
-    } catch {
-        Console.error("cannot write the schedule file \(path): \(error.localizedDescription)")
+        return try access()
+    } catch let error as ScheduleFileError {
+        Console.error(error.description)
         throw ExitCode(2)
     }
-    return path
 }
 
 /// A schedule file read back: the scenario as it ran and the choices to replay.
 func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario, file: ScheduleFile) {
-    let data: Data
-    do {
-        data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-        Console.error("cannot read the schedule file \(path): \(error.localizedDescription)")
-        throw ExitCode(2)
-    }
-    do {
-        let file = try ScheduleFile.decoded(from: data, path: path)
+    try scheduleFile {
+        let file = try ScheduleFile.read(path: path)
         return (try file.scenario(from: base, variants: VariantOption.registry, path: path), file)
-    } catch {
-        Console.error(error.description)
-        throw ExitCode(2)
     }
 }

@@ -19,6 +19,12 @@ enum Console {
         print("error: \(message)", to: &stream)
     }
 
+    /// Something the user should know that does not stop the command (nor change its exit status).
+    static func warning(_ message: String) {
+        var stream = StandardError()
+        print("warning: \(message)", to: &stream)
+    }
+
     static func progress(_ line: String) {
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -37,43 +43,10 @@ extension ParallelSweep {
     }
 }
 
-struct ProgressMeter {
-    let total: Int
-    let label: String
-    let clock = ContinuousClock()
-    let start: ContinuousClock.Instant
-    private var lastDraw: ContinuousClock.Instant
-    private var lastTenth = 0
-
+extension ProgressMeter {
+    /// A meter on stderr, redrawn in place when stderr is a terminal.
     init(total: Int, label: String) {
-        self.total = total
-        self.label = label
-        start = clock.now
-        lastDraw = start
-    }
-
-    mutating func update(done: Int, failures: Int, final: Bool = false) {
-        guard total > 1 else { return }
-        if final && done != total {
-            // Stopped early (--stop-on-failure): end the line.
-            if Console.stderrIsTerminal { Console.progress("\n") }
-            return
-        }
-        let now = clock.now
-        let rate = Double(done) / max(1e-9, (now - start).seconds)
-        if Console.stderrIsTerminal {
-            guard now - lastDraw > .milliseconds(100) || done == total else { return }
-            lastDraw = now
-            let width = 30
-            let filled = width * done / total
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            Console.progress("\r\(label) [\(bar)] \(done)/\(total)  \(Int(rate)) runs/s  failures: \(failures)" + (done == total ? "\n" : ""))
-        } else {
-            let tenth = done * 10 / total
-            guard tenth > lastTenth else { return }
-            lastTenth = tenth
-            Console.progress("\(label): \(done)/\(total) runs, \(Int(rate)) runs/s, failures: \(failures)\n")
-        }
+        self.init(total: total, label: label, onTerminal: Console.stderrIsTerminal, now: wallSeconds(), write: Console.progress)
     }
 }
 
@@ -94,17 +67,27 @@ func loadScenario(_ path: String) throws -> Scenario {
     }
 }
 
-/// Shell-quotes `argument` when it needs it, so printed commands can be pasted.
-
 /// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
 /// an error message and exit status 2.
 func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, command: String = "real",
                                 _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+    try realSession(command) { try RealSession.with(locations, scenarios: scenarios, users: users, progress: $0, body) }
+}
+
+/// Runs a `RealSession` call with `overbook COMMAND: ...` progress lines on stderr; a set-up
+/// failure is an error message and exit status 2.
+func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
     do {
-        return try RealSession.with(locations, scenarios: scenarios, users: users,
-                                    progress: { Console.progress("overbook \(command): \($0)\n") }, body)
+        return try session { Console.progress("overbook \(command): \($0)\n") }
     } catch let error as RealModeError {
         Console.error(error.description)
         throw ExitCode(2)
     }
+}
+
+/// Figures from a debug build mislead; the benchmarks say so first.
+func warnIfDebugBuild() {
+    #if DEBUG
+    print("warning: this is a debug build; figures are not representative (use swift build -c release)")
+    #endif
 }

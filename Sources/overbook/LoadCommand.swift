@@ -1,8 +1,6 @@
 import ArgumentParser
 import BookingCore
 import RealHarness
-import RunObservation
-import Checking
 import Foundation
 import Services
 
@@ -60,15 +58,9 @@ struct LoadCommand: ParsableCommand {
 
     func run() throws {
         let urls = url
-        let plan = (1...users).map { index in
-            PlannedConfirm(body: ConfirmBody(userID: .numbered(index), room: RoomID(roomId), checkIn: Night(iso: checkIn)!, checkOut: Night(iso: checkOut)!))
-        }
+        let plan = LoadReport.sameStayPlan(users: users, room: RoomID(roomId), checkIn: Night(iso: checkIn)!, checkOut: Night(iso: checkOut)!)
         let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        let rule = String(repeating: "=", count: 80)
-        print(rule + "\nCONCURRENT BOOKING TEST\n" + rule)
-        print("Room ID: \(roomId)\nCheck-in: \(checkIn)\nCheck-out: \(checkOut)\nConcurrent Users: \(users)")
-        if urls.count > 1 { print("Booking services: \(urls.joined(separator: ", "))") }
-        print(rule)
+        print(LoadReport.header(room: roomId, checkIn: checkIn, checkOut: checkOut, users: users, urls: urls))
         let users = self.users
         let (results, duration): ([ConfirmResult], Int64)
         do {

@@ -1,10 +1,8 @@
 import ArgumentParser
 import BookingCore
-import RunObservation
 import Checking
 import Foundation
 import Reports
-import Simulation
 
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,29 +44,18 @@ struct MatrixCommand: ParsableCommand {
 
     func run() throws {
         let base = try loadScenario(scenario)
-        let profiles = try (self.profiles?.split(separator: ",").map(String.init) ?? FaultProfile.all.map(\.name)).map { name in
-            guard let profile = FaultProfile.named(name) else {
-                throw ValidationError("unknown profile '\(name)'; use one of: \(FaultProfile.all.map(\.name).joined(separator: ", "))")
-            }
-            return profile
+        let profiles: [FaultProfile]
+        do {
+            profiles = try FaultProfile.named(list: self.profiles)
+        } catch {
+            throw ValidationError(error.description)
         }
         let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
             ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
         print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
               + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
-        var cells: [MatrixCell] = []
-        for variant in variants {
-            for profile in profiles {
-                var scenario = base
-                scenario.variant = variant
-                let cellScenario = scenario
-                let sweep = ParallelSweep(seeds: seedRange, jobs: jobs, stopOn: []) { seed in
-                    Verdicts.simulate(profile.apply(to: cellScenario, seed: seed), seed: seed)
-                }
-                cells.append(MatrixCell(variant: variant, profile: profile, batch: sweep.run(label: "\(variant.rawValue) x \(profile.name)").batch))
-            }
-        }
+        let cells = MatrixCell.sweepAll(base, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs) { $0.run(label: $1) }
         print(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
         writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
         if cells.contains(where: { $0.batch.failedRuns > 0 }) { throw ExitCode(1) }
@@ -81,27 +68,17 @@ struct MatrixCommand: ParsableCommand {
     /// The HTML matrix, with a replay report (timeline included) per counterexample.
     func writeReport(_ cells: [MatrixCell], base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>) {
         guard !reportOptions.noReport else { return }
-        let path = reportOptions.report ?? "\(ReportPaths.directory)/matrix-\(ReportPaths.slug(base.name))-seeds-\(seeds.lowerBound)-\(seeds.upperBound).html"
+        let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var reportCells: [MatrixReport.Cell] = []
-        for cell in cells {
-            var replays: [Invariant: String] = [:]
-            var commands: [Invariant: String] = [:]
-            for invariant in MatrixReport.safety {
-                guard let failure = cell.batch.failures[invariant] else { continue }
-                let command = replayCommand(cell, seed: failure.firstSeed)
-                commands[invariant] = command
-                var variantScenario = base
-                variantScenario.variant = cell.variant
-                let verdict = Verdicts.simulate(cell.profile.apply(to: variantScenario, seed: failure.firstSeed), seed: failure.firstSeed,
-                                                options: SimulationOptions(traceMode: .record))
-                let replayPath = "\(directory)/replay-\(ReportPaths.slug(base.name))-\(ReportPaths.slug(cell.variant.rawValue))-\(cell.profile.name)-seed-\(failure.firstSeed).html"
-                let html = RunReport.html(verdict: verdict, context: Reporting.context(scenarioPath: scenario, replayCommand: command))
-                if (try? ReportWriter.write(html: html, to: replayPath)) != nil {
-                    replays[invariant] = URL(fileURLWithPath: replayPath).lastPathComponent
-                }
-            }
-            reportCells.append(MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands))
+        let reportCells = cells.map { cell in
+            // A replay report that cannot be written is left out of the matrix: its cell still
+            // prints the command.
+            let (replays, _) = FailureReplays.write(
+                for: cell.batch, invariants: MatrixReport.safety, scenario: { MatrixCell.scenario(base, variant: cell.variant, profile: cell.profile, seed: $0) },
+                path: { ReportPaths.matrixReplay(scenario: base.name, variant: cell.variant.rawValue, profile: cell.profile.name, seed: $0, directory: directory) },
+                context: { Reporting.context(scenarioPath: scenario, replayCommand: replayCommand(cell, seed: $0)) })
+            let commands = cell.batch.failures.filter { MatrixReport.safety.contains($0.key) }.mapValues { replayCommand(cell, seed: $0.firstSeed) }
+            return MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands)
         }
         let html = MatrixReport.html(cells: reportCells, variants: variants, profiles: profiles.map { ($0.name, $0.summary) },
                                      scenario: base, seeds: seeds, context: Reporting.context(scenarioPath: scenario, replayCommand: nil))

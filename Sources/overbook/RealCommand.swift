@@ -5,8 +5,6 @@ import Checking
 import Foundation
 import RealHarness
 import Reports
-import Services
-import Synchronization
 
 /// `--redis-url`, `--inventory-database-url`, `--booking-database-url`.
 struct BackendOptions: ParsableArguments {
@@ -85,60 +83,42 @@ struct RealCommand: ParsableCommand {
         if let replicas { scenario.bookingReplicas = replicas }
         let notInjected = scenario.faults
         if !scenario.faults.isEmpty {
-            Console.error("warning: the scenario's \(scenario.faults.count) fault(s) are not injected in real mode; running without them")
+            Console.warning("the scenario's \(scenario.faults.count) fault(s) are not injected in real mode; running without them")
             scenario.faults = []
         }
         print("overbook real: scenario=\(self.scenario) variant=\(scenario.variant.rawValue) users=\(scenario.userCount) "
               + "booking_replicas=\(scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds)) "
               + "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds)) backends=\(backends.locations.noneGiven ? "throwaway" : "given")")
         fflush(nil)
-        let runs = self.runs
-        let scenarioToRun = scenario
+        let (runs, scenarioToRun) = (self.runs, scenario)
         let done = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
-            let runner = RealRun(stack: stack, scenario: scenarioToRun)
-            var finished: [RealReport.Run] = []
-            for run in 1...runs {
-                let outcome = try await runner.once(run: UInt64(run))
-                let (verdict, duration) = (outcome.verdict(scenarioToRun), outcome.duration)
-                finished.append(RealReport.Run(verdict: verdict, duration: duration))
-                if runs > 1 {
-                    Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
-                                     + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
-                                     + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
-                }
-            }
-            return finished
+            try await RealRun(stack: stack, scenario: scenarioToRun).judged(1...UInt64(runs)) { run, verdict, duration in
+                guard runs > 1 else { return }
+                Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
+                                 + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
+                                 + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
+            }.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration) }
         }
         let verdicts = done.map(\.verdict)
         var batch = BatchSummary()
         for verdict in verdicts { batch.add(verdict) }
         print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-        writeReport(done, pooled: batch, scenario: scenario, notInjected: notInjected)
+        writeReport(done, scenario: scenario, notInjected: notInjected)
         if !verdicts.allSatisfy(\.passedAll) { throw ExitCode(1) }
     }
 
     /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
     /// latency distributions, and writes the real-mode report unless `--no-report`.
-    func writeReport(_ done: [RealReport.Run], pooled: BatchSummary, scenario: Scenario, notInjected: [FaultSpec]) {
-        var simulatedBatch = BatchSummary()
-        let simulated = (1...UInt64(runs)).map { Verdicts.simulate(scenario, seed: $0) }
-        for verdict in simulated { simulatedBatch.add(verdict) }
-        let real = LatencyStatistics(pooled.latencies)
-        let virtual = LatencyStatistics(simulatedBatch.latencies)
-        print("latency: real (wall-clock) p95 \(formatSeconds(real.p95)), mean \(formatSeconds(real.mean)); "
-              + "simulated (\(runs == 1 ? "seed 1" : "seeds 1-\(runs)"), virtual time) p95 \(formatSeconds(virtual.p95)), mean \(formatSeconds(virtual.mean))")
+    func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [FaultSpec]) {
+        let simulated = RealReport.simulatedCounterparts(of: scenario, runs: runs)
+        print(RealReport.latencyComparison(real: done.map(\.verdict), simulated: simulated))
         guard !reportOptions.noReport else { return }
-        var command = "overbook run \(shellQuoted(self.scenario)) --seed 1 --runs \(runs)"
-        if let variant { command += " --variant \(variant)" }
-        var changed: [String] = []
-        if let replicas { changed.append("booking_replicas: \(replicas)") }
-        if !notInjected.isEmpty { changed.append("no faults") }
-        if !changed.isEmpty { command += " (with \(changed.joined(separator: " and ")) in the scenario)" }
+        let command = RealReport.simulatedCommand(scenarioPath: self.scenario, runs: runs, variant: variant, replicas: replicas,
+                                                  faultsDropped: !notInjected.isEmpty)
         let context = Reporting.context(scenarioPath: self.scenario, replayCommand: nil,
                                         wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
         let html = RealReport.html(runs: done, simulated: simulated, context: context, simulatedCommand: command, notInjected: notInjected,
                                    backends: backends.locations.noneGiven ? "throwaway servers started for the run" : "given by URL (--redis-url, --*-database-url)")
         Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
     }
-
 }

@@ -53,26 +53,16 @@ struct ReplayCommand: ParsableCommand {
             print("faults in this run's scenario:")
             for fault in scenario.faults { print("  - \(fault)") }
         }
-        var budget = SimulationBudget()
-        if let maxSteps { budget.maxSteps = maxSteps }
-        let listed = scheduled.map { ListedChoices($0.choices, groupsSimultaneousTimers: $0.groupsSimultaneousTimers ?? false) }
-        let verdict = Verdicts.simulate(scenario, seed: seed, options: SimulationOptions(traceMode: .record, recordChoices: true, budget: budget),
-                                        source: listed)
-        if let listed, let scheduled {
-            let (problems, findings) = scheduled.replayReport(listed, verdict: verdict)
-            problems.forEach(Console.error)
-            findings.forEach { print($0) }
-        }
+        let (verdict, problems, findings) = Verdicts.replay(scenario, seed: seed, schedule: scheduled, maxSteps: maxSteps)
+        problems.forEach(Console.error)
+        findings.forEach { print($0) }
         if !verdict.simulated.activeFaults.isEmpty {
             print("active in this run: " + verdict.simulated.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
         }
         let events = verdict.simulated.events
         if let trace {
-            var text = ""
-            text.reserveCapacity(events.count * 200)
-            for event in events { text += event.jsonLine + "\n" }
             do {
-                try text.write(toFile: trace, atomically: true, encoding: .utf8)
+                try events.map { $0.jsonLine + "\n" }.joined().write(toFile: trace, atomically: true, encoding: .utf8)
             } catch {
                 Console.error("cannot write the trace to \(trace): \(error.localizedDescription)")
                 throw ExitCode(2)
@@ -83,7 +73,7 @@ struct ReplayCommand: ParsableCommand {
             for event in events { print(event.description) }
         }
         print(SummaryText.render(verdict))
-        print("trace hash: \(hex(verdict.simulated.traceHash)) (\(verdict.simulated.traceCount) events, \(verdict.simulated.steps) steps)")
+        print(verdict.traceHashLine)
         Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay", schedule: schedule)
         if !verdict.passed { throw ExitCode(1) }
     }

@@ -4,7 +4,6 @@ import RunObservation
 import Checking
 import Foundation
 import Reports
-import Simulation
 
 struct ReportOptions: ParsableArguments {
     @Option(help: "Write the HTML report to this path (default: a file under reports/, listed in reports/index.html).")
@@ -61,16 +60,8 @@ enum Reporting {
     static func single(_ verdict: RunVerdict, options: ScenarioOptions, reportOptions: ReportOptions, kind: String,
                        schedule: String? = nil) {
         guard !reportOptions.noReport else { return }
-        var replay = options.replay.seed(verdict.seed)
-        var defaultPath = kind == "replay"
-            ? ReportPaths.replay(scenario: verdict.scenario.name, seed: verdict.seed)
-            : ReportPaths.run(scenario: verdict.scenario.name, seed: verdict.seed)
-        if let schedule {
-            replay = options.replay.schedule(schedule)
-            let name = URL(fileURLWithPath: schedule).deletingPathExtension().lastPathComponent
-            defaultPath = ReportPaths.replay(scenario: "schedule-\(name)", seed: verdict.seed)
-        }
-        let path = reportOptions.report ?? defaultPath
+        let replay = schedule.map(options.replay.schedule) ?? options.replay.seed(verdict.seed)
+        let path = reportOptions.report ?? ReportPaths.single(scenario: verdict.scenario.name, seed: verdict.seed, replay: kind == "replay", schedule: schedule)
         publish(RunReport.html(verdict: verdict, context: context(scenarioPath: options.scenario, replayCommand: replay)), to: path)
     }
 
@@ -81,28 +72,11 @@ enum Reporting {
         guard !reportOptions.noReport else { return }
         let path = reportOptions.report ?? ReportPaths.batch(scenario: base.name, firstSeed: firstSeed, runs: batch.runs)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var replays: [Invariant: String] = [:]
-        var written: [UInt64: String] = [:]
-        for invariant in Invariant.allCases {
-            guard let failure = batch.failures[invariant] else { continue }
-            if let existing = written[failure.firstSeed] {
-                replays[invariant] = existing
-                continue
-            }
-            let scenario = options.scenario(base, seed: failure.firstSeed)
-            let verdict = Verdicts.simulate(scenario, seed: failure.firstSeed, options: SimulationOptions(traceMode: .record))
-            let replayPath = ReportPaths.replay(scenario: base.name, seed: failure.firstSeed, directory: directory)
-            let replay = options.replay.seed(failure.firstSeed)
-            do {
-                try ReportWriter.write(html: RunReport.html(verdict: verdict, context: context(scenarioPath: options.scenario, replayCommand: replay)),
-                                       to: replayPath)
-                let name = URL(fileURLWithPath: replayPath).lastPathComponent
-                replays[invariant] = name
-                written[failure.firstSeed] = name
-            } catch {
-                Console.error("could not write \(replayPath): \(error.localizedDescription)")
-            }
-        }
+        let (replays, problems) = FailureReplays.write(
+            for: batch, invariants: Invariant.allCases, scenario: { options.scenario(base, seed: $0) },
+            path: { ReportPaths.replay(scenario: base.name, seed: $0, directory: directory) },
+            context: { context(scenarioPath: options.scenario, replayCommand: options.replay.seed($0)) })
+        problems.forEach(Console.error)
         let html = BatchReport.html(batch: batch, scenario: base, firstSeed: firstSeed,
                                     context: context(scenarioPath: options.scenario, replayCommand: nil, wallSeconds: wallSeconds),
                                     failingReplays: replays)

@@ -49,6 +49,11 @@ struct ScenarioOptions: ParsableArguments {
         faultProfile?.apply(to: base, seed: seed) ?? base
     }
 
+    /// A schedule of `seed` alone (no choices listed): what shrinking a seed starts from.
+    func schedule(seed: UInt64, variant: Variant) -> ScheduleFile {
+        ScheduleFile(scenario: scenario, seed: seed, variant: variant.rawValue, profile: faultProfile?.name, swarm: swarm, choices: [])
+    }
+
     /// How a seed of these options is replayed, for printed replay commands.
     var replay: ReplayInvocation {
         ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
@@ -102,21 +107,17 @@ struct RunCommand: ParsableCommand {
             // Recording costs little for one run and gives the report its timeline.
             let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
             print(SummaryText.render(verdict))
-            print("trace hash: \(hex(verdict.simulated.traceHash)) (\(verdict.simulated.traceCount) events, \(verdict.simulated.steps) steps)")
+            print(verdict.traceHashLine)
             Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "run")
             try finish(failingSeed: verdict.passed ? nil : first)
             return
         }
-        var batch = BatchSummary()
         var meter = ProgressMeter(total: runs, label: "run")
-        let clock = ContinuousClock()
-        let start = clock.now
-        for offset in 0..<runs {
-            let seed = first &+ UInt64(offset)
-            batch.add(Verdicts.simulate(options.scenario(base, seed: seed), seed: seed))
-            meter.update(done: offset + 1, failures: batch.failedRuns)
+        let clock = wallSeconds()
+        let batch = BatchSummary.consecutive(from: first, count: runs, verdict: { Verdicts.simulate(options.scenario(base, seed: $0), seed: $0) }) {
+            meter.update(done: $0, failures: $1)
         }
-        let elapsed = (clock.now - start).seconds
+        let elapsed = clock()
         print(SummaryText.render(batch, scenario: base, firstSeed: first))
         Reporting.batch(batch, base: base, firstSeed: first, options: options, reportOptions: reportOptions, wallSeconds: elapsed)
         try finish(failingSeed: batch.firstFailingSeed)

@@ -4,9 +4,6 @@ import BookingCore
 import RealHarness
 import Foundation
 import Services
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,19 +21,6 @@ struct ServeCommand: ParsableCommand {
         """,
         subcommands: [ServeInventoryCommand.self, ServeBookingCommand.self]
     )
-}
-
-enum EnvironmentVariable {
-    static let inventoryDatabaseURL = "OVERBOOK_INVENTORY_DATABASE_URL"
-    static let bookingDatabaseURL = "OVERBOOK_BOOKING_DATABASE_URL"
-    static let redisURL = "OVERBOOK_REDIS_URL"
-
-    /// The flag's value, else the environment's, else a message naming both.
-    static func value(_ flag: String?, _ variable: String, option: String, example: String) throws -> String {
-        if let flag, !flag.isEmpty { return flag }
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
-        throw ValidationError("\(option) is required (or set \(variable)), e.g. \(option) \(example)")
-    }
 }
 
 struct ServeOptions: ParsableArguments {
@@ -67,7 +51,7 @@ struct ServeInventoryCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port; the listening line says which).")
     var port = 5001
 
-    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of inventory_db (or set \(EnvironmentVariable.inventoryDatabaseURL)).")
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of inventory_db (or set \(ServiceEnvironment.inventoryDatabaseURL.variable)).")
     var databaseURL: String?
 
     @Flag(help: "Insert the seed's 4 rooms and availability for 2026-03-01..30 (existing rows are left as they are).")
@@ -81,8 +65,7 @@ struct ServeInventoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let url = try EnvironmentVariable.value(databaseURL, EnvironmentVariable.inventoryDatabaseURL,
-                                                option: "--database-url", example: "postgresql://overbook@127.0.0.1:5432/inventory_db")
+        let url = try setting { try ServiceEnvironment.inventoryDatabaseURL.value(flag: databaseURL, option: "--database-url") }
         let variant = try options.parsedVariant()
         let decrement = variant.inventoryDecrement
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
@@ -110,10 +93,10 @@ struct ServeBookingCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port; the listening line says which).")
     var port = 5002
 
-    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of booking_db (or set \(EnvironmentVariable.bookingDatabaseURL)).")
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of booking_db (or set \(ServiceEnvironment.bookingDatabaseURL.variable)).")
     var databaseURL: String?
 
-    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://host:port[/db] (or set \(EnvironmentVariable.redisURL)).")
+    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://host:port[/db] (or set \(ServiceEnvironment.redisURL.variable)).")
     var redisURL: String?
 
     @Option(name: .customLong("inventory-url"), help: "The inventory service's API root.")
@@ -145,18 +128,12 @@ struct ServeBookingCommand: ParsableCommand {
     }
 
     func backoff() throws -> [Duration] {
-        let parts = lockBackoffMs.split(separator: ",")
-        let values = parts.compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 >= 0 }) else {
-            throw ValidationError("--lock-backoff-ms must be non-negative milliseconds separated by commas, e.g. 100,200,400; got '\(lockBackoffMs)'")
-        }
-        return values.map { .milliseconds($0) }
+        try setting { try ServiceEnvironment.milliseconds(lockBackoffMs, option: "--lock-backoff-ms") }
     }
 
     func run() throws {
-        let databaseURL = try EnvironmentVariable.value(databaseURL, EnvironmentVariable.bookingDatabaseURL,
-                                                        option: "--database-url", example: "postgresql://overbook@127.0.0.1:5432/booking_db")
-        let redisURL = try EnvironmentVariable.value(redisURL, EnvironmentVariable.redisURL, option: "--redis-url", example: "redis://127.0.0.1:6379")
+        let databaseURL = try setting { try ServiceEnvironment.bookingDatabaseURL.value(flag: self.databaseURL, option: "--database-url") }
+        let redisURL = try setting { try ServiceEnvironment.redisURL.value(flag: self.redisURL, option: "--redis-url") }
         let variant = try options.parsedVariant()
         let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
                                                  inventoryTimeout: .milliseconds(inventoryTimeoutMs))
@@ -173,16 +150,18 @@ struct ServeBookingCommand: ParsableCommand {
     }
 }
 
-/// Runs a service until it is signalled. A child of `overbook real` also stops when its
-/// parent is gone, however the parent ended (a `kill -9` runs no clean-up of its own).
-private func runService(_ body: @escaping @Sendable () async throws -> Void) throws {
-    if let parent = ProcessInfo.processInfo.environment["OVERBOOK_PARENT_PID"].flatMap(Int32.init) {
-        Thread.detachNewThread {
-            while getppid() == parent { sleep(1) }
-            Console.error("parent process \(parent) is gone; stopping")
-            exit(0)
-        }
+/// A setting of the services as the command line reports it: a usage error naming the flag.
+func setting<T>(_ resolve: () throws -> T) throws -> T {
+    do {
+        return try resolve()
+    } catch let error as ServiceSettingError {
+        throw ValidationError(error.description)
     }
+}
+
+/// Runs a service until it is signalled (or, for a child of `overbook real`, its parent is gone).
+private func runService(_ body: @escaping @Sendable () async throws -> Void) throws {
+    ServiceEnvironment.exitWithParent(announce: Console.error)
     do {
         try runBlocking(body)
     } catch let error as ServiceConfigurationError {

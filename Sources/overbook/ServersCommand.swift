@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import RealHarness
 
 struct ServersCommand: ParsableCommand {
@@ -30,14 +29,8 @@ struct ServersCommand: ParsableCommand {
 
     func run() throws {
         let command = self.command.first == "--" ? Array(self.command.dropFirst()) : self.command
-        let status: Int32
-        do {
-            status = try RealSession.withServers(progress: { Console.progress("overbook servers: \($0)\n") }) { servers in
-                try await servers.run(command)
-            }
-        } catch let error as RealModeError {
-            Console.error(error.description)
-            throw ExitCode(2)
+        let status = try realSession("servers") { progress in
+            try RealSession.withServers(progress: progress) { servers in try await servers.run(command) }
         }
         if status != 0 { throw ExitCode(status) }
     }

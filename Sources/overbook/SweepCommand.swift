@@ -3,8 +3,6 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
-import Simulation
-import Synchronization
 
 /// `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {
@@ -90,25 +88,13 @@ struct SweepCommand: ParsableCommand {
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
         Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
                         wallSeconds: outcome.elapsed)
-        print(String(format: "Throughput: %d seeds in %.2f s = %.0f seeds/s with %d job(s)",
-                     batch.runs, outcome.elapsed, Double(batch.runs) / outcome.elapsed, jobs))
-        guard let first = batch.firstFailingSeed else { return }
-        print("First failing seed: \(first), \(first - seeds.lowerBound + 1) seeds into the range")
-        print("\nFailures by invariant (first seed, wall time until a worker found it, replay):")
-        for invariant in Invariant.allCases {
-            guard let failure = batch.failures[invariant] else { continue }
-            let found = outcome.firstFound[invariant].map { String(format: "found after %.2f s", $0) } ?? ""
-            print("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed) "
-                  + "(\(failure.firstSeed - seeds.lowerBound + 1) seeds in), \(found)")
-            print("    \(options.replay.seed(failure.firstSeed))")
-        }
-        if !noShrink, let invariant = Invariant.allCases.first(where: { safetyInvariants.contains($0) && batch.failures[$0] != nil }),
-           let failure = batch.failures[invariant] {
-            let seed = failure.firstSeed
+        print(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: jobs, replay: options.replay.seed))
+        guard batch.firstFailingSeed != nil else { return }
+        if !noShrink, let failure = batch.firstSafetyFailure {
+            let (invariant, seed) = failure
             print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
-            let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: base.variant.rawValue,
-                                    profile: options.faultProfile?.name, swarm: options.swarm, choices: [])
-            try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant, source: file, choices: nil,
+            try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant,
+                                source: options.schedule(seed: seed, variant: base.variant), choices: nil,
                                 options: options, writeReport: !reportOptions.noReport, directory: scheduleDir, budget: shrinkBudget)
         }
         throw ExitCode(1)

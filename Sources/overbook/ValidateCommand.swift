@@ -1,8 +1,6 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
-import Foundation
 import Services
 
 struct ValidateCommand: ParsableCommand {
@@ -21,10 +19,10 @@ struct ValidateCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("inventory-database-url"), help: "PostgreSQL URL of inventory_db (or set \(EnvironmentVariable.inventoryDatabaseURL)).")
+    @Option(name: .customLong("inventory-database-url"), help: "PostgreSQL URL of inventory_db (or set \(ServiceEnvironment.inventoryDatabaseURL.variable)).")
     var inventoryDatabaseURL: String?
 
-    @Option(name: .customLong("booking-database-url"), help: "PostgreSQL URL of booking_db (or set \(EnvironmentVariable.bookingDatabaseURL)).")
+    @Option(name: .customLong("booking-database-url"), help: "PostgreSQL URL of booking_db (or set \(ServiceEnvironment.bookingDatabaseURL.variable)).")
     var bookingDatabaseURL: String?
 
     @Option(help: "Room to check.")
@@ -42,10 +40,8 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inventoryURL = try EnvironmentVariable.value(inventoryDatabaseURL, EnvironmentVariable.inventoryDatabaseURL,
-                                                         option: "--inventory-database-url", example: "postgresql://overbook@127.0.0.1:5432/inventory_db")
-        let bookingURL = try EnvironmentVariable.value(bookingDatabaseURL, EnvironmentVariable.bookingDatabaseURL,
-                                                       option: "--booking-database-url", example: "postgresql://overbook@127.0.0.1:5432/booking_db")
+        let inventoryURL = try setting { try ServiceEnvironment.inventoryDatabaseURL.value(flag: inventoryDatabaseURL, option: "--inventory-database-url") }
+        let bookingURL = try setting { try ServiceEnvironment.bookingDatabaseURL.value(flag: bookingDatabaseURL, option: "--booking-database-url") }
         let room = RoomID(roomId)
         let night = Night(iso: checkIn)!
         let expected = expectedBookings >= 0 ? expectedBookings : nil
