@@ -305,6 +305,29 @@ import Testing
         #expect(answeredFromTheFirst > 0)
     }
 
+    /// A crash-safe saga whose reserve answer is lost is pending: the client is told 202 with the
+    /// pending booking (not 503, which would say nothing was written), and the recovery worker
+    /// confirms it; the history check, reading 503 as no effect, passes.
+    @Test func aPendingSagaAnswers202AndIsConfirmedLater() {
+        // Half the booking-to-inventory replies lost, once: in some seeds it is the saga's reserve.
+        let scenario = FaultKindTests.scenario(variant: Variant(fixes: [.crashSafe]), faults: [
+            FaultSpec(kind: .replyLoss, trigger: .ratio(Ratio(1, 2), from: nil, until: nil), hop: .bookingInventory, limit: 1),
+        ])
+        #expect(scenario.unavailableMeaning == .noEffect)
+        var pending = 0
+        for seed: UInt64 in 1...40 {
+            let verdict = FaultKindTests.run(scenario, seed: seed)
+            #expect(verdict.violations.filter { safetyInvariants.contains($0.invariant) } == [], "seed \(seed)")
+            let outcome = verdict.observation.outcomes[0]
+            #expect(outcome.status != 503 || verdict.observation.quiescent.bookings.allSatisfy { $0.status != .confirmed }, "seed \(seed)")
+            guard outcome.status == 202 else { continue }
+            pending += 1
+            #expect(outcome.booking?.status == .pending, "seed \(seed)")
+            #expect(verdict.observation.quiescent.bookings.map(\.status) == [.confirmed], "seed \(seed)")
+        }
+        #expect(pending > 0)
+    }
+
     /// The same retries against the seed: its answer to the retry can be 409 or 503 while the
     /// user holds the room.
     @Test func theSeedMisanswersARetryThatOverlapsItsFirstAttempt() {
