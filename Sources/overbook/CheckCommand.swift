@@ -124,7 +124,8 @@ struct CheckCommand: ParsableCommand {
         logInvocation("check", options, scenario: scenario, seed: seed,
                       extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
         if strategy == .exhaustive && scenario.userCount > 4 {
-            Console.warning("exhaustive search of \(scenario.userCount) users will not finish; use --users 2..4 or --strategy pct")
+            Console.warning("exhaustive search of \(scenario.userCount) users: the executions grow quickly with each user; "
+                + "--budget (\(Int(budget)) s) bounds it, and the summary says whether it completed")
         }
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
         let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: runs, budgetSeconds: budget,
