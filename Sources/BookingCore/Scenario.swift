@@ -20,8 +20,8 @@ public struct Scenario: Hashable, Sendable {
     public var slo: ServiceLevelObjective
     /// The seed experiment's expected number of 201s, when the scenario fixes it.
     public var expectedSuccesses: Int?
-    /// How the history check reads a `503`, when not as the variant claims (`unavailableMeaning`).
-    public var unavailableMeans: UnavailableMeaning?
+    /// How the history check reads a `503` when not as the variant claims (`unavailableMeaning`).
+    public var unavailableMeaningOverride: UnavailableMeaning?
 
     public init(name: String, summary: String = "", seed: UInt64 = 1, variant: Variant = .seed,
                 rooms: [RoomSpec], inventoryNights: [Night]? = nil, users: [UserGroup],
@@ -48,7 +48,7 @@ public struct Scenario: Hashable, Sendable {
     public var userCount: Int { users.reduce(0) { $0 + $1.count } }
 
     /// How the history check reads a `503`: as given, else as the variant claims.
-    public var unavailableMeaning: UnavailableMeaning { unavailableMeans ?? variant.flow.unavailableMeans }
+    public var unavailableMeaning: UnavailableMeaning { unavailableMeaningOverride ?? variant.flow.unavailableMeans }
 
     /// Each user's stay and arrival, user 1 first.
     public var expandedUsers: [UserPlan] {

@@ -16,6 +16,8 @@ public enum ConfirmOutcome: Hashable, Sendable {
     case noEffect
 
     public var isDefinite: Bool { self != .unknown }
+
+    public var isBooked: Bool { if case .booked = self { true } else { false } }
 }
 
 /// One confirm as the client saw it: when it was sent, when (if ever) the client stopped
@@ -164,7 +166,7 @@ public struct BookingHistory: Hashable, Sendable {
     public static func outcome(status: Int?, error: String?, unavailable: UnavailableMeaning = .unknown) -> ConfirmOutcome {
         switch status {
         case StatusCode.created: return .booked(nil)
-        case StatusCode.conflict: return error?.hasPrefix("stale lock") == true ? .unknown : .refused
+        case StatusCode.conflict: return EarlyAnswer.isStaleLock(message: error) ? .unknown : .refused
         case StatusCode.serviceUnavailable where unavailable == .noEffect: return .noEffect
         default: return .unknown
         }
@@ -212,7 +214,7 @@ extension NonLinearizableHistory {
     /// The night every one of `conflict` booked (once the final read is applied), beyond its
     /// capacity; `nil` when that is not the conflict.
     static func overbookedNight(_ conflict: [HistoryOperation], capacities: [RoomNight: Int]) -> RoomNight? {
-        guard let first = conflict.first, conflict.allSatisfy({ if case .booked = $0.outcome { true } else { false } }) else {
+        guard let first = conflict.first, conflict.allSatisfy(\.outcome.isBooked) else {
             return nil
         }
         return first.roomNights.first { night in

@@ -171,8 +171,7 @@ public final class FaultProxy: Sendable {
                 peer.writeAndFlush(bytes, promise: nil)
                 return
             }
-            let release = max(lastRelease, .now() + .nanoseconds(Int64(delay.components.seconds) * 1_000_000_000
-                                                                 + delay.components.attoseconds / 1_000_000_000))
+            let release = max(lastRelease, .now() + .milliseconds(milliseconds(delay)))
             lastRelease = release
             context.eventLoop.scheduleTask(deadline: release) { peer.writeAndFlush(bytes, promise: nil) }
         }

@@ -40,7 +40,7 @@ struct ScenarioOptions: ParsableArguments {
     func loadBase() throws -> Scenario {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
-        if let unavailableMeans { scenario.unavailableMeans = unavailableMeans }
+        if let unavailableMeans { scenario.unavailableMeaningOverride = unavailableMeans }
         return scenario
     }
 

@@ -15,6 +15,17 @@ public struct EarlyAnswer: Error, Sendable {
     }
 
     static let roomTaken = EarlyAnswer.error(StatusCode.conflict, "Room not available for the selected dates")
+
+    /// How the fenced variant's `409` for a holder whose lock a newer one took begins: it says
+    /// the request lost its lock, not that the room was full.
+    public static let staleLockPrefix = "stale lock"
+
+    /// Whether `answer` is that `409`.
+    public static func isStaleLock(_ answer: APIResponse) -> Bool {
+        if case .error(let message) = answer.body { isStaleLock(message: message) } else { false }
+    }
+
+    public static func isStaleLock(message: String?) -> Bool { message?.hasPrefix(staleLockPrefix) == true }
 }
 
 /// The Redis lock a confirm holds: its key and the token only this confirm knows.
@@ -184,7 +195,7 @@ extension BookingService {
             throw .error(StatusCode.internalError, "booking database: \(error)")
         }
         await transaction.rollback()
-        throw .error(StatusCode.conflict, "stale lock: a newer holder already wrote (fencing token \(refused.token))")
+        throw .error(StatusCode.conflict, "\(EarlyAnswer.staleLockPrefix): a newer holder already wrote (fencing token \(refused.token))")
     }
 
     /// `BEGIN; INSERT INTO bookings ...; COMMIT`: one row in a transaction of its own, rolled
@@ -253,11 +264,11 @@ extension BookingService {
         guard let requestID = attempt.requestID else { return answer }
         let status: BookingStatus
         switch answer.status {
-        case StatusCode.conflict: status = isStaleLock(answer) ? .abandoned : .cancelled
+        case StatusCode.conflict: status = EarlyAnswer.isStaleLock(answer) ? .abandoned : .cancelled
         case StatusCode.serviceUnavailable: status = .abandoned
         default: return answer
         }
-        let record = NewBooking(userID: attempt.userID, stay: attempt.stay, requestID: requestID, fencingToken: nil, status: status)
+        let record = attempt.newBooking(status: status)
         do throws(StoreError) {
             _ = try await insertAlone(record)
         } catch {
@@ -266,9 +277,5 @@ extension BookingService {
                 + "\(status.rawValue), so whether it books is unknown; send it again with the same request id")
         }
         return answer
-    }
-
-    private func isStaleLock(_ answer: APIResponse) -> Bool {
-        if case .error(let message) = answer.body { message.hasPrefix("stale lock") } else { false }
     }
 }

@@ -6,12 +6,11 @@ extension LinearizabilityChecker {
     /// `conflict` as checked (after the final read), `answered` what their clients were told.
     static func sentence(conflict: [HistoryOperation], answered: [ConfirmOutcome], partitionSize: Int,
                          capacities: [RoomNight: Int]) -> String {
-        func isBooked(_ outcome: ConfirmOutcome) -> Bool { if case .booked = outcome { true } else { false } }
         let names = HistoryText.list(conflict.map(\.request.rawValue))
         let all = "no order of the \(partitionSize) confirm\(partitionSize == 1 ? "" : "s")"
         if let night = NonLinearizableHistory.overbookedNight(conflict, capacities: capacities) {
             let capacity = capacities[night] ?? 0
-            let verb = if answered.allSatisfy(isBooked) {
+            let verb = if answered.allSatisfy(\.isBooked) {
                 conflict.count == 1 ? "was answered 201 for" : conflict.count == 2 ? "were both answered 201 for" : "were all answered 201 for"
             } else {
                 conflict.count == 1 ? "booked" : conflict.count == 2 ? "both booked" : "all booked"

@@ -103,10 +103,6 @@ struct FinalRead {
     }
 }
 
-extension ConfirmOutcome {
-    var isBooked: Bool { if case .booked = self { true } else { false } }
-}
-
 /// The final read's confirmed and pending rows, each matched to the one request it belongs to.
 private struct MatchedRows {
     var byRequest: [RequestID: [Int]] = [:]
