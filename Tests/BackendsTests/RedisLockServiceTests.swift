@@ -69,11 +69,13 @@ struct RedisLockServiceTests {
         let key = prefix + "lock"
         #expect(try await impatient.holder(of: key) == nil, "connected before the pause")
 
-        // Redis stops answering every client for 400 ms.
-        #expect(try await pauser.command(["CLIENT", "PAUSE", "400"]) == .status("OK"))
+        // Redis stops answering every client for 1 s: long enough that the command below is sent
+        // inside the pause even when a full parallel run stalls this task a while, short enough
+        // for other suites' clients (2 s command timeouts) on the same server to ride it out.
+        #expect(try await pauser.command(["CLIENT", "PAUSE", "1000"]) == .status("OK"))
         await #expect(throws: LockError.timeout) { _ = try await impatient.holder(of: key) }
 
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(1_100))
         #expect(try await impatient.acquire(key: key, token: "a", ttl: .seconds(10)), "a fresh connection works again")
         #expect(try await impatient.release(key: key, token: "a"))
     }

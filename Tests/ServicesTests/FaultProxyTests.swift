@@ -7,10 +7,10 @@ import Testing
 /// lock service's commands what its name says, and the direct connection shows what really
 /// happened on the server.
 @Suite(.serialized) struct FaultProxyTests {
-    /// The proxy in front of the test Redis, a lock client through it (short timeouts) and one
-    /// straight to Redis.
+    /// The proxy in front of the test Redis, a lock client through it and one straight to Redis.
+    /// Their 2.5 s command timeout rides out another suite's 1 s `CLIENT PAUSE` of the server.
     static func withProxy(_ body: (FaultProxy, RedisLockService, RedisLockService) async throws -> Void) async throws {
-        let direct = try RedisConfiguration(url: try TestServers.redisURL(), commandTimeout: .milliseconds(500), connections: 1)
+        let direct = try RedisConfiguration(url: try TestServers.redisURL(), commandTimeout: .milliseconds(2_500), connections: 1)
         let proxy = try await FaultProxy.start(upstreamHost: direct.host, upstreamPort: direct.port)
         var proxied = direct
         proxied.port = proxy.port
@@ -81,10 +81,10 @@ import Testing
 
     @Test func aDelayHoldsEveryChunkInOrder() async throws {
         try await Self.withProxy { (proxy, through, straight) async throws in
-            // Longer than the 500 ms command timeout: the command lands late, its answer too late.
-            try await Self.setFails("proxy-test:slow", token: "t6", under: .delay(.milliseconds(800)), proxy, through)
+            // Longer than the 2.5 s command timeout: the command lands late, its answer too late.
+            try await Self.setFails("proxy-test:slow", token: "t6", under: .delay(.seconds(4)), proxy, through)
             #expect(try await straight.holder(of: "proxy-test:slow") == nil, "not yet: it is still held by the proxy")
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .seconds(3))
             #expect(try await straight.holder(of: "proxy-test:slow") == "t6")
             proxy.set(.delay(.milliseconds(100)))
             #expect(try await through.acquire(key: "proxy-test:slow2", token: "t7", ttl: .seconds(10)))
