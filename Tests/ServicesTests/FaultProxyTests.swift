@@ -8,7 +8,7 @@ import Testing
 /// happened on the server.
 @Suite(.serialized) struct FaultProxyTests {
     /// The proxy in front of the test Redis, a lock client through it and one straight to Redis.
-    /// Their 2.5 s command timeout rides out another suite's 1 s `CLIENT PAUSE` of the server.
+    /// Their 2.5 s command timeout rides out another suite's 400 ms `CLIENT PAUSE` of the server.
     static func withProxy(_ body: (FaultProxy, RedisLockService, RedisLockService) async throws -> Void) async throws {
         let direct = try RedisConfiguration(url: try TestServers.redisURL(), commandTimeout: .milliseconds(2_500), connections: 1)
         let proxy = try await FaultProxy.start(upstreamHost: direct.host, upstreamPort: direct.port)
