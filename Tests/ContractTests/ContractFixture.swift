@@ -33,6 +33,19 @@ final class Flag: Sendable {
     private let state = Mutex(false)
     func set() { state.withLock { $0 = true } }
     var isSet: Bool { state.withLock { $0 } }
+
+    /// Whether the flag gets set within `bound`, polled every 50 ms. "Does not wait" checks use
+    /// this rather than one fixed sleep: on a loaded machine a statement that does not wait can
+    /// still take longer than any short sleep, while one that waits for a lock never finishes
+    /// before the test releases it.
+    func becomesSet(within bound: Duration = .seconds(10), clock: any Clock<Duration>) async throws -> Bool {
+        var waited = Duration.zero
+        while !isSet && waited < bound {
+            try await clock.sleep(for: .milliseconds(50))
+            waited += .milliseconds(50)
+        }
+        return isSet
+    }
 }
 
 func outcome<T>(_ body: () async throws(StoreError) -> T) async -> Result<T, StoreError> {

@@ -379,8 +379,7 @@ struct InventoryDatabaseContract {
                 defer { releaseFinished.set() }
                 return try await release.removeReservation(request)
             }()
-            try await clock.sleep(for: .milliseconds(200))
-            #expect(releaseFinished.isSet, "the DELETE should not wait for a row it cannot see")
+            #expect(try await releaseFinished.becomesSet(clock: clock), "the DELETE should not wait for a row it cannot see")
             try await reserve.commit()
             #expect(try await removed == false, "the uncommitted reservation is invisible to the DELETE")
             try await release.commit()
@@ -607,8 +606,7 @@ struct BookingDatabaseContract {
                 defer { resolverFinished.set() }
                 return try await resolver.setStatus(of: pending.id, from: .pending, to: .cancelled)
             }()
-            try await clock.sleep(for: .milliseconds(200))
-            #expect(resolverFinished.isSet, "the UPDATE should not wait for a row it cannot see")
+            #expect(try await resolverFinished.becomesSet(clock: clock), "the UPDATE should not wait for a row it cannot see")
             try await writer.commit()
             #expect(try await changed == false, "the uncommitted booking is invisible to the UPDATE")
             try await resolver.commit()
