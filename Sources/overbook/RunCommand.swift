@@ -20,7 +20,7 @@ struct ScenarioOptions: ParsableArguments {
     @Flag(help: "Swarm testing: each seed draws its own fault mix, arrival spread and client timeout (same as --profile swarm).")
     var swarm = false
 
-    @Option(help: ArgumentHelp("How the history check reads a 503: unknown (may have taken effect) or no-effect; default: as the variant claims (no-effect for variants with idempotent, unknown otherwise).",
+    @Option(help: ArgumentHelp("How the history check reads a 503: unknown (may have taken effect) or no-effect; default: as the variant claims (no-effect for the fixed variants, unknown for the seed).",
                                valueName: "meaning"))
     var unavailableMeans: UnavailableMeaning?
 

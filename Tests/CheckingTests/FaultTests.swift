@@ -305,6 +305,29 @@ import Testing
         #expect(answeredFromTheFirst > 0)
     }
 
+    /// A reserve whose reply is lost leaves it unknown whether the inventory moved: the seed
+    /// answers 503 anyway; every fixed variant that keeps the seed's booking transaction answers
+    /// 500, so its 503 keeps meaning that nothing was written.
+    @Test(arguments: ["seed", "fenced", "atomic", "idempotent", "atomic+idempotent"])
+    func aReserveWithoutAnAnswerIs500InTheFixedVariants(_ name: String) throws {
+        let variant = try #require(Variant(rawValue: name))
+        let scenario = FaultKindTests.scenario(variant: variant, faults: [
+            FaultSpec(kind: .replyLoss, trigger: .ratio(Ratio(1, 2), from: nil, until: nil), hop: .bookingInventory, limit: 1),
+        ])
+        #expect(scenario.unavailableMeaning == (variant == .seed ? .unknown : .noEffect))
+        var lostReserveReplies = 0
+        for seed: UInt64 in 1...40 {
+            let verdict = FaultKindTests.run(scenario, seed: seed)
+            let outcome = verdict.observation.outcomes[0]
+            // Only a lost reserve reply leaves the inventory decremented and no booking.
+            guard verdict.observation.quiescent.bookings.isEmpty,
+                  verdict.observation.quiescent.availability.contains(where: { $0.1 < 1 }) else { continue }
+            lostReserveReplies += 1
+            #expect(outcome.status == (variant == .seed ? 503 : 500), "seed \(seed): \(name) answered \(outcome.status.map(String.init) ?? "nothing")")
+        }
+        #expect(lostReserveReplies > 0)
+    }
+
     /// A crash-safe saga whose reserve answer is lost is pending: the client is told 202 with the
     /// pending booking (not 503, which would say nothing was written), and the recovery worker
     /// confirms it; the history check, reading 503 as no effect, passes.

@@ -15,8 +15,6 @@ public protocol FixPiece: Sendable {
     func answering<C: Clock<Duration>>(_ answer: APIResponse, to attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse
     var inventoryDecrement: InventoryService.Decrement? { get }
     var resolvesPendingBookings: Bool { get }
-    /// What the fix makes a `503` mean; `nil` leaves it as the other pieces say.
-    var unavailableMeans: UnavailableMeaning? { get }
 }
 
 extension FixPiece {
@@ -28,12 +26,13 @@ extension FixPiece {
                                               on service: BookingService<C>) async -> APIResponse { answer }
     public var inventoryDecrement: InventoryService.Decrement? { nil }
     public var resolvesPendingBookings: Bool { false }
-    public var unavailableMeans: UnavailableMeaning? { nil }
 }
 
 /// The seed's flow with fixes applied, each at its hook, in the order given. Every fixed
 /// variant also takes back a lock whose `SET` may have landed after the lock service stopped
-/// answering, which the seed leaves held for a whole TTL.
+/// answering, which the seed leaves held for a whole TTL, and answers `503` only when nothing
+/// was written for the request: a reserve without a definite answer is a `500` (unknown), a
+/// failed commit too, and a give-up is recorded under the request id (`IdempotentFix`).
 public struct FixedFlow: ConfirmFlow {
     public let pieces: [any FixPiece]
 
@@ -72,7 +71,7 @@ public struct FixedFlow: ConfirmFlow {
             for piece in pieces {
                 if let written = await piece.write(held, on: service) { return written }
             }
-            return try await SeedFlow.bookInOneTransaction(held, on: service)
+            return try await SeedFlow.bookInOneTransaction(held, on: service, ifReserveUnanswered: .unknown)
         }
         await service.faults.reached(.beforeRelease)
         await service.release(lock)
@@ -85,5 +84,5 @@ public struct FixedFlow: ConfirmFlow {
 
     public var resolvesPendingBookings: Bool { pieces.contains { $0.resolvesPendingBookings } }
 
-    public var unavailableMeans: UnavailableMeaning { pieces.lazy.compactMap(\.unavailableMeans).first ?? .unknown }
+    public var unavailableMeans: UnavailableMeaning { .noEffect }
 }

@@ -23,6 +23,4 @@ struct IdempotentFix: FixPiece {
     func answering<C: Clock<Duration>>(_ answer: APIResponse, to attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse {
         await service.settle(answer, of: attempt)
     }
-
-    var unavailableMeans: UnavailableMeaning? { .noEffect }
 }

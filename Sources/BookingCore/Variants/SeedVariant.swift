@@ -30,7 +30,7 @@ public struct SeedFlow: ConfirmFlow {
         await service.faults.reached(.lockAcquired)
         let outcome = await service.outcome { () async throws(EarlyAnswer) in
             try await service.checkAvailability(attempt.stay)
-            return try await Self.bookInOneTransaction(attempt, on: service)
+            return try await Self.bookInOneTransaction(attempt, on: service, ifReserveUnanswered: .unavailable)
         }
         await service.faults.reached(.beforeRelease)
         await service.release(lock)
@@ -39,12 +39,13 @@ public struct SeedFlow: ConfirmFlow {
 
     /// The seed's booking transaction, held open across the inventory's decrement: insert,
     /// reserve, commit. A commit that fails after the reserve leaves the two databases apart.
-    public static func bookInOneTransaction<C>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async throws(EarlyAnswer) -> APIResponse {
+    public static func bookInOneTransaction<C>(_ attempt: ConfirmAttempt, on service: BookingService<C>,
+                                               ifReserveUnanswered unanswered: UnansweredReserve) async throws(EarlyAnswer) -> APIResponse {
         let transaction = try await service.beginBooking()
         await service.faults.reached(.beforeInsert)
         let booking = try await service.insert(attempt, in: transaction)
         await service.faults.reached(.beforeDecrement)
-        try await service.reserve(attempt, holding: transaction)
+        try await service.reserve(attempt, holding: transaction, ifUnanswered: unanswered)
         await service.faults.reached(.beforeCommit)
         try await service.commit(transaction)
         await service.faults.reached(.afterCommit)

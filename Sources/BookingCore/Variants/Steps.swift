@@ -54,6 +54,18 @@ public enum UnreachableLock: Sendable {
     case releaseThenGiveUp
 }
 
+/// What the booking answers when the inventory's reserve gives no definite answer (no reply
+/// in time, or an answer other than success or 409), after which the inventory may or may not
+/// have moved.
+public enum UnansweredReserve: Sendable {
+    /// The seed: 503, although the inventory may have decremented.
+    case unavailable
+    /// 500: whether the room was reserved is unknown, so `503` keeps meaning that nothing was
+    /// written. A retry with the same request id finds the reservation if it was made
+    /// (`IdempotentFix`).
+    case unknown
+}
+
 /// One confirm in flight: the request, and what the steps so far established.
 public struct ConfirmAttempt: Hashable, Sendable {
     public let request: ConfirmRequest
@@ -150,20 +162,33 @@ extension BookingService {
     }
 
     /// `POST /api/rooms/{id}/reserve` while `transaction` is open: any failure rolls it back.
-    /// A lost reply leaves it unknown whether the inventory moved; this step does not find out.
-    public func reserve(_ attempt: ConfirmAttempt, holding transaction: any BookingTransaction) async throws(EarlyAnswer) {
+    /// A lost reply leaves it unknown whether the inventory moved; this step does not find out,
+    /// and answers as `unanswered` says.
+    public func reserve(_ attempt: ConfirmAttempt, holding transaction: any BookingTransaction,
+                        ifUnanswered unanswered: UnansweredReserve) async throws(EarlyAnswer) {
         let answer: APIResponse
-        do {
+        do throws(NetworkError) {
             answer = try await inventory.call(.reserve(attempt.stay.room, attempt.reserveBody), timeout: configuration.inventoryTimeout)
         } catch {
             await transaction.rollback()
-            throw .error(StatusCode.serviceUnavailable, "inventory service: \(error)")
+            throw Self.unansweredReserve(attempt, problem: "inventory service: \(error)", unanswered)
         }
         guard answer.isSuccess else {
             await transaction.rollback()
             throw answer.status == StatusCode.conflict
                 ? .roomTaken
-                : .error(StatusCode.serviceUnavailable, "inventory service answered \(answer.status)")
+                : Self.unansweredReserve(attempt, problem: "inventory service answered \(answer.status)", unanswered)
+        }
+    }
+
+    private static func unansweredReserve(_ attempt: ConfirmAttempt, problem: String, _ unanswered: UnansweredReserve) -> EarlyAnswer {
+        switch unanswered {
+        case .unavailable:
+            return .error(StatusCode.serviceUnavailable, problem)
+        case .unknown:
+            let retry = attempt.requestID == nil ? "check GET /api/bookings/user/\(attempt.request.userID) before sending it again"
+                : "send it again with the same request id"
+            return .error(StatusCode.internalError, "\(problem); whether the room was reserved is unknown; \(retry)")
         }
     }
 

@@ -105,8 +105,9 @@ public enum UnavailableMeaning: String, Hashable, Sendable, CaseIterable, Codabl
     /// It may have taken effect, then or later: the seed answers `503` after writes too (a
     /// timed-out reserve, a pending saga).
     case unknown
-    /// Nothing was written for the request id, and no attempt of it will write later: the fixed
-    /// variants answer so only after making sure (`IdempotentFix`).
+    /// Nothing was written for the request, and no attempt of it will write later: the fixed
+    /// variants answer so only when nothing was written (`FixedFlow`), and with `IdempotentFix`
+    /// make it stay true for an attempt of the same request still in flight.
     case noEffect = "no-effect"
 }
 
