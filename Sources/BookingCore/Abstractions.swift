@@ -111,6 +111,21 @@ public enum AlgorithmPoint: String, Sendable, CaseIterable, Hashable, Codable {
     case beforeCommit = "before-commit"
     case afterCommit = "after-commit"
     case beforeRelease = "before-release"
+    /// The inventory service, after it read a night's availability: before it answers a
+    /// `GET availability`, or, in a read-modify-write reserve or release, before it decides.
+    case inventoryAfterRead = "inventory-after-read"
+    /// The inventory service's reserve or release, before it `UPDATE`s a night.
+    case inventoryBeforeWrite = "inventory-before-write"
+    /// The inventory service's reserve or release, every night changed, before its `COMMIT`.
+    case inventoryBeforeCommit = "inventory-before-commit"
+
+    /// The booking service's points, in the order a confirm reaches them. Swarm and the fault
+    /// profiles draw from these (the inventory's points came later: drawing from every case
+    /// would change every seed's faults).
+    public static let bookingPoints: [AlgorithmPoint] = [.lockAcquired, .beforeInsert, .beforeDecrement, .beforeCommit, .afterCommit, .beforeRelease]
+
+    /// Whether the inventory service reaches this point (otherwise a booking replica does).
+    public var isInventoryPoint: Bool { !Self.bookingPoints.contains(self) }
 }
 
 public protocol FaultPoints: Sendable {

@@ -13,10 +13,14 @@ public struct InventoryService: Sendable {
 
     public let database: any InventoryDatabase
     public let decrement: Decrement
+    /// The inventory's fault points (`AlgorithmPoint.isInventoryPoint`); `nil` reaches none, as
+    /// a plain service and every scenario that aims no fault at them do.
+    public let faults: (any FaultPoints)?
 
-    public init(database: any InventoryDatabase, decrement: Decrement = .readModifyWrite) {
+    public init(database: any InventoryDatabase, decrement: Decrement = .readModifyWrite, faults: (any FaultPoints)? = nil) {
         self.database = database
         self.decrement = decrement
+        self.faults = faults
     }
 
     public func handle(_ request: InventoryRequest) async -> APIResponse {
@@ -36,6 +40,7 @@ public struct InventoryService: Sendable {
                 guard let quantity = try await database.availableQuantity(RoomNight(room: room, night: night)) else {
                     return .error(StatusCode.notFound, "no availability record for room \(room) on \(night)")
                 }
+                await faults?.reached(.inventoryAfterRead)
                 return APIResponse(status: StatusCode.ok, body: .availability(AvailabilityBody(room: room, date: night, availableQuantity: quantity)))
             case .reserve(let room, let body):
                 return try await change(room: room, body: body, by: -body.quantity)
@@ -68,6 +73,7 @@ public struct InventoryService: Sendable {
                     return refusal
                 }
             }
+            await faults?.reached(.inventoryBeforeCommit)
             try await transaction.commit()
         } catch {
             await transaction.rollback()
@@ -94,20 +100,24 @@ public struct InventoryService: Sendable {
     private func apply(_ delta: Int, to key: RoomNight, in transaction: any InventoryTransaction) async throws(StoreError) -> APIResponse? {
         switch (decrement, delta < 0) {
         case (.conditionalUpdate, true):
+            await faults?.reached(.inventoryBeforeWrite)
             if try await transaction.decrementIfAvailable(key, by: -delta) { return nil }
             return try await transaction.availableQuantity(key) == nil
                 ? .error(StatusCode.notFound, "no availability record for \(key)")
                 : .error(StatusCode.conflict, "not enough availability for \(key)")
         case (.conditionalUpdate, false):
+            await faults?.reached(.inventoryBeforeWrite)
             return try await transaction.increment(key, by: delta) == 0
                 ? .error(StatusCode.notFound, "no availability record for \(key)") : nil
         case (.readModifyWrite, _):
             guard let current = try await transaction.availableQuantity(key) else {
                 return .error(StatusCode.notFound, "no availability record for \(key)")
             }
+            await faults?.reached(.inventoryAfterRead)
             if current + delta < 0 {
                 return .error(StatusCode.conflict, "not enough availability for \(key)")
             }
+            await faults?.reached(.inventoryBeforeWrite)
             _ = try await transaction.setAvailableQuantity(key, to: current + delta)
             return nil
         }

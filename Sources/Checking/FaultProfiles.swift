@@ -41,7 +41,7 @@ public struct FaultProfile: Hashable, Sendable {
             summary: "a booking replica stops the world past the lock's TTL, at any point of the algorithm",
             faults: { scenario in
                 let ttl = scenario.lock.ttl
-                return AlgorithmPoint.allCases.map { point in
+                return AlgorithmPoint.bookingPoints.map { point in
                     FaultSpec(kind: .pause, trigger: .point(point, Ratio(1, 6)), target: .booking(nil), duration: ttl + .seconds(2), limit: 1)
                 } + [FaultSpec(kind: .latencySpike, trigger: .ratio(Ratio(1, 4), from: nil, until: nil), hop: .inventoryPostgres, duration: .milliseconds(300))]
             }),

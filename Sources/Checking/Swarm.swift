@@ -33,7 +33,7 @@ public enum Swarm {
             switch kind {
             case .pause:
                 let duration = pick([ms(100, 1_000), ms(ttl - 50, ttl - 1), ms(ttl, ttl * 2)])
-                faults.append(FaultSpec(kind: .pause, trigger: .point(pick(AlgorithmPoint.allCases), oneIn(1, 8)),
+                faults.append(FaultSpec(kind: .pause, trigger: .point(pick(AlgorithmPoint.bookingPoints), oneIn(1, 8)),
                                         target: pick(services), duration: duration, limit: Int(random.inRange(1, 3))))
             case .latencySpike:
                 faults.append(FaultSpec(kind: .latencySpike, trigger: .ratio(oneIn(2, 30), from: nil, until: nil),
@@ -46,7 +46,7 @@ public enum Swarm {
                 faults.append(FaultSpec(kind: .partition, trigger: .at(ms(0, window + spread)), peers: pair,
                                         duration: pick([ms(100, 2_000), ms(ttl, ttl * 2)])))
             case .crash:
-                faults.append(FaultSpec(kind: .crash, trigger: .point(pick(AlgorithmPoint.allCases), oneIn(1, 10)),
+                faults.append(FaultSpec(kind: .crash, trigger: .point(pick(AlgorithmPoint.bookingPoints), oneIn(1, 10)),
                                         target: pick(services), duration: ms(50, 3_000), limit: Int(random.inRange(1, 3))))
             case .redisRestart:
                 faults.append(FaultSpec(kind: .redisRestart, trigger: .at(ms(0, window + spread)), duration: ms(10, 500)))

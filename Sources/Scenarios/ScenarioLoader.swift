@@ -392,6 +392,14 @@ extension NodeReader {
         let hop = try faultHop(fields, node, kind: kind, rules: rules)
         let peers = try faultPeers(fields, node, kind: kind)
         let trigger = try faultTrigger(fields, node, kind: kind, rules: rules)
+        if case .point(let point, _) = trigger, let target {
+            // A point is reached by one service only: a fault aimed elsewhere would never fire.
+            let reachedBy: ProcessSelector = point.isInventoryPoint ? .inventory : .booking(nil)
+            guard reachedBy.matches(target) else {
+                throw error(.invalidValue, at: fields["point"]?.mark, "'\(fields.childPath("point"))' \(point.rawValue) is reached by "
+                            + "\(point.isInventoryPoint ? "the inventory service" : "a booking replica") only; give target: \(reachedBy.description)")
+            }
+        }
         let duration = try faultDuration(fields, node, kind: kind, rules: rules)
         var spec = FaultSpec(kind: kind, trigger: trigger, target: target, hop: hop, peers: peers, duration: duration ?? .zero)
         if let node = fields["activation"] {

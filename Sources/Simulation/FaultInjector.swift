@@ -106,6 +106,13 @@ public final class FaultInjector {
 
     public var activeFaults: [FaultSpec] { armed.map(\.spec) }
 
+    /// Whether an active fault fires at one of the inventory's points. Only then does the
+    /// inventory service reach its points at all, so every scenario that names none runs as
+    /// it did before they existed.
+    var aimsAtInventoryPoints: Bool {
+        armed.contains { if case .point(let point, _) = $0.spec.trigger { point.isInventoryPoint } else { false } }
+    }
+
     /// How often each active fault has fired, for a state hash.
     func digest(into hasher: inout FNV1a) {
         for fault in armed { hasher.feed(Int64(fault.firings)) }
@@ -177,7 +184,7 @@ public final class FaultInjector {
             switch spec.trigger {
             case .point(let wanted, let ratio) where wanted == point:
                 guard matches(spec.target, process), fires(index, ratio: ratio) else { continue }
-            case .ratio(let ratio, _, _) where spec.kind == .pause || spec.kind == .crash:
+            case .ratio(let ratio, _, _) where (spec.kind == .pause || spec.kind == .crash) && !point.isInventoryPoint:
                 guard matches(spec.target, process), fires(index, ratio: ratio) else { continue }
             default:
                 continue
@@ -255,8 +262,8 @@ public final class FaultInjector {
     }
 }
 
-/// The booking algorithm's named fault points, bound to one process: pauses and crashes there
-/// stop this task too, as they stop the whole process.
+/// The algorithms' named fault points, bound to one process (a booking replica or the
+/// inventory): pauses and crashes there stop this task too, as they stop the whole process.
 public struct SimFaultPoints: FaultPoints {
     let world: SimWorld
     let process: ProcessContext

@@ -155,7 +155,8 @@ public enum ScenarioSimulation {
 
     static func inventoryHandler(world: SimWorld, context: ProcessContext,
                                  decrement: InventoryService.Decrement) -> @Sendable (InventoryRequest) async -> APIResponse {
-        let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context), decrement: decrement)
+        let faults: (any FaultPoints)? = world.faults?.aimsAtInventoryPoints == true ? SimFaultPoints(world: world, process: context) : nil
+        let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context), decrement: decrement, faults: faults)
         return { request in await service.handle(request) }
     }
 

@@ -23,6 +23,35 @@ import Testing
 
     static func events(_ verdict: RunVerdict, _ op: TraceOp) -> [TraceEvent] { verdict.simulated.events.filter { $0.op == op } }
 
+    /// The inventory's own points: a pause there past the booking's reserve timeout lets the
+    /// reserve commit after the booking gave up (the databases split, as with a lost reply); a
+    /// crash before its commit rolls the reserve back; an `after-read` pause holds an
+    /// availability answer.
+    @Test func faultsFireAtTheInventorysPoints() {
+        let paused = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .pause, trigger: .point(.inventoryBeforeCommit, .always), target: .inventory, duration: .seconds(6)),
+        ]))
+        #expect(paused.simulated.coverage[.pauseFired] == 1)
+        #expect(Self.events(paused, .fault)[0].text == "inventory-before-commit")
+        #expect(paused.observation.outcomes[0].status == 503)
+        #expect(paused.observation.quiescent.bookings.isEmpty)
+        #expect(paused.observation.quiescent.availability.map(\.1) == [0], "the reserve committed after the pause")
+
+        let crashed = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .crash, trigger: .point(.inventoryBeforeWrite, .always), target: .inventory, duration: .seconds(1)),
+        ]))
+        #expect(crashed.simulated.coverage[.crashFired] == 1)
+        #expect(crashed.observation.quiescent.bookings.isEmpty)
+        #expect(crashed.observation.quiescent.availability.map(\.1) == [1], "the crashed reserve rolled back")
+
+        let slowRead = Self.run(Self.scenario(faults: [
+            FaultSpec(kind: .pause, trigger: .point(.inventoryAfterRead, .always), target: .inventory, duration: .seconds(2)),
+        ]))
+        #expect(slowRead.simulated.coverage[.pauseFired] == 1)
+        #expect(slowRead.observation.outcomes[0].status == 201)
+        #expect(slowRead.observation.outcomes[0].latency! > Duration.seconds(2).nanoseconds)
+    }
+
     @Test func pauseStopsTheProcessPastTheLockTTL() {
         let verdict = Self.run(Self.scenario(faults: [
             FaultSpec(kind: .pause, trigger: .point(.lockAcquired, .always), target: .booking(nil), duration: .seconds(12)),

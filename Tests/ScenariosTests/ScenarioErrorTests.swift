@@ -169,6 +169,10 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
         expectFailure(header + "  - {kind: pause, target: booking, point: halfway, duration: 1s}", kind: .invalidValue, line: 5,
                       saying: "'faults[0].point' must be one of: after-lock-acquired")
         expectFailure(header + "  - {kind: crash, target: redis, at: 1s}", kind: .invalidValue, line: 5, saying: "must be booking or inventory")
+        expectFailure(header + "  - {kind: pause, target: booking, point: inventory-before-commit, duration: 1s}", kind: .invalidValue, line: 5,
+                      saying: "inventory-before-commit is reached by the inventory service only; give target: inventory")
+        expectFailure(header + "  - {kind: crash, target: inventory, point: before-commit, duration: 1s}", kind: .invalidValue, line: 5,
+                      saying: "before-commit is reached by a booking replica only; give target: booking")
         expectFailure(header + "  - {kind: partition, at: 1s, duration: 1s}", kind: .missingKey, line: 5, saying: "needs 'between'")
         expectFailure(header + "  - {kind: reply-loss, hop: client-booking, at: 1s}", kind: .invalidValue, line: 5, saying: "cannot be pinned at a time")
     }
