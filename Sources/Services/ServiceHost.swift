@@ -13,11 +13,15 @@ public struct InventoryServerOptions: Sendable {
     public var decrement: InventoryService.Decrement
     /// PostgreSQL connections (each with its own thread).
     public var poolSize: Int
+    /// The driver's fault points (`overbook serve --fault-control`); `nil`, as by default: none.
+    public var faultControl: ControlledFaultPoints?
 
-    public init(databaseURL: String, decrement: InventoryService.Decrement = .readModifyWrite, poolSize: Int = 10) {
+    public init(databaseURL: String, decrement: InventoryService.Decrement = .readModifyWrite, poolSize: Int = 10,
+                faultControl: ControlledFaultPoints? = nil) {
         self.databaseURL = databaseURL
         self.decrement = decrement
         self.poolSize = poolSize
+        self.faultControl = faultControl
     }
 }
 
@@ -32,10 +36,14 @@ public struct BookingServerOptions: Sendable {
     public var redisConnections: Int
     /// Concurrent HTTP/1 connections to the inventory service.
     public var inventoryConnections: Int
+    /// The driver's fault points (`overbook serve --fault-control`); `nil`, as by default: none.
+    public var faultControl: ControlledFaultPoints?
 
     public init(databaseURL: String, redisURL: String, inventoryURL: String,
                 configuration: BookingConfiguration = BookingConfiguration(),
-                poolSize: Int = 10, redisConnections: Int = 8, inventoryConnections: Int = 32) {
+                poolSize: Int = 10, redisConnections: Int = 8, inventoryConnections: Int = 32,
+                faultControl: ControlledFaultPoints? = nil) {
+        self.faultControl = faultControl
         self.databaseURL = databaseURL
         self.redisURL = redisURL
         self.inventoryURL = inventoryURL
@@ -62,8 +70,10 @@ public struct ServiceInstance: Sendable {
         } catch {
             logger.warning("could not migrate the inventory database yet (\(error)); serving anyway, answering 503 while it is unreachable")
         }
-        let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement)
-        return ServiceInstance(name: "inventory", responder: InventoryHTTPService(service: service).router().buildResponder()) {
+        let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement,
+                                       faults: options.faultControl)
+        let routes = InventoryHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
+        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes).buildResponder()) {
             await pool.close()
         }
     }
@@ -91,11 +101,12 @@ public struct ServiceInstance: Sendable {
             logger.warning("could not migrate the booking database yet (\(error)); serving anyway, answering 503 while it is unreachable")
         }
         let service = BookingService(clock: ContinuousClock(), lock: lock, database: PostgresBookingDatabase(pool: pool),
-                                     inventory: inventory, ids: UUIDIdentifiers(), configuration: options.configuration,
-                                     background: TaskBackgroundWork())
+                                     inventory: inventory, ids: UUIDIdentifiers(), faults: options.faultControl ?? NoFaultPoints(),
+                                     configuration: options.configuration, background: TaskBackgroundWork())
         // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
         service.startRecovery()
-        return ServiceInstance(name: "booking", responder: BookingHTTPService(service: service).router().buildResponder()) {
+        let routes = BookingHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
+        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes).buildResponder()) {
             try? await client.shutdown()
             await lock.close()
             await pool.close()

@@ -33,6 +33,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: VariantOption.help)
     var variant = "seed"
 
+    @Flag(help: "Serve /_overbook/faults, through which a driver (overbook real) parks, holds or crashes requests at this service's fault points. Loopback --host only; off by default.")
+    var faultControl = false
+
     func parsedVariant() throws -> Variant {
         try VariantOption.parse(variant)
     }
@@ -40,7 +43,13 @@ struct ServeOptions: ParsableArguments {
     func validatePort(_ port: Int) throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
+        guard !faultControl || FaultControlAddress.isLoopback(host) else {
+            throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
+        }
     }
+
+    /// The announcement's note when the fault points are armed, so a log shows it.
+    var faultControlNote: String { faultControl ? ", fault control on /_overbook/faults" : "" }
 }
 
 struct ServeInventoryCommand: ParsableCommand {
@@ -69,6 +78,7 @@ struct ServeInventoryCommand: ParsableCommand {
         let variant = try options.parsedVariant()
         let decrement = variant.inventoryDecrement
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
+        let (faultControl, note) = (options.faultControl, options.faultControlNote)
         try runService {
             if seedData {
                 let seed = Scenario.seedExperiment()
@@ -77,9 +87,10 @@ struct ServeInventoryCommand: ParsableCommand {
                 try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
                 await pool.close()
             }
-            let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize))
+            let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
+                                                                                      faultControl: faultControl ? .inventory() : nil))
             try await instance.runUntilSignalled(host: host, port: port) { bound in
-                announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue))")
+                announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue)\(note))")
             }
         }
     }
@@ -139,12 +150,13 @@ struct ServeBookingCommand: ParsableCommand {
                                                  inventoryTimeout: .milliseconds(inventoryTimeoutMs))
         let serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
                                                  configuration: configuration, poolSize: options.poolSize,
-                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections)
-        let (host, port, inventoryURL) = (options.host, port, inventoryURL)
+                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections,
+                                                 faultControl: options.faultControl ? .booking() : nil)
+        let (host, port, inventoryURL, note) = (options.host, port, inventoryURL, options.faultControlNote)
         try runService {
             let instance = try await ServiceInstance.booking(serverOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in
-                announceListening("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL))")
+                announceListening("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL)\(note))")
             }
         }
     }

@@ -178,6 +178,17 @@ final class ServedService {
     }
 }
 
+/// A POST of a JSON body: the status and the body.
+func httpPost(_ url: String, _ json: String) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = "POST"
+    request.timeoutInterval = 10
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(json.utf8)
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
+}
+
 /// The HTTP status of a GET.
 func httpStatus(_ url: String) async throws -> Int {
     var request = URLRequest(url: URL(string: url)!)
@@ -457,6 +468,38 @@ let validationFailureStatus: Int32 = 64
 
             #expect(booking.terminate() == 0, "\(booking.stderr)")
             #expect(inventory.terminate() == 0, "\(inventory.stderr)")
+        }
+    }
+
+    /// `--fault-control` crash: the inventory process ends at the armed point with `_exit`
+    /// (status 137, as a SIGKILL), mid-transaction, and PostgreSQL rolls its reserve back.
+    /// Off loopback the flag is refused.
+    @Test func serveWithFaultControlCrashesAtTheArmedPoint() async throws {
+        try await RealModeServers.withDatabases(1) { databases in
+            let scratch = try Scratch()
+            defer { scratch.remove() }
+            let inventory = try ServedService(["inventory", "--port", "0", "--database-url", databases[0], "--seed-data", "--fault-control"],
+                                              in: scratch, name: "inventory")
+            defer { inventory.stop() }
+            let url = try #require(inventory.waitForListening(), "no listening line: \(inventory.stdout)\(inventory.stderr)")
+            #expect(inventory.stdout.contains("fault control on /_overbook/faults"))
+            let root = url.replacingOccurrences(of: "/api", with: "")
+            let armed = try await httpPost(root + "/_overbook/faults/arm", #"{"point": "inventory-before-commit", "action": "crash"}"#)
+            #expect(armed.status == 200, "\(armed.body)")
+            let reserve = try? await httpPost(url + "/rooms/1/reserve", #"{"check_in": "2026-03-15", "check_out": "2026-03-16"}"#)
+            #expect(reserve == nil, "the crashed service answered \(String(describing: reserve))")
+            #expect(inventory.waitForExit(seconds: 10))
+            #expect(inventory.process.terminationStatus == 137)
+            #expect(inventory.stderr.contains("fault control: crashing at inventory-before-commit"), "\(inventory.stderr)")
+            let available = try RealModeServers.psql(databases[0], "SELECT available_quantity FROM availability WHERE room_id = 1 AND date = '2026-03-15'")
+            #expect(available == "1", "the crashed reserve rolled back")
+
+            let exposed = try ServedService(["inventory", "--host", "0.0.0.0", "--port", "0", "--database-url", databases[0], "--fault-control"],
+                                            in: scratch, name: "exposed")
+            defer { exposed.stop() }
+            #expect(exposed.waitForExit(seconds: 30))
+            #expect(exposed.process.terminationStatus == validationFailureStatus)
+            #expect(exposed.stderr.contains("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host"), "\(exposed.stderr)")
         }
     }
 

@@ -88,6 +88,8 @@ struct ServiceFixture {
         var bookingDatabaseURL: String?
         var inventoryURL: String?
         var replicas = 1
+        /// Serves `/_overbook/faults` on every service, as `overbook serve --fault-control`.
+        var faultControl = false
     }
 
     /// Runs `body` against the fixture, then stops the servers and drops the databases.
@@ -113,14 +115,16 @@ struct ServiceFixture {
             try await lock.delete(try await lock.liveKeys(matching: "lock:*").map(\.key))
 
             let inventory = try await ServiceInstance.inventory(
-                InventoryServerOptions(databaseURL: overrides.inventoryDatabaseURL ?? inventoryDatabaseURL, poolSize: 4)
+                InventoryServerOptions(databaseURL: overrides.inventoryDatabaseURL ?? inventoryDatabaseURL, poolSize: 4,
+                                       faultControl: overrides.faultControl ? .inventory() : nil)
             ).start()
             servers.append(inventory)
             var bookings: [RunningServer] = []
             for _ in 0..<overrides.replicas {
                 let booking = try await ServiceInstance.booking(BookingServerOptions(
                     databaseURL: overrides.bookingDatabaseURL ?? bookingDatabaseURL, redisURL: overrides.redisURL ?? redisURL,
-                    inventoryURL: overrides.inventoryURL ?? inventory.baseURL, poolSize: 4, redisConnections: 4)).start()
+                    inventoryURL: overrides.inventoryURL ?? inventory.baseURL, poolSize: 4, redisConnections: 4,
+                    faultControl: overrides.faultControl ? .booking() : nil)).start()
                 servers.append(booking)
                 bookings.append(booking)
             }

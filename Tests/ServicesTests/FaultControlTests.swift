@@ -1,0 +1,92 @@
+import BookingCore
+import Foundation
+import Services
+import Testing
+
+/// `/_overbook/faults` on the real services (`overbook serve --fault-control`), against real
+/// PostgreSQL and Redis: a parked point is a barrier the driver orders steps with, a hold
+/// delays, and a service without the flag has none of it.
+@Suite(.serialized) struct FaultControlTests {
+    static var armed: ServiceFixture.Overrides {
+        var overrides = ServiceFixture.Overrides()
+        overrides.faultControl = true
+        return overrides
+    }
+
+    static func confirm(user: Int) -> String {
+        #"{"user_id": "user_\#(user)", "room_id": 1, "check_in": "2026-03-15", "check_out": "2026-03-16"}"#
+    }
+
+    static let reserveBody = #"{"check_in": "2026-03-15", "check_out": "2026-03-16"}"#
+
+    /// A reserve parked before its COMMIT has written its UPDATE but not committed it: another
+    /// reader sees the room free until the driver releases the point.
+    @Test func aReserveParkedBeforeItsCommitIsInvisibleUntilReleased() async throws {
+        try await ServiceFixture.with(Self.armed) { fixture in
+            let control = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
+            _ = try await control.arm(.inventoryBeforeCommit, .park)
+            async let reserve = fixture.inventory(.POST, "/rooms/1/reserve", body: Self.reserveBody)
+            #expect(try await control.waitUntilParked(at: .inventoryBeforeCommit, timeout: .seconds(20)))
+            #expect(try await fixture.available() == 1, "the parked reserve has not committed")
+            #expect(try await control.release(.inventoryBeforeCommit) == 1)
+            #expect(try await reserve.status == 200)
+            #expect(try await fixture.available() == 0)
+            let snapshot = try await control.snapshot()
+            #expect(snapshot.reached(.inventoryBeforeCommit) == 1)
+            #expect(snapshot.reached(.inventoryBeforeWrite) == 1)
+            #expect(snapshot.armed.isEmpty, "armed for one request only")
+        }
+    }
+
+    /// A confirm parked with the lock held orders a second confirm behind it, as a simulated
+    /// schedule would: the second finds the lock taken and answers 503; released, the first books.
+    @Test func aConfirmParkedHoldingTheLockMakesTheNextOneWait() async throws {
+        try await ServiceFixture.with(Self.armed) { fixture in
+            let control = FaultControlClient(serviceURL: fixture.bookingURL, client: fixture.client)
+            _ = try await control.arm(.lockAcquired, .park)
+            async let first = fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 1))
+            #expect(try await control.waitUntilParked(at: .lockAcquired, timeout: .seconds(20)))
+            let second = try await fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 2))
+            #expect(second.status == 503, "\(second.raw)")
+            try await control.release()
+            #expect(try await first.status == 201)
+            #expect(try await fixture.bookingCount() == 1)
+            #expect(try await control.snapshot().reached(.lockAcquired) == 1, "the second never got the lock")
+        }
+    }
+
+    @Test func aHeldPointDelaysTheAnswer() async throws {
+        try await ServiceFixture.with(Self.armed) { fixture in
+            let control = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
+            _ = try await control.arm(.inventoryAfterRead, .hold(.milliseconds(400)))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let answer = try await fixture.inventory(.GET, "/rooms/1/availability?date=2026-03-15")
+            #expect(answer.status == 200)
+            #expect(clock.now - started >= .milliseconds(400))
+        }
+    }
+
+    @Test func badArmingIsRefusedWithWhatToDo() async throws {
+        try await ServiceFixture.with(Self.armed) { fixture in
+            let wrongService = try await fixture.request(.POST, fixture.inventoryURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/arm",
+                                                         body: #"{"point": "before-commit", "action": "park"}"#)
+            #expect(wrongService.status == 400)
+            #expect(wrongService.error?.contains("this service does not reach before-commit; its points are inventory-after-read") == true, "\(wrongService.raw)")
+            let noDuration = try await fixture.request(.POST, fixture.bookingURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/arm",
+                                                       body: #"{"point": "before-commit", "action": "hold"}"#)
+            #expect(noDuration.status == 400)
+            #expect(noDuration.error == "a hold needs duration_ms (0 or more)")
+        }
+    }
+
+    /// Without `--fault-control` there is nothing to arm.
+    @Test func aPlainServiceHasNoFaultControl() async throws {
+        try await ServiceFixture.with { fixture in
+            for url in [fixture.inventoryURL, fixture.bookingURL] {
+                let answer = try await fixture.request(.GET, url.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults")
+                #expect(answer.status == 404)
+            }
+        }
+    }
+}
