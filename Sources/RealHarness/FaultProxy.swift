@@ -26,22 +26,50 @@ public final class FaultProxy: Sendable {
         case reset
     }
 
+    /// What happens to one call on this hop, decided as its request arrives (an HTTP request,
+    /// a Redis command, a PostgreSQL statement each go out as one write, so one chunk is one
+    /// call), as the simulator's message fate. A lost message leaves its connection silent both
+    /// ways, as a segment that nothing retransmits would: what follows on it could not be framed
+    /// right anyway.
+    public struct CallFate: Hashable, Sendable {
+        /// The server never sees the request; the caller waits for its timeout.
+        public var losesRequest = false
+        /// The request is forwarded and served; its reply is lost.
+        public var losesReply = false
+        /// The request goes out this much later.
+        public var requestDelay: Duration = .zero
+        /// The reply comes back this much later.
+        public var replyDelay: Duration = .zero
+        public init() {}
+    }
+
+    /// Decides each call's fate (`nil`: untouched); runs on a proxy thread, so it must be quick.
+    public typealias CallFateChooser = @Sendable () -> CallFate?
+
     /// The loopback port callers connect to.
     public let port: Int
     public let upstreamHost: String
     public let upstreamPort: Int
+    /// How long a connection silenced by a lost message stays open before the proxy resets it,
+    /// as TCP's retransmissions would give up (sooner here), so a caller without a timeout of
+    /// its own (libpq) does not wait for ever.
+    public let silenceLimit: Duration
     private let state: Mutex<State>
     private let listener: any Channel
 
     private struct State {
         var mode: Mode = .pass
+        var chooser: CallFateChooser?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// The proxy's own ports of its connections to the server, as the server sees them
+        /// (PostgreSQL's `pg_stat_activity.client_port`).
+        var upstreamPorts: [ObjectIdentifier: Int] = [:]
         var accepted = 0
     }
 
     /// Starts listening on `127.0.0.1:0` (the kernel picks the port) in front of
     /// `upstreamHost:upstreamPort`.
-    public static func start(upstreamHost: String, upstreamPort: Int,
+    public static func start(upstreamHost: String, upstreamPort: Int, silenceLimit: Duration = .seconds(10),
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FaultProxy {
         let box = ProxyBox()
         let listener = try await ServerBootstrap(group: group)
@@ -53,13 +81,14 @@ public final class FaultProxy: Sendable {
                 return proxy.accept(inbound, group: group)
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let proxy = FaultProxy(listener: listener, upstreamHost: upstreamHost, upstreamPort: upstreamPort)
+        let proxy = FaultProxy(listener: listener, upstreamHost: upstreamHost, upstreamPort: upstreamPort, silenceLimit: silenceLimit)
         box.proxy = proxy
         return proxy
     }
 
-    private init(listener: any Channel, upstreamHost: String, upstreamPort: Int) {
+    private init(listener: any Channel, upstreamHost: String, upstreamPort: Int, silenceLimit: Duration) {
         self.listener = listener
+        self.silenceLimit = silenceLimit
         self.port = listener.localAddress?.port ?? 0
         self.upstreamHost = upstreamHost
         self.upstreamPort = upstreamPort
@@ -79,6 +108,17 @@ public final class FaultProxy: Sendable {
         }
         for channel in doomed { Self.abort(channel) }
     }
+
+    /// Decides per call from now on (`nil`: no per-call faults); the mode still applies on top.
+    public func onEachCall(_ chooser: CallFateChooser?) {
+        state.withLock { $0.chooser = chooser }
+    }
+
+    fileprivate var chooser: CallFateChooser? { state.withLock { $0.chooser } }
+
+    /// The local ports of the proxy's open connections to the server: the `client_port` the
+    /// server sees for the callers behind this proxy.
+    public var upstreamLocalPorts: [Int] { state.withLock { Array($0.upstreamPorts.values) } }
 
     /// Stops listening and closes every connection.
     public func stop() async {
@@ -103,8 +143,14 @@ public final class FaultProxy: Sendable {
             .connect(host: upstreamHost, port: upstreamPort)
             .flatMap { outbound in
                 self.track(outbound)
-                let toServer = Relay(proxy: self, direction: .request, peer: outbound)
-                let toClient = Relay(proxy: self, direction: .reply, peer: inbound)
+                if let port = outbound.localAddress?.port {
+                    let id = ObjectIdentifier(outbound)
+                    self.state.withLock { $0.upstreamPorts[id] = port }
+                    outbound.closeFuture.whenComplete { _ in _ = self.state.withLock { $0.upstreamPorts.removeValue(forKey: id) } }
+                }
+                let connection = ConnectionFaults()
+                let toServer = Relay(proxy: self, direction: .request, peer: outbound, connection: connection, other: inbound)
+                let toClient = Relay(proxy: self, direction: .reply, peer: inbound, connection: connection, other: outbound)
                 return inbound.pipeline.addHandler(toServer)
                     .flatMap { outbound.pipeline.addHandler(toClient) }
                     .flatMap { inbound.setOption(.autoRead, value: true) }
@@ -125,7 +171,7 @@ public final class FaultProxy: Sendable {
     }
 
     /// Closes with `SO_LINGER 0`: the peer gets a TCP RST, as from a crashed host's kernel.
-    private static func abort(_ channel: any Channel) {
+    fileprivate static func abort(_ channel: any Channel) {
         guard let socket = channel as? any SocketOptionProvider else {
             channel.close(promise: nil)
             return
@@ -134,6 +180,14 @@ public final class FaultProxy: Sendable {
     }
 
     fileprivate enum Direction { case request, reply }
+
+    /// The per-call faults pending on one connection. Both of its relays run on one event
+    /// loop (the server side is connected on the caller's loop), hence no lock.
+    private final class ConnectionFaults: @unchecked Sendable {
+        var silenced = false
+        var loseNextReply = false
+        var delayNextReply: Duration = .zero
+    }
 
     /// What the current mode does to one chunk going `direction`: forward it after this long,
     /// or lose it (`nil`).
@@ -154,18 +208,56 @@ public final class FaultProxy: Sendable {
         let proxy: FaultProxy
         let direction: Direction
         let peer: any Channel
+        let connection: ConnectionFaults
+        /// This relay's own side, reset with its peer when a silenced connection times out.
+        let other: any Channel
         /// When the last delayed chunk goes out: later chunks never overtake it.
         private var lastRelease: NIODeadline = .uptimeNanoseconds(0)
 
-        init(proxy: FaultProxy, direction: Direction, peer: any Channel) {
+        init(proxy: FaultProxy, direction: Direction, peer: any Channel, connection: ConnectionFaults, other: any Channel) {
             self.proxy = proxy
             self.direction = direction
             self.peer = peer
+            self.connection = connection
+            self.other = other
+        }
+
+        /// Extra delay for this chunk from a per-call fault, or `nil` if the fault loses it.
+        private func callFault(context: ChannelHandlerContext) -> Duration? {
+            guard !connection.silenced else { return nil }
+            switch direction {
+            case .request:
+                guard let fate = proxy.chooser?() else { return .zero }
+                if fate.losesRequest {
+                    silence(context: context)
+                    return nil
+                }
+                connection.loseNextReply = fate.losesReply
+                connection.delayNextReply = fate.replyDelay
+                return fate.requestDelay
+            case .reply:
+                if connection.loseNextReply {
+                    silence(context: context)
+                    return nil
+                }
+                defer { connection.delayNextReply = .zero }
+                return connection.delayNextReply
+            }
+        }
+
+        private func silence(context: ChannelHandlerContext) {
+            connection.silenced = true
+            let (peer, other) = (self.peer, self.other)
+            context.eventLoop.scheduleTask(in: .milliseconds(milliseconds(proxy.silenceLimit))) {
+                FaultProxy.abort(peer)
+                FaultProxy.abort(other)
+            }
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let bytes = unwrapInboundIn(data)
-            guard let delay = proxy.fate(of: direction) else { return }
+            guard let extra = callFault(context: context), let modeDelay = proxy.fate(of: direction) else { return }
+            let delay = modeDelay + extra
             let peer = self.peer
             if delay == .zero && lastRelease <= .now() {
                 peer.writeAndFlush(bytes, promise: nil)

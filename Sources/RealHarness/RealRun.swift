@@ -10,10 +10,13 @@ import Services
 public struct RealRun: Sendable {
     public let stack: RealStack
     public let scenario: Scenario
+    /// Hears of each fault as it fires (with its mechanism).
+    public let announce: @Sendable (String) -> Void
 
-    public init(stack: RealStack, scenario: Scenario) {
+    public init(stack: RealStack, scenario: Scenario, announce: @escaping @Sendable (String) -> Void = { _ in }) {
         self.stack = stack
         self.scenario = scenario
+        self.announce = announce
     }
 
     /// What one real run showed.
@@ -24,6 +27,8 @@ public struct RealRun: Sendable {
         public var confirms: [ConfirmResult]
         /// Wall-clock nanoseconds from the first send to the last answer.
         public var duration: Int64
+        /// The faults carried out on the real stack, in order.
+        public var faults: [FiredFault] = []
     }
 
     /// Runs the scenario once on freshly reset databases. `run` numbers the observation (it
@@ -31,11 +36,23 @@ public struct RealRun: Sendable {
     public func once(run: UInt64) async throws -> Outcome {
         try await stack.reset()
         let plan = confirms(run: run)
-        let targets = try stack.replicas.map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client) }
-        let (results, duration) = await ConfirmLoad(targets: targets, timeout: scenario.clientTimeout).run(plan)
-        if results.contains(where: { $0.status == nil }) {
-            // A request the client gave up on may still be running in a replica; let it end
-            // before the databases are read, as the simulator runs to quiescence.
+        // By replica number: a restarted replica must keep its place in the round-robin.
+        let targets = try stack.replicas.sorted { Int($0.name.dropFirst("booking-".count)) ?? 0 < Int($1.name.dropFirst("booking-".count)) ?? 0 }
+            .map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client) }
+        // Armed only when the scenario has faults; then they count from the load's own origin.
+        let injector = scenario.faults.isEmpty ? nil : RealFaultInjector(scenario: scenario, run: run, stack: stack, announce: announce)
+        let origin = ConfirmLoad.origin()
+        stack.arm(injector)
+        injector?.start(origin: origin)
+        let (results, duration) = await ConfirmLoad(targets: targets, timeout: scenario.clientTimeout, retries: injector?.clientRetries)
+            .run(plan, origin: origin)
+        await injector?.finish()
+        stack.arm(nil)
+        let fired = injector?.fired ?? []
+        if results.contains(where: { $0.status == nil }) || !fired.isEmpty {
+            // A request the client gave up on (or one a fault held up) may still be running in
+            // a replica; let it end before the databases are read, as the simulator runs to
+            // quiescence.
             await settle()
         }
         let outcomes = results.enumerated().map { index, result in
@@ -44,8 +61,8 @@ public struct RealRun: Sendable {
                           booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
         }
         let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentState(time: duration))
-        let deaths = stack.exitedChildren().map { Violation(at: duration, .serviceDied($0)) }
-        return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration)
+        let deaths = (stack.exitedChildren() + (injector?.problems ?? [])).map { Violation(at: duration, .serviceDied($0)) }
+        return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration, faults: fired)
     }
 
     /// Runs the scenario once per number in `runs`, each on freshly reset databases, and judges
@@ -53,13 +70,13 @@ public struct RealRun: Sendable {
     /// run as it ends (duration: wall-clock nanoseconds from the first send to the last answer).
     public func judged(_ runs: ClosedRange<UInt64>,
                        finished: (_ run: UInt64, _ verdict: RunVerdict, _ duration: Int64) -> Void = { _, _, _ in })
-        async throws -> [(verdict: RunVerdict, duration: Int64)] {
-        var judged: [(verdict: RunVerdict, duration: Int64)] = []
+        async throws -> [(verdict: RunVerdict, duration: Int64, faults: [FiredFault])] {
+        var judged: [(verdict: RunVerdict, duration: Int64, faults: [FiredFault])] = []
         for run in runs {
             let outcome = try await once(run: run)
             let verdict = outcome.verdict(scenario)
             finished(run, verdict, outcome.duration)
-            judged.append((verdict, outcome.duration))
+            judged.append((verdict, outcome.duration, outcome.faults))
         }
         return judged
     }

@@ -34,6 +34,10 @@ public final class RealStack: Sendable {
         public let process: Process
         public let log: URL
         public let baseURL: String
+        public let port: Int
+        let kind: ServiceKind
+        /// Its command line for a port, so a crashed child can be started again on its own.
+        let arguments: @Sendable (Int) -> [String]
     }
 
     public let servers: ThrowawayServers?
@@ -47,6 +51,13 @@ public final class RealStack: Sendable {
     public let client: HTTPClient
     private let children = Mutex<[Child]>([])
     private let shutdownTask = Mutex<Task<Void, Never>?>(nil)
+    private let proxies = Mutex<HopProxies?>(nil)
+    private let childStarts = Mutex<[String: Int]>([:])
+    /// The fault injector of the run under way, cancelled first when everything stops.
+    private let nemesis = Mutex<RealFaultInjector?>(nil)
+
+    /// The fault proxies, when the services were started behind them.
+    public var hopProxies: HopProxies? { proxies.withLock { $0 } }
 
     public var inventory: Child? { children.withLock { $0.first { $0.name == "inventory" } } }
     public var replicas: [Child] { children.withLock { $0.filter { $0.name.hasPrefix("booking") } } }
@@ -146,21 +157,41 @@ public final class RealStack: Sendable {
     }
 
     /// Starts the inventory service and `replicas` booking replicas, each `overbook serve ...`
-    /// on a free port, and waits until each answers its health check.
-    public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int,
-                       progress: @escaping @Sendable (String) -> Void) async throws {
+    /// on a free port, and waits until each answers its health check. With `faultProxies`
+    /// every hop a service calls goes through a `FaultProxy` of its own (see `HopProxies`),
+    /// for a run whose faults act on the network; without, each child gets the servers' URLs.
+    public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int, faultProxies: Bool = false,
+                              progress: @escaping @Sendable (String) -> Void) async throws {
+        let count = max(1, replicas)
+        var inventoryDatabaseURL = self.inventoryDatabaseURL
+        if faultProxies {
+            progress("starting the fault proxies (loopback) on every hop...")
+            let inventoryDatabase = try await HopProxies.proxy(in: inventoryDatabaseURL, what: "the inventory database")
+            proxies.withLock { $0 = HopProxies(inventoryDatabase: inventoryDatabase.proxy) }
+            inventoryDatabaseURL = inventoryDatabase.url
+        }
         progress("starting the inventory service...")
-        let inventory = try await startChild(name: "inventory", kind: .inventory) { port in
-            ["serve", "inventory", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", self.inventoryDatabaseURL,
+        let inventory = try await startChild(name: "inventory", kind: .inventory) { [inventoryDatabaseURL] port in
+            ["serve", "inventory", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", inventoryDatabaseURL,
              "--variant", variant.rawValue]
         }
-        progress("starting \(replicas) booking replica\(replicas == 1 ? "" : "s")...")
+        var urls = [(redis: String, database: String, inventory: String)](repeating: (redisURL, bookingDatabaseURL, inventory.baseURL), count: count)
+        if faultProxies {
+            for index in urls.indices {
+                let redis = try await HopProxies.proxy(in: redisURL, what: "Redis")
+                let database = try await HopProxies.proxy(in: bookingDatabaseURL, what: "the booking database")
+                let toInventory = try await HopProxies.proxy(in: inventory.baseURL, what: "the inventory service")
+                proxies.withLock { $0?.addReplica(redis: redis.proxy, database: database.proxy, inventory: toInventory.proxy) }
+                urls[index] = (redis.url, database.url, toInventory.url)
+            }
+        }
+        progress("starting \(count) booking replica\(count == 1 ? "" : "s")...")
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 1...max(1, replicas) {
+            for (offset, url) in urls.enumerated() {
                 group.addTask {
-                    _ = try await self.startChild(name: "booking-\(index)", kind: .booking) { port in
-                        ["serve", "booking", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", self.bookingDatabaseURL,
-                         "--redis-url", self.redisURL, "--inventory-url", inventory.baseURL, "--variant", variant.rawValue,
+                    _ = try await self.startChild(name: "booking-\(offset + 1)", kind: .booking) { port in
+                        ["serve", "booking", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", url.database,
+                         "--redis-url", url.redis, "--inventory-url", url.inventory, "--variant", variant.rawValue,
                          "--lock-ttl-ms", "\(milliseconds(configuration.lock.ttl))",
                          "--lock-backoff-ms", configuration.lock.backoff.map { "\(milliseconds($0))" }.joined(separator: ","),
                          "--inventory-timeout-ms", "\(milliseconds(configuration.inventoryTimeout))"]
@@ -174,13 +205,20 @@ public final class RealStack: Sendable {
     enum ServiceKind { case inventory, booking }
 
     /// Starts `overbook serve ...` on port 0 and learns the port it bound from the line it
-    /// prints (so no other process can take a port between our choosing and its binding).
-    private func startChild(name: String, kind: ServiceKind, arguments: @escaping @Sendable (Int) -> [String]) async throws -> Child {
+    /// prints (so no other process can take a port between our choosing and its binding); on
+    /// `port` instead when one is given (a restart, which must keep its callers' URLs).
+    private func startChild(name: String, kind: ServiceKind, port fixedPort: Int = 0,
+                            arguments: @escaping @Sendable (Int) -> [String]) async throws -> Child {
         var lastProblem = ""
         for _ in 1...3 {
-            let log = workDirectory.appendingPathComponent("logs/\(name).log")
+            // A restarted child logs beside the one it replaces, so a crash's log survives.
+            let starts = childStarts.withLock { counts in
+                counts[name, default: 0] += 1
+                return counts[name]!
+            }
+            let log = workDirectory.appendingPathComponent("logs/\(name)\(starts == 1 ? "" : "-\(starts)").log")
             let process = try await ChildSpawner.shared.launch(
-                Self.executablePath, arguments(0), log: log, deathSignal: "TERM",
+                Self.executablePath, arguments(fixedPort), log: log, deathSignal: "TERM",
                 environment: ["OVERBOOK_PARENT_PID": "\(getpid())", "LOG_LEVEL": "warning"])
             guard let port = await boundPort(of: process, log: log) else {
                 lastProblem = process.isRunning ? "it printed no listening line within 30 s; log:\n\(tail(log))"
@@ -188,7 +226,8 @@ public final class RealStack: Sendable {
                 await stopChild(process, signal: SIGTERM, grace: .seconds(5))
                 continue
             }
-            let child = Child(name: name, process: process, log: log, baseURL: "http://127.0.0.1:\(port)/api")
+            let child = Child(name: name, process: process, log: log, baseURL: "http://127.0.0.1:\(port)/api", port: port,
+                              kind: kind, arguments: arguments)
             children.withLock { $0.append(child) }
             if let problem = await waitUntilHealthy(child, kind: kind) {
                 lastProblem = problem
@@ -244,6 +283,29 @@ public final class RealStack: Sendable {
         return "\(last); log:\n\(tail(child.log))"
     }
 
+    /// The running child named `name` (`inventory`, `booking-2`).
+    public func child(named name: String) -> Child? {
+        children.withLock { $0.first { $0.name == name } }
+    }
+
+    /// A crash as the crash fault means it: SIGKILL (no handler, no drain, its transactions
+    /// roll back when PostgreSQL sees the connections go, its Redis keys are left to expire),
+    /// then, `downtime` later, a fresh process on the same port, so every caller's URL still
+    /// reaches it. Returns the new process's pid.
+    @discardableResult
+    public func crashAndRestart(_ name: String, downtime: Duration) async throws -> Int32 {
+        guard let old = child(named: name) else { throw RealModeError("no running service named \(name) to crash") }
+        children.withLock { $0.removeAll { $0.process === old.process } }
+        await stopChild(old.process, signal: SIGKILL, grace: .seconds(5))
+        try await Task.sleep(for: downtime)
+        let fresh = try await startChild(name: name, kind: old.kind, port: old.port, arguments: old.arguments)
+        return fresh.process.processIdentifier
+    }
+
+    func arm(_ injector: RealFaultInjector?) {
+        nemesis.withLock { $0 = injector }
+    }
+
     /// Children that are no longer running, with their exit status: a crash during a run.
     public func exitedChildren() -> [String] {
         children.withLock { $0 }.filter { !$0.process.isRunning }.map { "\($0.name) exited with status \($0.process.terminationStatus); log:\n\(tail($0.log))" }
@@ -266,10 +328,19 @@ public final class RealStack: Sendable {
     }
 
     private func stopEverything() async {
+        // No fault may fire, or restart anything, while everything stops.
+        await nemesis.withLock { $0 }?.cancel()
         let running = children.withLock { $0 }
         await withTaskGroup(of: Void.self) { group in
-            for child in running { group.addTask { await stopChild(child.process, signal: SIGTERM, grace: .seconds(10)) } }
+            for child in running {
+                group.addTask {
+                    // A paused child would not act on SIGTERM until the grace ran out.
+                    kill(child.process.processIdentifier, SIGCONT)
+                    await stopChild(child.process, signal: SIGTERM, grace: .seconds(10))
+                }
+            }
         }
+        for proxy in proxies.withLock({ $0?.all ?? [] }) { await proxy.stop() }
         try? await client.shutdown()
         await lock.close()
         await inventoryPool.close()

@@ -1,5 +1,6 @@
 import Backends
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,15 +12,20 @@ import Glibc
 /// `overbook-pg`, created on first use; override with OVERBOOK_PG_USER).
 public final class ThrowawayServers: Sendable {
     public let directory: URL
-    public let redis: Process
     public let postgres: Process
     public let redisURL: String
     /// Superuser `overbook`, database `postgres`; the run creates its own databases beside it.
     public let postgresURL: String
+    /// The running redis-server (a redis-restart fault replaces it), and whether `stopAll`
+    /// has begun, after which no restart may start another.
+    private let redisState: Mutex<(process: Process, stopped: Bool)>
+
+    /// The redis-server running now.
+    public var redis: Process { redisState.withLock { $0.process } }
 
     private init(directory: URL, redis: Process, postgres: Process, redisURL: String, postgresURL: String) {
         self.directory = directory
-        self.redis = redis
+        self.redisState = Mutex((redis, false))
         self.postgres = postgres
         self.redisURL = redisURL
         self.postgresURL = postgresURL
@@ -52,10 +58,36 @@ public final class ThrowawayServers: Sendable {
     /// Fast shutdown of PostgreSQL (SIGINT: abort open transactions, then exit), SIGTERM to
     /// Redis, then the directory goes. Safe to call twice.
     public func stopAll() async {
+        let redis = redisState.withLock { state in
+            state.stopped = true
+            return state.process
+        }
         async let stopRedis: Void = stopChild(redis, signal: SIGTERM, grace: .seconds(5))
         async let stopPostgres: Void = stopChild(postgres, signal: SIGINT, grace: .seconds(15))
         _ = await (stopRedis, stopPostgres)
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A Redis restart without persistence, as the redis-restart fault means it: SIGKILL
+    /// (nothing saved; `--save ""` and no AOF, so every key is lost), down for `downtime`,
+    /// then a fresh redis-server on the same port, so every client's URL stays valid.
+    public func restartRedis(downtime: Duration) async throws {
+        guard let port = URLComponents(string: redisURL)?.port else { throw RealModeError("no port in \(redisURL)") }
+        let fresh = try await Self.restart(redis, port: port, directory: directory, downtime: downtime)
+        let keep = redisState.withLock { state in
+            guard !state.stopped else { return false }
+            state.process = fresh
+            return true
+        }
+        // Shut down while it came up: it must not outlive the run.
+        if !keep { await stopChild(fresh, signal: SIGTERM, grace: .seconds(5)) }
+    }
+
+    /// Kills `redis` and, `downtime` later, starts a fresh redis-server on `port`.
+    static func restart(_ redis: Process, port: Int, directory: URL, downtime: Duration) async throws -> Process {
+        await stopChild(redis, signal: SIGKILL, grace: .seconds(2))
+        try await Task.sleep(for: downtime)
+        return try await startRedis(tools: try ServerTools.find(), directory: directory, port: port).0
     }
 
     // MARK: Setting up
@@ -135,10 +167,11 @@ public final class ThrowawayServers: Sendable {
         return directory
     }
 
-    static func startRedis(tools: ServerTools, directory: URL) async throws -> (Process, String) {
+    /// Starts redis-server on `port` (`nil`: a free one).
+    static func startRedis(tools: ServerTools, directory: URL, port fixedPort: Int? = nil) async throws -> (Process, String) {
         var lastLog = ""
         for _ in 1...5 {
-            let port = try freeLoopbackPort()
+            let port = try fixedPort ?? freeLoopbackPort()
             let log = directory.appendingPathComponent("redis/redis.log")
             let process = try await ChildSpawner.shared.launch(tools.redisServer, [
                 "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

@@ -12,10 +12,13 @@ public enum RealReport {
         public var verdict: RunVerdict
         /// Wall-clock nanoseconds from the first request sent to the last answer.
         public var duration: Int64
+        /// The faults carried out on the real stack during the run, in order.
+        public var faults: [FiredFault]
 
-        public init(verdict: RunVerdict, duration: Int64) {
+        public init(verdict: RunVerdict, duration: Int64, faults: [FiredFault] = []) {
             self.verdict = verdict
             self.duration = duration
+            self.faults = faults
         }
     }
 
@@ -23,10 +26,10 @@ public enum RealReport {
     ///   - runs: the real runs, in order (at least one); their verdicts number them 1...N.
     ///   - simulated: the same scenario in the simulator, one verdict per seed (seeds 1...N).
     ///   - simulatedCommand: the `overbook run` command that gives `simulated`.
-    ///   - notInjected: the scenario file's faults, which real mode does not inject.
+    ///   - notInjected: the scenario file's faults real mode does not carry out, with why.
     ///   - backends: where Redis and PostgreSQL came from, in words.
     public static func html(runs: [Run], simulated: [RunVerdict], context: ReportContext, simulatedCommand: String,
-                            notInjected: [FaultSpec] = [], backends: String = "throwaway servers started for the run") -> String {
+                            notInjected: [SkippedFault] = [], backends: String = "throwaway servers started for the run") -> String {
         precondition(!runs.isEmpty, "a real report needs at least one run")
         let scenario = runs[0].verdict.scenario
         let verdicts = runs.map(\.verdict)
@@ -62,16 +65,31 @@ public enum RealReport {
                              note: "Answered requests\(runs.count == 1 ? "" : " of every run, pooled"), in wall-clock time from send to answer over HTTP. The dashed blue line is the p95; the red line the SLO.",
                              clock: "wall-clock")
             comparison(real: real, simulated: sim, scenario: scenario, simulatedCommand: simulatedCommand)
-            el("section") {
-                el("h2", text: "Faults")
-                el("p", text: "Real mode injects no faults: the servers run as they are, and so does the simulated comparison.")
-                if !notInjected.isEmpty {
-                    el("p", text: "The scenario file's \(Format.plural(notInjected.count, "fault")) were not injected:")
-                    el("ul") { for fault in notInjected { el("li") { el("code", text: "\(fault)") } } }
-                }
-            }
+            faultsSection(runs, notInjected: notInjected, scenarioFaults: scenario.faults.count)
             if runs.count == 1 { RunReport.usersSection(verdicts[0]) }
             Sections.scenario(scenario)
+        }
+    }
+
+    /// What real mode did with the scenario's faults: each firing with its mechanism, per run,
+    /// and the faults it could not carry out, with why.
+    static func faultsSection(_ runs: [Run], notInjected: [SkippedFault], scenarioFaults: Int) -> HTML {
+        el("section") {
+            el("h2", text: "Faults")
+            if scenarioFaults == 0 && notInjected.isEmpty {
+                el("p", text: "The scenario has no faults: the servers run as they are, and so does the simulated comparison.")
+            } else {
+                let fired = runs.flatMap(\.faults)
+                el("p", text: "Carried out on the real stack (signals to the service processes, the loopback proxies on each hop, the throwaway Redis, pg_terminate_backend, the driver's retries): \(fired.countsByKind).")
+                for (offset, run) in runs.enumerated() where !run.faults.isEmpty {
+                    el("p", text: runs.count == 1 ? "As they fired:" : "Run \(offset + 1):")
+                    el("ul") { for fault in run.faults { el("li") { el("code", text: "\(formatSeconds(fault.at)) \(fault.mechanism)") } } }
+                }
+                if !notInjected.isEmpty {
+                    el("p", text: "Not injected in real mode (the simulated comparison leaves them out too):")
+                    el("ul") { for skipped in notInjected { el("li") { el("code", text: skipped.line) } } }
+                }
+            }
         }
     }
 
@@ -294,12 +312,12 @@ extension RealReport {
 
     /// The `overbook run` command that gives `simulatedCounterparts`, naming what real mode
     /// changed in the scenario file (`replicas`: `--replicas`; `faultsDropped`: its faults).
-    public static func simulatedCommand(scenarioPath: String, runs: Int, variant: String?, replicas: Int?, faultsDropped: Bool) -> String {
+    public static func simulatedCommand(scenarioPath: String, runs: Int, variant: String?, replicas: Int?, faultsDropped: Int) -> String {
         var command = "overbook run \(shellQuoted(scenarioPath)) --seed 1 --runs \(runs)"
         if let variant { command += " --variant \(variant)" }
         var changed: [String] = []
         if let replicas { changed.append("booking_replicas: \(replicas)") }
-        if faultsDropped { changed.append("no faults") }
+        if faultsDropped > 0 { changed.append("\(Format.plural(faultsDropped, "fault")) left out, as real mode leaves them out") }
         if !changed.isEmpty { command += " (with \(changed.joined(separator: " and ")) in the scenario)" }
         return command
     }

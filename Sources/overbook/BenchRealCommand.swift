@@ -58,7 +58,7 @@ struct BenchRealCommand: ParsableCommand {
                 let measured = try await runner.judged(1...UInt64(rounds)) { round, verdict, duration in
                     Console.progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
                 }
-                lines.append(RealBenchmark.describe(scenario, measured))
+                lines.append(RealBenchmark.describe(scenario, measured.map { ($0.verdict, $0.duration) }))
             }
             return lines
         }

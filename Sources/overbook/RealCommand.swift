@@ -39,9 +39,18 @@ struct RealCommand: ParsableCommand {
         processes (`overbook serve ...`); sends every user's confirm over HTTP at its arrival \
         time (round-robin over the replicas); then checks the same invariants as `overbook run` \
         against the real databases and Redis and prints the same summary, with wall-clock \
-        latencies. Everything it started is stopped at the end, and on Ctrl-C. The scenario's \
-        fault plan is not injected (real mode runs the servers as they are). Exits 1 if any run \
+        latencies. Everything it started is stopped at the end, and on Ctrl-C. Exits 1 if any run \
         violates an invariant or misses the seed's criteria.
+
+        A scenario with faults runs every service hop (booking to Redis, to booking_db and to \
+        inventory; inventory to inventory_db) through a loopback fault proxy and carries the \
+        faults out for real, each printed as it fires: pause = SIGSTOP/SIGCONT of the replica, \
+        crash = SIGKILL and a fresh process on the same port, latency-spike / request-loss / \
+        reply-loss / partition in the proxies, redis-restart = the throwaway redis-server killed \
+        and restarted empty, connection-loss = pg_terminate_backend of the target's backends, \
+        client-retry = the driver re-sends the same body. Faults it cannot carry out faithfully \
+        (redis-failover, redis-clock-jump, postgres-abort, statement-timeout, faults at a point \
+        of the algorithm) are listed as not injected, with why.
 
         Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
         --runs N` does) and writes an HTML report with the real runs and both latency \
@@ -81,40 +90,51 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
-        let notInjected = scenario.faults
-        if !scenario.faults.isEmpty {
-            Console.warning("the scenario's \(scenario.faults.count) fault(s) are not injected in real mode; running without them")
-            scenario.faults = []
-        }
+        let capabilities = RealFaultCapabilities(bookingReplicas: scenario.bookingReplicas, ownsRedis: backends.locations.noneGiven)
+        let (injected, notInjected) = RealFaultInjector.plan(scenario.faults, capabilities)
         print("overbook real: scenario=\(self.scenario) variant=\(scenario.variant.rawValue) users=\(scenario.userCount) "
               + "booking_replicas=\(scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds)) "
               + "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds)) backends=\(backends.locations.noneGiven ? "throwaway" : "given")")
+        if !scenario.faults.isEmpty {
+            print("faults: \(injected.count) of the scenario's \(scenario.faults.count) carried out on the real stack, through loopback proxies on every service hop")
+            for skipped in notInjected { print("  \(skipped.line)") }
+        }
         fflush(nil)
         let (runs, scenarioToRun) = (self.runs, scenario)
         let done = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
-            try await RealRun(stack: stack, scenario: scenarioToRun).judged(1...UInt64(runs)) { run, verdict, duration in
+            try await RealRun(stack: stack, scenario: scenarioToRun, announce: { line in
+                print("  \(line)")
+                fflush(nil)
+            }).judged(1...UInt64(runs)) { run, verdict, duration in
                 guard runs > 1 else { return }
                 Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
                                  + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
                                  + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
-            }.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration) }
+            }.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration, faults: $0.faults) }
         }
         let verdicts = done.map(\.verdict)
         var batch = BatchSummary()
         for verdict in verdicts { batch.add(verdict) }
         print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-        writeReport(done, scenario: scenario, notInjected: notInjected)
+        if !scenario.faults.isEmpty {
+            print("faults fired on the real stack\(runs == 1 ? "" : " in \(runs) runs"): \(done.flatMap(\.faults).countsByKind)"
+                  + (notInjected.isEmpty ? "" : "; not injected: \(notInjected.map(\.spec.kind.rawValue).joined(separator: ", "))"))
+        }
+        // The simulated counterpart leaves out what real mode left out, so the two compare.
+        var simulatedScenario = scenario
+        simulatedScenario.faults = injected
+        writeReport(done, scenario: simulatedScenario, notInjected: notInjected)
         if !verdicts.allSatisfy(\.passedAll) { throw ExitCode(1) }
     }
 
     /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
     /// latency distributions, and writes the real-mode report unless `--no-report`.
-    func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [FaultSpec]) {
+    func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [SkippedFault]) {
         let simulated = RealReport.simulatedCounterparts(of: scenario, runs: runs)
         print(RealReport.latencyComparison(real: done.map(\.verdict), simulated: simulated))
         guard !reportOptions.noReport else { return }
         let command = RealReport.simulatedCommand(scenarioPath: self.scenario, runs: runs, variant: variant, replicas: replicas,
-                                                  faultsDropped: !notInjected.isEmpty)
+                                                  faultsDropped: notInjected.count)
         let context = Reporting.context(scenarioPath: self.scenario, replayCommand: nil,
                                         wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
         let html = RealReport.html(runs: done, simulated: simulated, context: context, simulatedCommand: command, notInjected: notInjected,

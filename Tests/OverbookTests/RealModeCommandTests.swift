@@ -322,44 +322,64 @@ let validationFailureStatus: Int32 = 64
         #expect(invariants.allSatisfy { $0.hasPrefix("✓") && $0.hasSuffix(": PASS") }, "\(invariants)")
     }
 
-    /// Throwaway servers and child services, one run, and nothing of it left afterwards.
-    @Test func realRunsASmallScenarioAndLeavesNothingBehind() throws {
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let scenario = try scratch.lastRoomScenario(users: 10)
-        let tag = "OVERBOOK_CLITEST_TAG=\(UUID().uuidString)"
+    /// `overbook ARGUMENTS` with throwaway servers, its processes watched while it runs (by an
+    /// environment marker), and what was left of them afterwards.
+    struct Watched {
+        var result: OverbookBinary.Result
+        var seen: Set<TaggedProcesses.Entry>
+        var before: Set<String>
+        var after: Set<String>
+
+        var commandLines: [String] { seen.map { $0.commandLine.joined(separator: " ") } }
+
+        /// Nothing it started still runs, and its temporary directory is gone.
+        func expectNothingLeft(tag: String) {
+            let left = TaggedProcesses.list(tag) + TaggedProcesses.running(seen)
+            #expect(left.isEmpty, "still running after `overbook real`: \(left.map { "\($0.pid) \($0.commandLine.joined(separator: " "))" })")
+            // Its temporary directory, named in the servers' arguments and working directories, is gone.
+            let used = Set(seen.flatMap { $0.commandLine + [$0.workingDirectory ?? ""] }.compactMap(realModeDirectory))
+            #expect(!used.isEmpty, "no overbook-real.* directory seen in \(commandLines)")
+            for directory in used { #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) left behind") }
+            #expect(after.subtracting(before).intersection(used).isEmpty)
+        }
+    }
+
+    static func runWatched(_ arguments: [String], tag: String) throws -> Watched {
         var environment = ProcessInfo.processInfo.environment
         environment["OVERBOOK_CLITEST_TAG"] = String(tag.dropFirst("OVERBOOK_CLITEST_TAG=".count))
         let before = realModeDirectories()
         let watcher = TaggedProcesses.Watcher(tag: tag)
         let result: OverbookBinary.Result
         do {
-            result = try OverbookBinary.run(["real", scenario, "--runs", "1", "--no-report"], environment: environment)
+            result = try OverbookBinary.run(arguments, environment: environment)
         } catch {
             _ = watcher.stop()
             throw error
         }
-        let seen = watcher.stop()
-        let after = realModeDirectories()
+        return Watched(result: result, seen: watcher.stop(), before: before, after: realModeDirectories())
+    }
+
+    /// Throwaway servers and child services, one run, and nothing of it left afterwards.
+    @Test func realRunsASmallScenarioAndLeavesNothingBehind() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try scratch.lastRoomScenario(users: 10)
+        let tag = "OVERBOOK_CLITEST_TAG=\(UUID().uuidString)"
+        let watched = try Self.runWatched(["real", scenario, "--runs", "1", "--no-report"], tag: tag)
+        let (result, seen) = (watched.result, watched.seen)
         Self.expectOneRunPassed(result)
         #expect(result.output.hasPrefix("overbook real: scenario=\(scenario) variant=seed users=10 booking_replicas=2 runs=1 "))
         #expect(result.output.contains("backends=throwaway"))
 
         // What it started, as seen while it ran: both servers and the three services.
-        let commandLines = seen.map { $0.commandLine.joined(separator: " ") }
+        let commandLines = watched.commandLines
         #expect(commandLines.contains { $0.contains("redis-server 127.0.0.1:") }, "\(commandLines)")
         #expect(commandLines.contains { $0.contains("bin/postgres") }, "\(commandLines)")
         let services = { (kind: String) in Set(seen.filter { $0.commandLine.joined(separator: " ").contains(" serve \(kind) ") }.map(\.pid)).count }
         #expect(services("inventory") == 1, "\(commandLines)")
         #expect(services("booking") == 2, "\(commandLines)")
         // ... none of which is left running.
-        let left = TaggedProcesses.list(tag) + TaggedProcesses.running(seen)
-        #expect(left.isEmpty, "still running after `overbook real`: \(left.map { "\($0.pid) \($0.commandLine.joined(separator: " "))" })")
-        // Its temporary directory, named in the servers' arguments and working directories, is gone.
-        let used = Set(seen.flatMap { $0.commandLine + [$0.workingDirectory ?? ""] }.compactMap(realModeDirectory))
-        #expect(!used.isEmpty, "no overbook-real.* directory seen in \(commandLines)")
-        for directory in used { #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) left behind") }
-        #expect(after.subtracting(before).intersection(used).isEmpty)
+        watched.expectNothingLeft(tag: tag)
     }
 
     @Test func realRejectsABadVariantAndAPartialSetOfBackends() throws {

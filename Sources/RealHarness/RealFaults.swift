@@ -1,0 +1,437 @@
+import Backends
+import BookingCore
+import Foundation
+import RunObservation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How real mode carries out one kind of fault, by mechanism rather than by name only
+/// (DESIGN.md section 10).
+enum RealMechanism: Sendable {
+    /// SIGSTOP, then SIGCONT after the duration.
+    case pause(ProcessSelector)
+    /// SIGKILL, then a fresh process on the same port after the duration.
+    case crash(ProcessSelector)
+    /// The proxy between the two goes silent both ways for the duration.
+    case partition(ProcessSelector, ProcessSelector)
+    /// The throwaway redis-server killed (no persistence) and started again after the duration.
+    case redisRestart
+    /// `pg_terminate_backend` of every backend behind the target's database proxy.
+    case connectionLoss(ProcessSelector)
+    /// Per call on every proxy of the hop: latency-spike, request-loss, reply-loss.
+    case perCall(Hop)
+    /// The driver re-sends the same body.
+    case clientRetry
+}
+
+/// What a run's stack offers the fault mechanisms.
+public struct RealFaultCapabilities: Sendable {
+    public var bookingReplicas: Int
+    /// Redis was started for the run, so it may be killed and restarted.
+    public var ownsRedis: Bool
+
+    public init(bookingReplicas: Int, ownsRedis: Bool) {
+        self.bookingReplicas = bookingReplicas
+        self.ownsRedis = ownsRedis
+    }
+}
+
+/// Carries out a scenario's faults on the real stack during one run: the time-triggered ones
+/// at their time (from the load's origin), the per-call ones on the hop proxies, drawn from a
+/// seeded SplitMix64, and the client retries in the driver. Each firing is announced with its
+/// mechanism and recorded. Real time, real processes: not deterministic, only seeded.
+public final class RealFaultInjector: Sendable {
+    /// Which of `faults` real mode can carry out on a stack like this, and why not the others.
+    public static func plan(_ faults: [FaultSpec], _ capabilities: RealFaultCapabilities)
+        -> (injected: [FaultSpec], skipped: [SkippedFault]) {
+        var injected: [FaultSpec] = []
+        var skipped: [SkippedFault] = []
+        for spec in faults {
+            switch mechanism(for: spec, capabilities) {
+            case .success: injected.append(spec)
+            case .failure(let why): skipped.append(SkippedFault(spec: spec, reason: why.reason))
+            }
+        }
+        return (injected, skipped)
+    }
+
+    struct NotInjectable: Error { let reason: String }
+
+    static func mechanism(for spec: FaultSpec, _ capabilities: RealFaultCapabilities) -> Result<RealMechanism, NotInjectable> {
+        func no(_ reason: String) -> Result<RealMechanism, NotInjectable> { .failure(NotInjectable(reason: reason)) }
+        if case .point(let point, _) = spec.trigger {
+            return no("it fires when a service reaches \(point.rawValue), and the services' fault points cannot be armed from the real harness yet")
+        }
+        let timed: Bool = if case .at = spec.trigger { true } else { false }
+        func service(_ target: ProcessSelector?) -> String? {
+            switch target {
+            case .booking(let index?) where index > capabilities.bookingReplicas:
+                "the run has no booking-\(index) (booking_replicas \(capabilities.bookingReplicas))"
+            case .booking, .inventory: nil
+            case .client: "the driver runs every client in this one process, so one client cannot be stopped alone"
+            default: "real mode stops only service processes (booking, booking-N, inventory)"
+            }
+        }
+        switch spec.kind {
+        case .pause, .crash, .connectionLoss:
+            guard timed else {
+                return no(spec.kind == .connectionLoss
+                    ? "a per-statement connection-loss needs to see each SQL statement inside the service; only `at:` is carried out"
+                    : "a per-call \(spec.kind.rawValue) fires at the points the algorithm reaches inside a service, which the real harness cannot see yet; only `at:` is carried out")
+            }
+            if let problem = service(spec.target) { return no(problem) }
+            let target = spec.target ?? .booking(nil)
+            switch spec.kind {
+            case .pause: return .success(.pause(target))
+            case .crash: return .success(.crash(target))
+            default: return .success(.connectionLoss(target))
+            }
+        case .latencySpike, .requestLoss, .replyLoss:
+            guard let hop = spec.hop, hop != .clientBooking else {
+                return no("the driver talks to the booking replicas directly, with no proxy on client-booking")
+            }
+            return .success(.perCall(hop))
+        case .partition:
+            guard timed else { return no("a partition is carried out only at a time (`at:`)") }
+            guard spec.peers.count == 2 else { return no("a partition needs two peers") }
+            let (a, b) = (spec.peers[0], spec.peers[1])
+            func proxied(_ x: ProcessSelector, _ y: ProcessSelector) -> Bool {
+                switch (x, y) {
+                case (.booking(let index), .redis), (.booking(let index), .bookingDatabase), (.booking(let index), .inventory):
+                    return (index ?? 1) <= capabilities.bookingReplicas
+                case (.inventory, .inventoryDatabase): return true
+                default: return false
+                }
+            }
+            guard proxied(a, b) || proxied(b, a) else {
+                return no("real mode has no proxied hop between \(a) and \(b) (proxied: booking-N to redis, booking_db or inventory; inventory to inventory_db)")
+            }
+            return .success(.partition(a, b))
+        case .redisRestart:
+            guard timed else { return no("a redis-restart is carried out only at a time (`at:`)") }
+            guard capabilities.ownsRedis else {
+                return no("Redis was given by --redis-url; only a throwaway redis-server started for the run is killed and restarted")
+            }
+            return .success(.redisRestart)
+        case .clientRetry:
+            return .success(.clientRetry)
+        case .redisFailover:
+            return no("a failover needs a second redis-server replicating with a lag, promoted, and the replicas redirected to it; not built yet")
+        case .redisClockJump:
+            return no("it needs a real clock shift for the redis-server process (libfaketime), not built yet")
+        case .postgresAbort:
+            return no("PostgreSQL raises 40001/40P01 only for a real conflict, which needs the services' fault points to stage; not built yet")
+        case .statementTimeout:
+            return no("it needs a statement really blocked on a row lock the driver holds under statement_timeout; not built yet")
+        }
+    }
+
+    private struct Armed {
+        var spec: FaultSpec
+        var mechanism: RealMechanism
+        var firings = 0
+    }
+
+    private struct State {
+        var random: SplitMix64
+        var armed: [Armed]
+        var fired: [FiredFault] = []
+        var problems: [String] = []
+        var tasks: [Task<Void, Never>] = []
+        /// Per spec: firings announced one by one so far (a busy per-call fault is counted, not printed, past a few).
+        var announced: [Int: Int] = [:]
+        var origin: ContinuousClock.Instant?
+    }
+
+    /// Per-call firings of one fault printed one by one; the rest are counted at the end.
+    static let announcedPerFault = 10
+
+    private let stack: RealStack
+    private let state: Mutex<State>
+    private let announce: @Sendable (String) -> Void
+    /// The active faults real mode carries out in this run.
+    public let active: [FaultSpec]
+    /// The scenario's faults real mode cannot carry out.
+    public let skipped: [SkippedFault]
+    /// The scenario's faults that drew "not active" for this run.
+    public let inactive: [FaultSpec]
+
+    /// Draws each fault's activation for run `run` from the scenario's seed (a stream of its
+    /// own, apart from the arrivals').
+    public init(scenario: Scenario, run: UInt64, stack: RealStack, announce: @escaping @Sendable (String) -> Void) {
+        var random = SplitMix64(seed: (scenario.seed &+ run) ^ 0xFA01_7EC7_0000_0001)
+        let capabilities = RealFaultCapabilities(bookingReplicas: stack.replicas.count, ownsRedis: stack.servers != nil)
+        var armed: [Armed] = []
+        var skipped: [SkippedFault] = []
+        var inactive: [FaultSpec] = []
+        for spec in scenario.faults {
+            switch Self.mechanism(for: spec, capabilities) {
+            case .failure(let why):
+                skipped.append(SkippedFault(spec: spec, reason: why.reason))
+            case .success(let mechanism):
+                if Self.draw(spec.activation, &random) { armed.append(Armed(spec: spec, mechanism: mechanism)) } else { inactive.append(spec) }
+            }
+        }
+        self.stack = stack
+        self.announce = announce
+        self.active = armed.map(\.spec)
+        self.skipped = skipped
+        self.inactive = inactive
+        self.state = Mutex(State(random: random, armed: armed))
+    }
+
+    private static func draw(_ ratio: Ratio, _ random: inout SplitMix64) -> Bool {
+        ratio.denominator > 0 && random.next() % UInt64(ratio.denominator) < UInt64(max(0, ratio.numerator))
+    }
+
+    /// What fired in this run, in order.
+    public var fired: [FiredFault] { state.withLock { $0.fired } }
+
+    /// Faults that could not be carried out as they fired (a restart that failed).
+    public var problems: [String] { state.withLock { $0.problems } }
+
+    // MARK: Running
+
+    /// Arms the faults: timed ones count from `origin`, the load's own start.
+    public func start(origin: ContinuousClock.Instant) {
+        state.withLock { $0.origin = origin }
+        let armed = state.withLock { $0.armed }
+        for (index, fault) in armed.enumerated() {
+            switch fault.mechanism {
+            case .perCall(let hop):
+                for (replica, proxy) in stack.hopProxies?.proxies(on: hop) ?? [] {
+                    proxy.onEachCall { [weak self] in self?.callFate(on: hop, replica: replica) }
+                }
+            case .clientRetry:
+                break
+            default:
+                guard case .at(let time) = fault.spec.trigger else { continue }
+                let task = Task {
+                    try? await ContinuousClock().sleep(until: origin.advanced(by: time))
+                    guard !Task.isCancelled, self.claimFiring(index) else { return }
+                    await self.carryOut(fault.spec, fault.mechanism)
+                }
+                state.withLock { $0.tasks.append(task) }
+            }
+        }
+    }
+
+    /// Once the load is over: every timed fault still to come fires at its time and runs its
+    /// course (as a simulated run goes on to quiescence), then every proxy is back to plain
+    /// forwarding, so the stack is whole for the next run.
+    public func finish() async {
+        for task in state.withLock({ $0.tasks }) { await task.value }
+        stack.hopProxies?.healAll()
+    }
+
+    /// Everything stops (Ctrl-C, a failure): no fault fires any more, a paused process is
+    /// continued, no crashed one is restarted, the proxies forward again.
+    public func cancel() async {
+        let tasks = state.withLock { $0.tasks }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        stack.hopProxies?.healAll()
+    }
+
+    /// A fault the limit still allows, counted as fired.
+    private func claimFiring(_ index: Int) -> Bool {
+        state.withLock { state in
+            guard state.armed[index].firings < state.armed[index].spec.maxFirings else { return false }
+            state.armed[index].firings += 1
+            return true
+        }
+    }
+
+    private func now(_ state: State) -> Int64 {
+        guard let origin = state.origin else { return 0 }
+        return ConfirmLoad.nanoseconds(origin.duration(to: .now))
+    }
+
+    private func record(_ kind: FaultKind, _ mechanism: String, index: Int? = nil) {
+        let line: String? = state.withLock { state in
+            let at = now(state)
+            state.fired.append(FiredFault(kind: kind, at: at, mechanism: mechanism))
+            if let index {
+                state.announced[index, default: 0] += 1
+                let count = state.announced[index]!
+                guard count <= Self.announcedPerFault else { return nil }
+                if count == Self.announcedPerFault { return "fault at \(formatSeconds(at)): \(mechanism) (further firings of this fault are counted, not printed)" }
+            }
+            return "fault at \(formatSeconds(at)): \(mechanism)"
+        }
+        if let line { announce(line) }
+    }
+
+    private func problem(_ text: String) {
+        state.withLock { $0.problems.append(text) }
+        announce("fault problem: \(text)")
+    }
+
+    /// booking(nil) is any replica, drawn per firing as the simulator does.
+    private func resolve(_ selector: ProcessSelector) -> ProcessSelector {
+        guard case .booking(nil) = selector else { return selector }
+        let replicas = UInt64(max(1, stack.replicas.count))
+        return .booking(Int(state.withLock { $0.random.next() } % replicas) + 1)
+    }
+
+    private func carryOut(_ spec: FaultSpec, _ mechanism: RealMechanism) async {
+        let duration = spec.duration
+        let lasting = formatSeconds(duration.nanoseconds)
+        switch mechanism {
+        case .pause(let selector):
+            let target = resolve(selector)
+            guard let child = stack.child(named: target.description) else { return problem("pause \(target): no such running service") }
+            let pid = child.process.processIdentifier
+            kill(pid, SIGSTOP)
+            record(.pause, "pause \(target): SIGSTOP for \(lasting) (pid \(pid))")
+            // Cancelled or not, the process is continued: a stopped child must not outlive the pause.
+            try? await Task.sleep(for: duration)
+            kill(pid, SIGCONT)
+        case .crash(let selector):
+            let target = resolve(selector)
+            guard let old = stack.child(named: target.description) else { return problem("crash \(target): no such running service") }
+            record(.crash, "crash \(target): SIGKILL (pid \(old.process.processIdentifier)), restarted on port \(old.port) after \(lasting)")
+            do {
+                try await stack.crashAndRestart(target.description, downtime: duration)
+            } catch is CancellationError {
+                return
+            } catch {
+                if !Task.isCancelled { problem("crash \(target): the restart failed: \(error)") }
+            }
+        case .partition(let a, let b):
+            let (x, y) = (resolve(a), resolve(b))
+            guard let proxy = stack.hopProxies?.between(x, y) else { return problem("partition \(x) | \(y): no proxy between them") }
+            proxy.set(.blackhole)
+            record(.partition, "partition \(x) | \(y): the proxy between them drops every byte both ways for \(lasting)")
+            try? await Task.sleep(for: duration)
+            proxy.set(.pass)
+        case .redisRestart:
+            guard let servers = stack.servers else { return problem("redis-restart: Redis was not started for the run") }
+            record(.redisRestart, "redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for \(lasting), then a fresh one on the same port")
+            do {
+                try await servers.restartRedis(downtime: duration)
+            } catch {
+                if !Task.isCancelled { problem("redis-restart: redis-server did not come back: \(error)") }
+            }
+        case .connectionLoss(let selector):
+            let target = resolve(selector)
+            await terminateBackends(of: target)
+        case .perCall, .clientRetry:
+            break
+        }
+    }
+
+    /// `pg_terminate_backend` of every PostgreSQL backend serving `target`.
+    private func terminateBackends(of target: ProcessSelector) async {
+        guard let proxy = stack.hopProxies?.databaseProxy(of: target) else { return problem("connection-loss \(target): no database proxy for it") }
+        let (pool, database) = target == .inventory ? (stack.inventoryPool, "inventory_db") : (stack.bookingPool, "booking_db")
+        do {
+            let pids = try await Self.terminateBackends(behind: proxy, using: pool)
+            record(.connectionLoss, pids.isEmpty ? "connection-loss \(target): pg_terminate_backend found no open \(database) connection of it"
+                   : "connection-loss \(target): pg_terminate_backend of its \(pids.count) \(database) backend\(pids.count == 1 ? "" : "s") (pid \(pids.map(String.init).joined(separator: ", ")))")
+        } catch {
+            problem("connection-loss \(target): pg_terminate_backend failed: \(error)")
+        }
+    }
+
+    /// Terminates the PostgreSQL backends of the connections that go through `proxy`, found by
+    /// their `client_port` (the proxy's own sockets to the server), with a connection of
+    /// `pool` to the same server; returns their pids. Their open transactions roll back.
+    public static func terminateBackends(behind proxy: FaultProxy, using pool: PostgresPool) async throws -> [Int] {
+        let ports = proxy.upstreamLocalPorts
+        guard !ports.isEmpty else { return [] }
+        // Found first, terminated one by one: in a single query's WHERE the planner may call
+        // pg_terminate_backend before the port test, on every backend.
+        let rows = try await pool.execute("""
+            SELECT pid::text FROM pg_stat_activity
+            WHERE client_port = ANY(string_to_array($1, ',')::int[]) AND pid <> pg_backend_pid()
+            """, [.text(ports.map(String.init).joined(separator: ","))])
+        let pids = rows.rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } }
+        var terminated: [Int] = []
+        for pid in pids {
+            let answer = try await pool.execute("SELECT pg_terminate_backend($1::int)::text", [.text(String(pid))])
+            if answer.rows.first?.first == "true" { terminated.append(pid) }
+        }
+        return terminated
+    }
+
+    // MARK: Per call
+
+    /// The fate of one call on `hop` (through booking-`replica`'s proxy), from every active
+    /// per-call fault on the hop, each drawn as the simulator draws it.
+    private func callFate(on hop: Hop, replica: Int?) -> FaultProxy.CallFate? {
+        var fate = FaultProxy.CallFate()
+        var lines: [(Int, FaultKind, String)] = []
+        let via = replica.map { " (booking-\($0))" } ?? ""
+        state.withLock { state in
+            let time = now(state)
+            for index in state.armed.indices {
+                guard case .perCall(let faultHop) = state.armed[index].mechanism, faultHop == hop,
+                      fires(index, at: time, &state) else { continue }
+                let spec = state.armed[index].spec
+                switch spec.kind {
+                case .requestLoss:
+                    fate.losesRequest = true
+                    lines.append((index, .requestLoss, "request-loss on \(hop.rawValue)\(via): the proxy drops the request (the server never sees it)"))
+                case .replyLoss:
+                    fate.losesReply = true
+                    lines.append((index, .replyLoss, "reply-loss on \(hop.rawValue)\(via): the proxy forwards the request and drops its reply (the work happened)"))
+                default:
+                    let most = UInt64(max(0, spec.duration.nanoseconds))
+                    let extra = Duration.nanoseconds(Int64(state.random.next() % (most + 1)))
+                    let onRequest = state.random.next() % 2 == 0
+                    if onRequest { fate.requestDelay += extra } else { fate.replyDelay += extra }
+                    lines.append((index, .latencySpike, "latency-spike on \(hop.rawValue)\(via): the proxy holds the \(onRequest ? "request" : "reply") \(formatSeconds(extra.nanoseconds))"))
+                }
+            }
+        }
+        for (index, kind, line) in lines { record(kind, line, index: index) }
+        return lines.isEmpty ? nil : fate
+    }
+
+    /// Whether per-call fault `index` fires now: within its limit, its window and its ratio.
+    private func fires(_ index: Int, at time: Int64, _ state: inout State) -> Bool {
+        let spec = state.armed[index].spec
+        guard case .ratio(let ratio, let from, let until) = spec.trigger, state.armed[index].firings < spec.maxFirings else { return false }
+        if let from, time < from.nanoseconds { return false }
+        if let until, time >= until.nanoseconds { return false }
+        guard Self.draw(ratio, &state.random) else { return false }
+        state.armed[index].firings += 1
+        return true
+    }
+
+    // MARK: Client retries
+
+    /// The driver's side of the client-retry faults; `nil` when the run has none.
+    public var clientRetries: ClientRetryPolicy? {
+        guard active.contains(where: { $0.kind == .clientRetry }) else { return nil }
+        return ClientRetryPolicy(
+            onTimeout: { [weak self] user in self?.retryDecision(user: user, impatient: false).map(\.retries) ?? 0 },
+            impatience: { [weak self] user in self?.retryDecision(user: user, impatient: true) },
+            resending: { [weak self] user, attempt in
+                self?.announce("client user-\(user): sends the same request again (same request id), attempt \(attempt)")
+            })
+    }
+
+    /// The first client-retry fault (with a duration when `impatient`, without otherwise) that
+    /// fires for `user` now.
+    private func retryDecision(user: Int, impatient: Bool) -> (wait: Duration, retries: Int)? {
+        let decided: (Int, FaultSpec)? = state.withLock { state in
+            let time = now(state)
+            for index in state.armed.indices {
+                let spec = state.armed[index].spec
+                guard spec.kind == .clientRetry, (spec.duration > .zero) == impatient else { continue }
+                if case .client(let wanted?) = spec.target, wanted != user { continue }
+                if fires(index, at: time, &state) { return (index, spec) }
+            }
+            return nil
+        }
+        guard let (index, spec) = decided else { return nil }
+        record(.clientRetry, impatient
+            ? "client-retry user-\(user): waits only \(formatSeconds(spec.duration.nanoseconds)) on this attempt, then re-sends the same body (up to \(spec.retries) times)"
+            : "client-retry user-\(user): timed out; re-sends the same body, same request id (up to \(spec.retries) times)", index: index)
+        return (spec.duration, spec.retries)
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+/// `overbook real` with a scenario's faults carried out on the real stack, one test per
+/// mechanism, each asserting the fault's effect in the real databases or in the answers. They
+/// use the test servers (given by URL, so no initdb per test) except the last, which starts
+/// throwaway ones to show a faulted run leaves nothing behind. Durations are short: each run
+/// takes a few seconds.
+@Suite(.serialized) struct RealFaultsCommandTests {
+    /// A last-room scenario (room 1, capacity 1, the night of 2026-03-15) with these users
+    /// (YAML flow maps of `count` and `arrival`) and faults.
+    static func scenario(in scratch: Scratch, seed: Int = 1, users: [String], replicas: Int, lockTTL: String = "10s",
+                         inventoryTimeout: String = "5s", clientTimeout: String = "30s", faults: [String]) throws -> String {
+        let path = scratch.file("clitest-faults.yaml").path
+        try """
+            name: clitest-faults
+            seed: \(seed)
+            variant: seed
+            rooms:
+              - {id: 1, capacity: 1}
+            inventory: {from: 2026-03-01, nights: 30}
+            users:
+            \(users.map { "  - {room: 1, check_in: 2026-03-15, check_out: 2026-03-16, \($0)}" }.joined(separator: "\n"))
+            booking_replicas: \(replicas)
+            client_timeout: \(clientTimeout)
+            inventory_timeout: \(inventoryTimeout)
+            lock: {ttl: \(lockTTL), backoff: [50ms, 50ms]}
+            faults:
+            \(faults.map { "  - \($0)" }.joined(separator: "\n"))
+            slo: {p95: 120s, mean: 120s}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs `scenario` once against the test Redis (database `redis`) and two fresh databases;
+    /// `check` sees the output and the two database URLs (inventory, booking).
+    static func runGiven(_ scenario: String, redis: Int, _ check: (OverbookBinary.Result, String, String) throws -> Void) async throws {
+        let redisURL = try RealModeServers.redisURL(database: redis)
+        try await RealModeServers.withDatabases(2) { databases in
+            let result = try OverbookBinary.run(["real", scenario, "--runs", "1", "--no-report", "--redis-url", redisURL,
+                                                 "--inventory-database-url", databases[0], "--booking-database-url", databases[1]])
+            try check(result, databases[0], databases[1])
+        }
+    }
+
+    static func confirmedUsers(_ bookingDatabase: String) throws -> String {
+        try RealModeServers.psql(bookingDatabase, "SELECT string_agg(user_id, ',' ORDER BY user_id) FROM bookings WHERE status = 'confirmed'")
+    }
+
+    static func available(_ inventoryDatabase: String) throws -> String {
+        try RealModeServers.psql(inventoryDatabase, "SELECT available_quantity FROM availability WHERE room_id = 1 AND date = '2026-03-15'")
+    }
+
+    /// pause: booking-1 takes the lock for user_1 (a partition from the inventory keeps it
+    /// inside the locked section), is SIGSTOPped past the 400 ms TTL, and user_2 on booking-2
+    /// takes the key in the real Redis and books the room.
+    @Test func aPausePastTheLockTTLLetsASecondHolderBook() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms", "count: 1, arrival: 900ms"], replicas: 2,
+                                         lockTTL: "400ms", inventoryTimeout: "3s",
+                                         faults: ["{kind: partition, between: [booking-1, inventory], at: 0ms, duration: 2s}",
+                                                  "{kind: pause, target: booking-1, at: 200ms, duration: 1500ms}"])
+        try await Self.runGiven(scenario, redis: 10) { result, _, bookings in
+            #expect(result.output.contains("pause booking-1: SIGSTOP for 1.500s"), "\(result.output)\(result.error)")
+            #expect(result.output.contains("partition booking-1 | inventory: the proxy between them drops every byte both ways for 2.000s"))
+            #expect(result.output.contains("faults fired on the real stack: pause 1, partition 1"), "\(result.output)")
+            let confirmedUsersBookings = try Self.confirmedUsers(bookings)
+            #expect(confirmedUsersBookings == "user_2")
+        }
+    }
+
+    /// reply-loss: the reserve reaches the inventory and commits; its reply is dropped, so the
+    /// booking times out and the room is left unsellable in inventory_db with no booking.
+    /// Seed 2's draws spare the availability read (the first call) and hit the reserve.
+    @Test func aLostReserveReplyLeavesTheReservationCommitted() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, seed: 2, users: ["count: 1, arrival: 0ms"], replicas: 1, inventoryTimeout: "1s",
+                                         faults: ["{kind: reply-loss, hop: booking-inventory, ratio: 1/2, limit: 1}"])
+        try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+            #expect(result.output.contains("reply-loss on booking-inventory (booking-1): the proxy forwards the request and drops its reply (the work happened)"),
+                    "\(result.output)\(result.error)")
+            #expect(result.status == 1, "an invariant must break: \(result.output)")
+            let availableInventory = try Self.available(inventory)
+            #expect(availableInventory == "0")
+            let confirmedUsersBookings = try Self.confirmedUsers(bookings)
+            #expect(confirmedUsersBookings == "")
+        }
+    }
+
+    /// crash: booking-1 is SIGKILLed and a fresh one started on the same port 300 ms later;
+    /// the user, arriving after, is answered by it at the URL the driver already had.
+    @Test func aCrashedReplicaAnswersAgainOnItsPort() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 3s"], replicas: 1,
+                                         faults: ["{kind: crash, target: booking-1, at: 100ms, duration: 300ms}"])
+        try await Self.runGiven(scenario, redis: 12) { result, _, bookings in
+            #expect(result.output.contains("crash booking-1: SIGKILL (pid "), "\(result.output)\(result.error)")
+            #expect(result.output.contains("after 0.300s"))
+            #expect(result.status == 0, "\(result.output)\(result.error)")
+            let confirmedUsersBookings = try Self.confirmedUsers(bookings)
+            #expect(confirmedUsersBookings == "user_1")
+        }
+    }
+
+    /// client-retry: the replica is stopped, the client times out after 500 ms and re-sends
+    /// the same body twice; the third attempt is answered once the replica continues.
+    @Test func aTimedOutClientSendsTheSameRequestAgain() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 100ms"], replicas: 1, clientTimeout: "500ms",
+                                         faults: ["{kind: pause, target: booking-1, at: 0ms, duration: 1200ms}",
+                                                  "{kind: client-retry, retries: 2}"])
+        try await Self.runGiven(scenario, redis: 13) { result, _, _ in
+            #expect(result.output.contains("client-retry user-1: timed out; re-sends the same body, same request id (up to 2 times)"),
+                    "\(result.output)\(result.error)")
+            #expect(result.output.contains("client user-1: sends the same request again (same request id), attempt 2"))
+            #expect(result.output.contains("client user-1: sends the same request again (same request id), attempt 3"))
+        }
+    }
+
+    /// A run with a pause, a crash and a Redis restart on throwaway servers: each fires with
+    /// its mechanism, the kinds real mode cannot do are named as not injected, and afterwards
+    /// no process (the restarted redis-server and replica included) and no directory is left.
+    @Test func aFaultedRunLeavesNothingBehind() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 4, arrival: 2s"], replicas: 2,
+                                         faults: ["{kind: pause, target: booking-1, at: 50ms, duration: 300ms}",
+                                                  "{kind: crash, target: booking-2, at: 50ms, duration: 200ms}",
+                                                  "{kind: redis-restart, at: 100ms, duration: 100ms}",
+                                                  "{kind: redis-clock-jump, at: 30ms, duration: 11s}",
+                                                  "{kind: postgres-abort, target: inventory, ratio: 1/30}"])
+        let tag = "OVERBOOK_CLITEST_TAG=\(UUID().uuidString)"
+        let watched = try RealModeCommandTests.runWatched(["real", scenario, "--runs", "1", "--no-report"], tag: tag)
+        let output = watched.result.output
+        #expect(output.contains("faults: 3 of the scenario's 5 carried out on the real stack"), "\(output)\(watched.result.error)")
+        #expect(output.contains("redis-clock-jump at 0.03 seconds for 11.0 seconds: not injected in real mode: it needs a real clock shift"), "\(output)")
+        #expect(output.contains("postgres-abort on inventory ratio 1/30: not injected in real mode: "), "\(output)")
+        #expect(output.contains("pause booking-1: SIGSTOP for 0.300s"))
+        #expect(output.contains("crash booking-2: SIGKILL"))
+        #expect(output.contains("redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for 0.100s"))
+        #expect(output.contains("faults fired on the real stack: pause 1, crash 1, redis-restart 1; not injected: redis-clock-jump, postgres-abort"), "\(output)")
+        #expect(watched.result.status == 0, "\(output)\(watched.result.error)")
+        let redisServers = Set(watched.seen.filter { $0.commandLine.joined(separator: " ").contains("redis-server 127.0.0.1:") }.map(\.pid))
+        #expect(redisServers.count == 2, "the restart starts a second redis-server: \(watched.commandLines)")
+        let replicas = Set(watched.seen.filter { $0.commandLine.joined(separator: " ").contains(" serve booking ") }.map(\.pid))
+        #expect(replicas.count == 3, "the crash starts a third replica process: \(watched.commandLines)")
+        watched.expectNothingLeft(tag: tag)
+    }
+}

@@ -1,0 +1,106 @@
+import Backends
+import BookingCore
+import Foundation
+@testable import RealHarness
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real fault mechanisms, each against the real servers, asserting its effect there (the
+/// end-to-end runs through `overbook real` are in Tests/OverbookTests/RealFaultsCommandTests).
+@Suite(.serialized) struct RealFaultMechanismTests {
+    /// connection-loss: `pg_terminate_backend` of the connections behind a proxy rolls their
+    /// open transaction back; a connection that does not go through the proxy is untouched.
+    @Test func terminatingTheBackendsBehindAProxyRollsTheOpenTransactionBack() async throws {
+        let server = try TestServers.postgresURL()
+        let name = TestServers.uniqueName("faults_connloss")
+        let admin = try PostgresPool(url: server, poolSize: 1)
+        try await PostgresAdmin.createDatabase(named: name, on: admin)
+        let url = try ServiceFixture.databaseURL(server, name)
+        let direct = try PostgresPool(url: url, poolSize: 1)
+        let (proxy, proxiedURL) = try await HopProxies.proxy(in: url, what: "the test database")
+        let proxied = try PostgresPool(url: proxiedURL, poolSize: 1)
+        do {
+            _ = try await direct.execute("CREATE TABLE held (id int)")
+            let transaction = try await proxied.begin()
+            _ = try await transaction.execute("INSERT INTO held VALUES (1)")
+            let pids = try await RealFaultInjector.terminateBackends(behind: proxy, using: direct)
+            #expect(pids.count == 1)
+            await #expect(throws: StoreError.self) { try await transaction.commit() }
+            #expect(try await direct.execute("SELECT count(*) FROM held").int(row: 0, column: 0) == 0)
+            // The pool behind the proxy connects again for the next transaction (as a service's does).
+            let next = try await proxied.begin()
+            #expect(try await next.execute("SELECT count(*) FROM held").int(row: 0, column: 0) == 0)
+            await next.rollback()
+        } catch {
+            await proxied.close(); await direct.close(); await proxy.stop()
+            try? await PostgresAdmin.dropDatabase(named: name, on: admin)
+            await admin.close()
+            throw error
+        }
+        await proxied.close(); await direct.close(); await proxy.stop()
+        try? await PostgresAdmin.dropDatabase(named: name, on: admin)
+        await admin.close()
+    }
+
+    /// redis-restart: the throwaway redis-server killed and started again on its port comes
+    /// back empty: every key lost, including one with no TTL.
+    @Test func aRedisRestartLosesEveryKey() async throws {
+        let directory = try ThrowawayServers.makeDirectory(readableBy: nil)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
+        let port = try #require(URLComponents(string: url)?.port)
+        let lock = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
+        var fresh: Process?
+        do {
+            #expect(try await lock.acquire(key: "lock:restart-test", token: "t1", ttl: .seconds(60)))
+            #expect(try await lock.acquire(key: "fence:restart-test", token: "t2", ttl: .seconds(3600)))
+            let started = ContinuousClock.now
+            fresh = try await ThrowawayServers.restart(redis, port: port, directory: directory, downtime: .milliseconds(200))
+            #expect(ContinuousClock.now - started >= .milliseconds(200))
+            #expect(!redis.isRunning)
+            // Same URL, a new server, nothing in it.
+            let after = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
+            #expect(try await after.liveKeys(matching: "*").isEmpty)
+            await after.close()
+        } catch {
+            await lock.close()
+            await stopChild(redis, signal: SIGKILL)
+            if let fresh { await stopChild(fresh) }
+            throw error
+        }
+        await lock.close()
+        if let fresh { await stopChild(fresh) }
+    }
+
+    /// reply-loss per call: the proxy forwards the command and drops its answer, so the work is
+    /// done in Redis while the caller times out; the next connection is served as usual.
+    @Test func aCallWhoseReplyIsLostIsDoneAllTheSame() async throws {
+        let direct = try RedisConfiguration(url: try TestServers.redisURL(), commandTimeout: .milliseconds(800), connections: 1)
+        let proxy = try await FaultProxy.start(upstreamHost: direct.host, upstreamPort: direct.port, silenceLimit: .milliseconds(300))
+        var proxied = direct
+        proxied.port = proxy.port
+        let through = RedisLockService(configuration: proxied)
+        let straight = RedisLockService(configuration: direct)
+        do {
+            _ = try await straight.delete(["mechanism-test:reply"])
+            _ = try await through.holder(of: "mechanism-test:warm")
+            let once = Mutex(true)
+            proxy.onEachCall {
+                guard once.withLock({ first in defer { first = false }; return first }) else { return nil }
+                var fate = FaultProxy.CallFate()
+                fate.losesReply = true
+                return fate
+            }
+            await #expect(throws: LockError.self) { _ = try await through.acquire(key: "mechanism-test:reply", token: "t9", ttl: .seconds(10)) }
+            #expect(try await straight.holder(of: "mechanism-test:reply") == "t9")
+            #expect(try await through.holder(of: "mechanism-test:reply") == "t9")
+        } catch {
+            await through.close(); await straight.close(); await proxy.stop()
+            throw error
+        }
+        await through.close(); await straight.close(); await proxy.stop()
+    }
+}
