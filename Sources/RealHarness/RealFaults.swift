@@ -2,6 +2,7 @@ import Backends
 import BookingCore
 import Foundation
 import RunObservation
+import Services
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,10 @@ enum RealMechanism: Sendable {
     case perCall(Hop)
     /// The driver re-sends the same body.
     case clientRetry
+    /// Armed at the point on the target's `/_overbook/faults`: a pause is the process stopping
+    /// itself there (SIGSTOP), continued after the duration; a crash is `_exit` there, then a
+    /// fresh process on the same port after the duration.
+    case atPoint(AlgorithmPoint, ProcessSelector)
 }
 
 /// What a run's stack offers the fault mechanisms.
@@ -61,9 +66,6 @@ public final class RealFaultInjector: Sendable {
 
     static func mechanism(for spec: FaultSpec, _ capabilities: RealFaultCapabilities) -> Result<RealMechanism, NotInjectable> {
         func no(_ reason: String) -> Result<RealMechanism, NotInjectable> { .failure(NotInjectable(reason: reason)) }
-        if case .point(let point, _) = spec.trigger {
-            return no("it fires when a service reaches \(point.rawValue), and the services' fault points cannot be armed from the real harness yet")
-        }
         let timed: Bool = if case .at = spec.trigger { true } else { false }
         func service(_ target: ProcessSelector?) -> String? {
             switch target {
@@ -73,6 +75,13 @@ public final class RealFaultInjector: Sendable {
             case .client: "the driver runs every client in this one process, so one client cannot be stopped alone"
             default: "real mode stops only service processes (booking, booking-N, inventory)"
             }
+        }
+        if case .point(let point, _) = spec.trigger {
+            guard spec.kind == .pause || spec.kind == .crash else {
+                return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses and crashes at the services' fault points")
+            }
+            if let problem = service(spec.target) { return no(problem) }
+            return .success(.atPoint(point, spec.target ?? (point.isInventoryPoint ? .inventory : .booking(nil))))
         }
         switch spec.kind {
         case .pause, .crash, .connectionLoss:
@@ -143,6 +152,8 @@ public final class RealFaultInjector: Sendable {
         /// Per spec: firings announced one by one so far (a busy per-call fault is counted, not printed, past a few).
         var announced: [Int: Int] = [:]
         var origin: ContinuousClock.Instant?
+        /// The load is over: the point watchers arm nothing more.
+        var pointsClosed = false
     }
 
     /// Per-call firings of one fault printed one by one; the rest are counted at the end.
@@ -206,6 +217,9 @@ public final class RealFaultInjector: Sendable {
                 }
             case .clientRetry:
                 break
+            case .atPoint(let point, let selector):
+                let task = Task { await self.watch(point, for: index, fault.spec, on: selector) }
+                state.withLock { $0.tasks.append(task) }
             default:
                 guard case .at(let time) = fault.spec.trigger else { continue }
                 let task = Task {
@@ -222,6 +236,7 @@ public final class RealFaultInjector: Sendable {
     /// course (as a simulated run goes on to quiescence), then every proxy is back to plain
     /// forwarding, so the stack is whole for the next run.
     public func finish() async {
+        state.withLock { $0.pointsClosed = true }
         for task in state.withLock({ $0.tasks }) { await task.value }
         stack.hopProxies?.healAll()
     }
@@ -318,7 +333,7 @@ public final class RealFaultInjector: Sendable {
         case .connectionLoss(let selector):
             let target = resolve(selector)
             await terminateBackends(of: target)
-        case .perCall, .clientRetry:
+        case .perCall, .clientRetry, .atPoint:
             break
         }
     }
@@ -355,6 +370,99 @@ public final class RealFaultInjector: Sendable {
             if answer.rows.first?.first == "true" { terminated.append(pid) }
         }
         return terminated
+    }
+
+    // MARK: At a point
+
+    /// Arms `point` on every process `selector` names, each to act after a seeded number of
+    /// passes (the trigger's ratio, drawn as a run of misses), waits until one acts, carries
+    /// the fault out, and arms again while the fault's limit allows, until the load is over.
+    private func watch(_ point: AlgorithmPoint, for index: Int, _ spec: FaultSpec, on selector: ProcessSelector) async {
+        guard case .point(_, let ratio) = spec.trigger else { return }
+        let names: [String] = switch selector {
+        case .booking(let replica?): ["booking-\(replica)"]
+        case .booking(nil): stack.replicas.map(\.name)
+        default: ["inventory"]
+        }
+        let action: PointAction = spec.kind == .pause ? .stopProcess : .crash
+        defer { continueStopped(names) }
+        while !Task.isCancelled, !state.withLock({ $0.pointsClosed }), state.withLock({ $0.armed[index].firings < spec.maxFirings }) {
+            for name in names {
+                guard let child = stack.child(named: name) else { continue }
+                let skip = state.withLock { state in
+                    var misses = 0
+                    while misses < 100_000, !Self.draw(ratio, &state.random) { misses += 1 }
+                    return misses
+                }
+                do {
+                    _ = try await control(child).arm(point, action, skip: skip)
+                } catch {
+                    return problem("\(spec.kind.rawValue) \(name) at \(point.rawValue): could not arm the point: \(error)")
+                }
+            }
+            guard let hit = await firstToAct(names, action: action) else { break }
+            guard claimFiring(index) else { break }
+            for name in names where name != hit.name {
+                if let child = stack.child(named: name) { try? await control(child).reset() }
+            }
+            let lasting = formatSeconds(spec.duration.nanoseconds)
+            let pid = hit.process.processIdentifier
+            if action == .stopProcess {
+                record(.pause, "pause \(hit.name) at \(point.rawValue): it stopped itself there (SIGSTOP, pid \(pid)), continued after \(lasting)")
+                try? await Task.sleep(for: spec.duration)
+                kill(pid, SIGCONT)
+            } else {
+                record(.crash, "crash \(hit.name) at \(point.rawValue): _exit there (pid \(pid)), restarted on port \(hit.port) after \(lasting)")
+                do {
+                    _ = try await stack.crashAndRestart(hit.name, downtime: spec.duration)
+                } catch {
+                    if !Task.isCancelled { problem("crash \(hit.name): the restart failed: \(error)") }
+                    return
+                }
+            }
+        }
+        for name in names {
+            if let child = stack.child(named: name), child.process.isRunning, !Self.isStopped(child.process.processIdentifier) {
+                try? await control(child).reset()
+            }
+        }
+    }
+
+    private func control(_ child: RealStack.Child) -> FaultControlClient {
+        FaultControlClient(serviceURL: child.baseURL, client: stack.client)
+    }
+
+    /// The first of `names` whose armed point acted (stopped, or exited); `nil` once the load
+    /// is over or the run is cancelled first.
+    private func firstToAct(_ names: [String], action: PointAction) async -> RealStack.Child? {
+        var lastLook = false
+        while !Task.isCancelled {
+            for name in names {
+                guard let child = stack.child(named: name) else { continue }
+                let acted = action == .stopProcess ? Self.isStopped(child.process.processIdentifier) : !child.process.isRunning
+                if acted { return child }
+            }
+            if lastLook { return nil }
+            // A crash at a point can end the load (its client sees the connection drop) before
+            // the exit is seen here: one more look, after the exit has had time to be reaped.
+            if state.withLock({ $0.pointsClosed }) { lastLook = true }
+            try? await Task.sleep(for: .milliseconds(lastLook ? 200 : 5))
+        }
+        return nil
+    }
+
+    /// A process that stopped itself at a point as the load ended is continued.
+    private func continueStopped(_ names: [String]) {
+        for name in names {
+            if let child = stack.child(named: name), Self.isStopped(child.process.processIdentifier) { kill(child.process.processIdentifier, SIGCONT) }
+        }
+    }
+
+    /// Whether the process is stopped (state `T` in `/proc/PID/stat`).
+    static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
     }
 
     // MARK: Per call

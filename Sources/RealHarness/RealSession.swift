@@ -16,9 +16,9 @@ public enum RealSession {
         }, stop: { await $0.shutdown() }) { stack in
             for scenario in scenarios { try await stack.seed(scenario) }
             let first = scenarios[0]
-            // Fault proxies only for a scenario with faults: a plain run is wired as before.
+            // Fault proxies and fault points only for a scenario with faults: a plain run is wired as before.
             try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
-                                          replicas: first.bookingReplicas, faultProxies: !first.faults.isEmpty, progress: progress)
+                                          replicas: first.bookingReplicas, armFaults: !first.faults.isEmpty, progress: progress)
             let result = try await body(stack)
             progress("stopping the services and servers...")
             return result

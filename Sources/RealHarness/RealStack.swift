@@ -157,14 +157,18 @@ public final class RealStack: Sendable {
     }
 
     /// Starts the inventory service and `replicas` booking replicas, each `overbook serve ...`
-    /// on a free port, and waits until each answers its health check. With `faultProxies`
-    /// every hop a service calls goes through a `FaultProxy` of its own (see `HopProxies`),
-    /// for a run whose faults act on the network; without, each child gets the servers' URLs.
-    public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int, faultProxies: Bool = false,
+    /// on a free port, and waits until each answers its health check. With `armFaults` every
+    /// hop a service calls goes through a `FaultProxy` of its own (see `HopProxies`) and every
+    /// service serves its fault points (`ControlledFaultPoints`), for a run with faults;
+    /// without, each child gets the servers' URLs and has no fault control.
+    public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int, armFaults: Bool = false,
                               progress: @escaping @Sendable (String) -> Void) async throws {
+        // Armed for a scenario with faults only: proxies on every hop, and every service's
+        // fault points served on its loopback port (`serve --fault-control`).
+        let faultControl = armFaults ? ["--fault-control"] : []
         let count = max(1, replicas)
         var inventoryDatabaseURL = self.inventoryDatabaseURL
-        if faultProxies {
+        if armFaults {
             progress("starting the fault proxies (loopback) on every hop...")
             let inventoryDatabase = try await HopProxies.proxy(in: inventoryDatabaseURL, what: "the inventory database")
             proxies.withLock { $0 = HopProxies(inventoryDatabase: inventoryDatabase.proxy) }
@@ -173,10 +177,10 @@ public final class RealStack: Sendable {
         progress("starting the inventory service...")
         let inventory = try await startChild(name: "inventory", kind: .inventory) { [inventoryDatabaseURL] port in
             ["serve", "inventory", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", inventoryDatabaseURL,
-             "--variant", variant.rawValue]
+             "--variant", variant.rawValue] + faultControl
         }
         var urls = [(redis: String, database: String, inventory: String)](repeating: (redisURL, bookingDatabaseURL, inventory.baseURL), count: count)
-        if faultProxies {
+        if armFaults {
             for index in urls.indices {
                 let redis = try await HopProxies.proxy(in: redisURL, what: "Redis")
                 let database = try await HopProxies.proxy(in: bookingDatabaseURL, what: "the booking database")
@@ -194,7 +198,7 @@ public final class RealStack: Sendable {
                          "--redis-url", url.redis, "--inventory-url", url.inventory, "--variant", variant.rawValue,
                          "--lock-ttl-ms", "\(milliseconds(configuration.lock.ttl))",
                          "--lock-backoff-ms", configuration.lock.backoff.map { "\(milliseconds($0))" }.joined(separator: ","),
-                         "--inventory-timeout-ms", "\(milliseconds(configuration.inventoryTimeout))"]
+                         "--inventory-timeout-ms", "\(milliseconds(configuration.inventoryTimeout))"] + faultControl
                     }
                 }
             }

@@ -18,12 +18,16 @@ public enum PointAction: Sendable, Hashable, CustomStringConvertible {
     /// Ends the process there with `_exit`: no handler, `defer` or flush runs, as in a crash;
     /// PostgreSQL rolls its open transactions back when their connections drop.
     case crash
+    /// Stops the whole process there (it sends itself SIGSTOP): a stop-the-world pause that
+    /// begins exactly at the point; the driver, seeing it stopped, continues it (SIGCONT).
+    case stopProcess
 
     public var description: String {
         switch self {
         case .park: "park"
         case .hold(let duration): "hold \(duration)"
         case .crash: "crash"
+        case .stopProcess: "stop"
         }
     }
 }
@@ -41,6 +45,8 @@ public final class ControlledFaultPoints: FaultPoints {
         var point: AlgorithmPoint
         var action: PointAction
         var remaining: Int
+        /// Requests that reach the point and pass before the action begins.
+        var skip: Int
     }
 
     struct State {
@@ -65,13 +71,14 @@ public final class ControlledFaultPoints: FaultPoints {
         ControlledFaultPoints(points: AlgorithmPoint.allCases.filter(\.isInventoryPoint))
     }
 
-    /// Arms `point` for the next `count` requests that reach it.
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1) throws(InputProblem) {
+    /// Arms `point` for the `count` requests that reach it after the next `skip`.
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0) throws(InputProblem) {
         guard points.contains(point) else {
             throw .badRequest("this service does not reach \(point.rawValue); its points are \(points.map(\.rawValue).joined(separator: ", "))")
         }
         guard count >= 1 else { throw .badRequest("count must be at least 1") }
-        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count)) }
+        guard skip >= 0 else { throw .badRequest("skip must be 0 or more") }
+        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count, skip: skip)) }
     }
 
     /// Lets every request parked at `point` (every point: `nil`) go on; how many there were.
@@ -99,6 +106,10 @@ public final class ControlledFaultPoints: FaultPoints {
         let decision: (action: PointAction, release: Int)? = state.withLock { state in
             state.reached[point, default: 0] += 1
             guard let index = state.armed.firstIndex(where: { $0.point == point }) else { return nil }
+            if state.armed[index].skip > 0 {
+                state.armed[index].skip -= 1
+                return nil
+            }
             let action = state.armed[index].action
             state.armed[index].remaining -= 1
             if state.armed[index].remaining == 0 { state.armed.remove(at: index) }
@@ -110,6 +121,8 @@ public final class ControlledFaultPoints: FaultPoints {
             try? await Task.sleep(for: duration)
         case .crash:
             Self.crash(at: point)
+        case .stopProcess:
+            raise(SIGSTOP)
         case .park:
             await withCheckedContinuation { continuation in
                 let releasedMeanwhile = state.withLock { state in
@@ -162,7 +175,7 @@ public final class ControlledFaultPoints: FaultPoints {
 /// | endpoint | does |
 /// |---|---|
 /// | `GET /_overbook/faults` | the `Snapshot` |
-/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"crash", "duration_ms"?, "count"?}` | arms a point |
+/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?}` | arms a point |
 /// | `POST /_overbook/faults/release` `{"point"?}` | releases the requests parked there (everywhere without a point) |
 /// | `POST /_overbook/faults/reset` | disarms and releases everything |
 enum FaultControlHTTP {
@@ -173,9 +186,10 @@ enum FaultControlHTTP {
         var action: String
         var durationMs: Int64?
         var count: Int?
+        var skip: Int?
 
         enum CodingKeys: String, CodingKey {
-            case point, action, count
+            case point, action, count, skip
             case durationMs = "duration_ms"
         }
     }
@@ -198,15 +212,16 @@ enum FaultControlHTTP {
                 switch body.action {
                 case "park": action = .park
                 case "crash": action = .crash
+                case "stop": action = .stopProcess
                 case "hold":
                     guard let milliseconds = body.durationMs, milliseconds >= 0 else {
                         throw InputProblem.badRequest("a hold needs duration_ms (0 or more)")
                     }
                     action = .hold(.milliseconds(milliseconds))
                 default:
-                    throw InputProblem.badRequest("action must be park, hold or crash; got \"\(body.action)\"")
+                    throw InputProblem.badRequest("action must be park, hold, stop or crash; got \"\(body.action)\"")
                 }
-                try points.arm(point, action, count: body.count ?? 1)
+                try points.arm(point, action, count: body.count ?? 1, skip: body.skip ?? 0)
                 return json(points.snapshot())
             },
             .init(method: .post, path: "\(root)/release") { request, _ in
@@ -266,11 +281,12 @@ public struct FaultControlClient: Sendable {
         self.client = client
     }
 
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1) async throws -> ControlledFaultPoints.Snapshot {
-        var body = FaultControlHTTP.ArmBody(point: point.rawValue, action: "park", count: count)
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0) async throws -> ControlledFaultPoints.Snapshot {
+        var body = FaultControlHTTP.ArmBody(point: point.rawValue, action: "park", count: count, skip: skip)
         switch action {
         case .park: break
         case .crash: body.action = "crash"
+        case .stopProcess: body.action = "stop"
         case .hold(let duration):
             body.action = "hold"
             body.durationMs = Int64(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)

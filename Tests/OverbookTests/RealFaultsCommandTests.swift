@@ -71,6 +71,40 @@ import Testing
         }
     }
 
+    /// pause at a point: booking-1 stops itself (SIGSTOP) right after taking the lock for
+    /// user_1, past the 400 ms TTL; user_2 on booking-2 finds the key expired in the real Redis
+    /// and books; user_1, continued, finds the room sold.
+    @Test func aPauseAtAPointStopsTheReplicaThere() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms", "count: 1, arrival: 900ms"], replicas: 2,
+                                         lockTTL: "400ms", faults: ["{kind: pause, target: booking-1, point: after-lock-acquired, duration: 1500ms}"])
+        try await Self.runGiven(scenario, redis: 10) { result, _, bookings in
+            #expect(result.output.contains("pause booking-1 at after-lock-acquired: it stopped itself there (SIGSTOP, pid "), "\(result.output)\(result.error)")
+            #expect(result.output.contains("faults fired on the real stack: pause 1"), "\(result.output)")
+            let confirmed = try Self.confirmedUsers(bookings)
+            #expect(confirmed == "user_2", "\(result.output)")
+        }
+    }
+
+    /// crash at a point: booking-1 ends (`_exit`) before its COMMIT, after the inventory
+    /// committed the reserve: the room is gone in inventory_db and no booking holds it, the
+    /// seed's split between the two databases, on real PostgreSQL.
+    @Test func aCrashBeforeTheBookingCommitSplitsTheDatabases() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms"], replicas: 1, lockTTL: "1s", clientTimeout: "3s",
+                                         faults: ["{kind: crash, target: booking, point: before-commit, duration: 300ms}"])
+        try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+            #expect(result.output.contains("crash booking-1 at before-commit: _exit there (pid "), "\(result.output)\(result.error)")
+            #expect(result.output.contains("restarted on port"))
+            #expect(result.status == 1, "an invariant must break: \(result.output)")
+            let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
+            #expect(available == "0")
+            #expect(confirmed == "")
+        }
+    }
+
     /// reply-loss: the reserve reaches the inventory and commits; its reply is dropped, so the
     /// booking times out and the room is left unsellable in inventory_db with no booking.
     /// Seed 2's draws spare the availability read (the first call) and hit the reserve.

@@ -58,12 +58,16 @@ import Testing
     @Test func aHeldPointDelaysTheAnswer() async throws {
         try await ServiceFixture.with(Self.armed) { fixture in
             let control = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
-            _ = try await control.arm(.inventoryAfterRead, .hold(.milliseconds(400)))
+            // skip 1: the first request passes, the second is held.
+            _ = try await control.arm(.inventoryAfterRead, .hold(.milliseconds(400)), skip: 1)
+            #expect(try await fixture.inventory(.GET, "/rooms/1/availability?date=2026-03-15").status == 200)
+            #expect(try await control.snapshot().armed.count == 1, "still armed after the skipped request")
             let clock = ContinuousClock()
             let started = clock.now
             let answer = try await fixture.inventory(.GET, "/rooms/1/availability?date=2026-03-15")
             #expect(answer.status == 200)
             #expect(clock.now - started >= .milliseconds(400))
+            #expect(try await control.snapshot().armed.isEmpty)
         }
     }
 
