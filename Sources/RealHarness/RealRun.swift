@@ -100,15 +100,21 @@ public struct RealRun: Sendable {
         }
     }
 
-    /// Waits (at most the lock TTL plus the inventory timeout) until no lock key is left and no
-    /// transaction is open.
+    /// Waits (at most the lock TTL plus the inventory timeout, and 16 s more for a variant
+    /// whose recovery worker resolves pending sagas) until no lock key is left, no transaction
+    /// is open and no saga is pending: the quiescence a simulated run ends in.
     private func settle() async {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout)
+        let resolvesPending = scenario.variant.flow.resolvesPendingBookings
+        // A pending saga is the recovery worker's to finish: its pauses grow to 8 s, as long
+        // as the inventory stays out of reach.
+        let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout + (resolvesPending ? .seconds(16) : .zero))
+        let bookings = PostgresBookingDatabase(pool: stack.bookingPool)
         while clock.now < deadline {
             let locks = (try? await stack.lock.liveKeys(matching: "lock:*"))?.count ?? 0
             let open = (try? await openTransactions())?.count ?? 0
-            if locks == 0 && open == 0 { return }
+            let pending = resolvesPending ? (try? await bookings.pendingBookings())?.count ?? 0 : 0
+            if locks == 0 && open == 0 && pending == 0 { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

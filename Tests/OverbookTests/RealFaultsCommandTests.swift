@@ -9,13 +9,13 @@ import Testing
 @Suite(.serialized) struct RealFaultsCommandTests {
     /// A last-room scenario (room 1, capacity 1, the night of 2026-03-15) with these users
     /// (YAML flow maps of `count` and `arrival`) and faults.
-    static func scenario(in scratch: Scratch, seed: Int = 1, users: [String], replicas: Int, lockTTL: String = "10s",
+    static func scenario(in scratch: Scratch, seed: Int = 1, variant: String = "seed", users: [String], replicas: Int, lockTTL: String = "10s",
                          inventoryTimeout: String = "5s", clientTimeout: String = "30s", faults: [String]) throws -> String {
         let path = scratch.file("clitest-faults.yaml").path
         try """
             name: clitest-faults
             seed: \(seed)
-            variant: seed
+            variant: \(variant)
             rooms:
               - {id: 1, capacity: 1}
             inventory: {from: 2026-03-01, nights: 30}
@@ -102,6 +102,33 @@ import Testing
             let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
             #expect(available == "0")
             #expect(confirmed == "")
+        }
+    }
+
+    /// The inventory stops itself before its COMMIT past the reserve's timeout: the seed answers
+    /// 503 and the room is left unsellable; crash-safe answers 202 (pending) and its recovery
+    /// worker confirms the booking once the inventory is back, before the databases are read.
+    @Test func aReserveThatOutlivesItsTimeoutSplitsTheSeedButNotCrashSafe() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        for variant in ["seed", "crash-safe"] {
+            let scenario = try Self.scenario(in: scratch, variant: variant, users: ["count: 1, arrival: 0ms"], replicas: 1, lockTTL: "1s",
+                                             inventoryTimeout: "1s", clientTimeout: "5s",
+                                             faults: ["{kind: pause, target: inventory, point: inventory-before-commit, duration: 1500ms}"])
+            try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+                #expect(result.output.contains("pause inventory at inventory-before-commit: it stopped itself there"), "\(result.output)\(result.error)")
+                let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
+                #expect(available == "0")
+                if variant == "seed" {
+                    #expect(result.output.contains("  503: 1 requests"), "\(result.output)")
+                    #expect(result.status == 1, "an invariant must break: \(result.output)")
+                    #expect(confirmed == "")
+                } else {
+                    #expect(result.output.contains("  202: 1 requests"), "\(result.output)")
+                    #expect(result.status == 0, "\(result.output)")
+                    #expect(confirmed == "user_1")
+                }
+            }
         }
     }
 
