@@ -1,7 +1,9 @@
 # Overbook: the two commands a newcomer needs are `make run` and `make test`.
 #
 #   make run      set up, build (release), run a scenario: SCENARIO=path ARGS='...'
-#   make test     set up, run `swift test` against a throwaway Redis and PostgreSQL
+#   make test     set up, run `swift test` against a throwaway Redis and PostgreSQL,
+#                 then `make fuzz`, then the Examples/ package
+#   make fuzz     set up, build, fuzz both HTTP services with schemathesis (scripts/fuzz-api.sh)
 #   make bench    set up, build (release), `overbook bench` (ARGS='...')
 #   make examples build and run the Examples/ package (a variant defined outside Overbook)
 #   make build    debug build of everything
@@ -33,10 +35,10 @@ OVERBOOK     := $(SCRATCH_PATH)/release/overbook
 export SCRATCH_PATH SWIFT
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build release run test bench examples clean distclean
+.PHONY: help setup build release run test fuzz bench examples clean distclean
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@scripts/setup.sh
@@ -60,7 +62,13 @@ test: export SWIFT_DETERMINISTIC_HASHING := 1
 test: setup
 	python3 scripts/check-imports.py
 	scripts/with-servers.sh $(SWIFT) test --scratch-path $(SCRATCH_PATH) $(TEST_ARGS)
+	scripts/with-servers.sh scripts/fuzz-api.sh
 	$(SWIFT) run --package-path Examples CheckFirst 20
+
+# Fresh throwaway servers of its own; with-servers.sh builds (a no-op after `swift test`).
+# Reports: reports/api-fuzz/ (JUnit XML per service, the services' logs).
+fuzz: setup
+	scripts/with-servers.sh scripts/fuzz-api.sh
 
 examples: setup
 	$(SWIFT) run --package-path Examples CheckFirst $(ARGS)

@@ -95,3 +95,20 @@ if ! command -v swift >/dev/null 2>&1; then
     fi
 fi
 swift --version >/dev/null 2>&1 || die "'swift --version' failed; is the toolchain at $(command -v swift) complete?"
+
+# The API fuzzer (scripts/fuzz-api.sh): schemathesis and everything it needs, pinned with
+# hashes in scripts/requirements-fuzz.txt, in a virtual environment of the project's own,
+# .venv/. Installed when it is missing or the requirements file changed since.
+venv=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv
+requirements=$(dirname "${BASH_SOURCE[0]}")/requirements-fuzz.txt
+wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [[ ! -x $venv/bin/schemathesis || $(cat "$venv/.requirements-fuzz.sha256" 2>/dev/null) != "$wanted" ]]; then
+    command -v python3 >/dev/null 2>&1 || die "python3 not found; install it (apt-get install python3 python3-venv)"
+    python3 -c 'import venv, ensurepip' 2>/dev/null ||
+        die "python3 $(python3 -c 'import sys; print(sys.version.split()[0])') cannot make a virtual environment; install python3-venv"
+    say "installing the API fuzzer into $venv ($(grep -m1 '^schemathesis==' "$requirements" | cut -d' ' -f1))"
+    [[ -x $venv/bin/python ]] || python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" ||
+        die "pip install -r $requirements into $venv failed"
+    printf '%s\n' "$wanted" >"$venv/.requirements-fuzz.sha256"
+fi

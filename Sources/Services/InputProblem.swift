@@ -85,22 +85,29 @@ enum InputParsing {
         return BookingID(value)
     }
 
-    /// An identifier in a body: 1 to `maxIdentifierBytes` bytes.
+    /// An identifier in a body: 1 to `maxIdentifierLength` characters, no NUL.
     static func checkIdentifier(_ value: String?, name: String, optional: Bool) throws(InputProblem) {
         guard let value else {
             if optional { return }
             throw .badRequest("'\(name)' is required")
         }
-        guard !value.isEmpty, value.utf8.count <= maxIdentifierBytes else {
-            throw .badRequest("'\(name)' must be a string of 1 to \(maxIdentifierBytes) bytes\(optional ? " when present" : "")")
+        guard isIdentifier(value) else {
+            throw .badRequest("'\(name)' must be a string of 1 to \(maxIdentifierLength) characters without NUL\(optional ? " when present" : "")")
         }
     }
 
     static func userID(_ text: String?) throws(InputProblem) -> UserID {
-        guard let text, !text.isEmpty, text.utf8.count <= maxIdentifierBytes else {
-            throw .badRequest("user id must be 1 to \(maxIdentifierBytes) bytes, as in /api/bookings/user/user_1")
+        guard let text, isIdentifier(text) else {
+            throw .badRequest("user id must be 1 to \(maxIdentifierLength) characters without NUL, as in /api/bookings/user/user_1")
         }
         return UserID(text)
+    }
+
+    /// The spec's identifiers: `minLength: 1`, `maxLength: 200` in Unicode code points (what
+    /// JSON Schema counts), and no NUL (`pattern: ^[^\u0000]*$`), which PostgreSQL `text` cannot
+    /// store: it would reach the database only to be refused there (`22021`), as a 503.
+    static func isIdentifier(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.count <= maxIdentifierLength && !text.utf8.contains(0)
     }
 
     static func date(_ text: String?, name: String) throws(InputProblem) -> Night {
@@ -114,7 +121,7 @@ enum InputParsing {
     /// Longest stay accepted: a year. Each night costs the algorithm a round trip, so an
     /// unbounded stay would be a way to keep a lock and a connection busy for minutes.
     static let maxNights = 366
-    static let maxIdentifierBytes = 200
+    static let maxIdentifierLength = 200
 
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(InputProblem) -> T {
         guard !data.isEmpty else { throw .badRequest("empty body; send a JSON object") }

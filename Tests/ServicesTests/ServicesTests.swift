@@ -180,6 +180,19 @@ struct ServicesTests {
         BadInput(name: "TRACE on a known path", method: .TRACE, service: .booking, path: "/health", body: nil, status: 405),
         BadInput(name: "inventory: reserve with an empty request_id", method: .POST, service: .inventory, path: "/rooms/1/reserve",
                  body: #"{"check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": ""}"#, status: 400),
+        // NUL, which PostgreSQL text cannot store: refused before any SQL (found by the API fuzzer,
+        // scripts/fuzz-api.sh: it used to reach the database, a 503 for error 22021).
+        BadInput(name: "NUL in user_id", method: .POST, service: .booking, path: "/bookings/confirm",
+                 body: confirmJSON(user: #"user\u0000_1"#), status: 400),
+        BadInput(name: "NUL in request_id", method: .POST, service: .booking, path: "/bookings/confirm",
+                 body: #"{"user_id": "user_1", "room_id": 1, "check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": "r\u0000"}"#, status: 400),
+        BadInput(name: "NUL in the path's user id", method: .GET, service: .booking, path: "/bookings/user/user%00_1", body: nil, status: 400),
+        BadInput(name: "inventory: reserve with NUL in fence_key", method: .POST, service: .inventory, path: "/rooms/1/reserve",
+                 body: #"{"check_in": "2026-03-15", "check_out": "2026-03-17", "fencing_token": 1, "fence_key": "\u0000"}"#, status: 400),
+        BadInput(name: "inventory: release with NUL in request_id", method: .POST, service: .inventory, path: "/rooms/1/release",
+                 body: #"{"check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": "\u0000"}"#, status: 400),
+        BadInput(name: "user_id of 201 characters", method: .POST, service: .booking, path: "/bookings/confirm",
+                 body: confirmJSON(user: String(repeating: "é", count: 201)), status: 400),
         BadInput(name: "unknown endpoint", method: .GET, service: .booking, path: "/nothing-here", body: nil, status: 404),
         BadInput(name: "inventory: wrong method on a room", method: .DELETE, service: .inventory, path: "/rooms/1", body: nil, status: 405),
         BadInput(name: "inventory: wrong method on reserve", method: .GET, service: .inventory, path: "/rooms/1/reserve", body: nil, status: 405),
@@ -196,6 +209,25 @@ struct ServicesTests {
         BadInput(name: "inventory: reserve an unknown room", method: .POST, service: .inventory, path: "/rooms/99/reserve",
                  body: #"{"check_in": "2026-03-15", "check_out": "2026-03-17"}"#, status: 404),
     ]
+
+    /// openapi.yaml's identifiers are JSON Schema strings: `maxLength: 200` counts characters
+    /// (code points), not UTF-8 bytes; and an optional one sent as null is one left out.
+    @Test func identifiersAsTheSpecDefinesThem() async throws {
+        try await ServiceFixture.with { fixture in
+            let user = String(repeating: "é", count: 200)  // 400 bytes
+            let confirm = try await fixture.booking(.POST, "/bookings/confirm",
+                                                    body: #"{"user_id": "\#(user)", "room_id": 1, "check_in": "2026-03-15", "check_out": "2026-03-17", "request_id": null}"#)
+            #expect(confirm.status == 201, "\(confirm.raw)")
+            #expect((confirm.json["booking"] as? [String: Any])?["user_id"] as? String == user)
+            let encoded = try #require(user.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed))
+            let byUser = try await fixture.booking(.GET, "/bookings/user/\(encoded)")
+            #expect(byUser.status == 200, "\(byUser.raw)")
+            #expect(byUser.json["count"] as? Int == 1)
+            let reserve = try await fixture.request(.POST, fixture.inventoryURL + "/rooms/2/reserve",
+                                                    body: #"{"check_in": "2026-03-15", "check_out": "2026-03-16", "quantity": null, "request_id": null, "fencing_token": null, "fence_key": null}"#)
+            #expect(reserve.status == 200, "\(reserve.raw)")
+        }
+    }
 
     @Test(arguments: badInputs)
     func badInputIsRefusedWithJSONAndWritesNothing(_ input: BadInput) async throws {
