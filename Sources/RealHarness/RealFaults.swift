@@ -81,7 +81,12 @@ public final class RealFaultInjector: Sendable {
                 return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses and crashes at the services' fault points")
             }
             if let problem = service(spec.target) { return no(problem) }
-            return .success(.atPoint(point, spec.target ?? (point.isInventoryPoint ? .inventory : .booking(nil))))
+            let reachedBy: ProcessSelector = point.isInventoryPoint ? .inventory : .booking(nil)
+            let target = spec.target ?? reachedBy
+            guard target == reachedBy || (point.isInventoryPoint == false && target != .inventory) else {
+                return no("\(target) never reaches \(point.rawValue), so it never fires (nor does it in the simulator)")
+            }
+            return .success(.atPoint(point, target))
         }
         switch spec.kind {
         case .pause, .crash, .connectionLoss:

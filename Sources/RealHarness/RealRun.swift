@@ -10,13 +10,23 @@ import Services
 public struct RealRun: Sendable {
     public let stack: RealStack
     public let scenario: Scenario
+    /// Each run draws its own fault mix, arrival spread and client timeout from its number, as
+    /// the simulator's `--swarm` does from a seed: real run N meets the faults of
+    /// `overbook replay SCENARIO --swarm --seed N`, as far as real mode can carry them out.
+    public let swarm: Bool
     /// Hears of each fault as it fires (with its mechanism).
     public let announce: @Sendable (String) -> Void
 
-    public init(stack: RealStack, scenario: Scenario, announce: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(stack: RealStack, scenario: Scenario, swarm: Bool = false, announce: @escaping @Sendable (String) -> Void = { _ in }) {
         self.stack = stack
         self.scenario = scenario
+        self.swarm = swarm
         self.announce = announce
+    }
+
+    /// The scenario run `run` plays.
+    public func scenario(forRun run: UInt64) -> Scenario {
+        swarm ? Swarm.scenario(scenario, seed: run) : scenario
     }
 
     /// What one real run showed.
@@ -29,11 +39,18 @@ public struct RealRun: Sendable {
         public var duration: Int64
         /// The faults carried out on the real stack, in order.
         public var faults: [FiredFault] = []
+        /// The scenario the run played (with `swarm`, drawn for it).
+        public var scenario: Scenario
+        /// Its faults real mode could not carry out.
+        public var notInjected: [SkippedFault] = []
     }
 
     /// Runs the scenario once on freshly reset databases. `run` numbers the observation (it
     /// stands where a simulated run has its seed) and varies the request ids and arrival draws.
     public func once(run: UInt64) async throws -> Outcome {
+        guard !swarm else {
+            return try await RealRun(stack: stack, scenario: scenario(forRun: run), announce: announce).once(run: run)
+        }
         try await stack.reset()
         let plan = confirms(run: run)
         // By replica number: a restarted replica must keep its place in the round-robin.
@@ -62,7 +79,8 @@ public struct RealRun: Sendable {
         }
         let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentState(time: duration))
         let deaths = (stack.exitedChildren() + (injector?.problems ?? [])).map { Violation(at: duration, .serviceDied($0)) }
-        return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration, faults: fired)
+        return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration, faults: fired,
+                       scenario: scenario, notInjected: injector?.skipped ?? [])
     }
 
     /// Runs the scenario once per number in `runs`, each on freshly reset databases, and judges
@@ -70,13 +88,13 @@ public struct RealRun: Sendable {
     /// run as it ends (duration: wall-clock nanoseconds from the first send to the last answer).
     public func judged(_ runs: ClosedRange<UInt64>,
                        finished: (_ run: UInt64, _ verdict: RunVerdict, _ duration: Int64) -> Void = { _, _, _ in })
-        async throws -> [(verdict: RunVerdict, duration: Int64, faults: [FiredFault])] {
-        var judged: [(verdict: RunVerdict, duration: Int64, faults: [FiredFault])] = []
+        async throws -> [(verdict: RunVerdict, duration: Int64, faults: [FiredFault], notInjected: [SkippedFault])] {
+        var judged: [(verdict: RunVerdict, duration: Int64, faults: [FiredFault], notInjected: [SkippedFault])] = []
         for run in runs {
             let outcome = try await once(run: run)
-            let verdict = outcome.verdict(scenario)
+            let verdict = outcome.verdict(outcome.scenario)
             finished(run, verdict, outcome.duration)
-            judged.append((verdict, outcome.duration, outcome.faults))
+            judged.append((verdict, outcome.duration, outcome.faults, outcome.notInjected))
         }
         return judged
     }

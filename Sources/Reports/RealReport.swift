@@ -293,7 +293,12 @@ extension RealReport {
     /// The real runs' scenario in the simulator for seeds 1...runs, as `overbook run SCENARIO
     /// --seed 1 --runs N` runs it: the report's other latency distribution.
     public static func simulatedCounterparts(of scenario: Scenario, runs: Int) -> [RunVerdict] {
-        (1...UInt64(runs)).map { Verdicts.simulate(scenario, seed: $0) }
+        simulatedCounterparts(runs: runs) { _ in scenario }
+    }
+
+    /// Seed N simulates the scenario real run N played (with `--swarm`, its own draw).
+    public static func simulatedCounterparts(runs: Int, scenario: (UInt64) -> Scenario) -> [RunVerdict] {
+        (1...UInt64(runs)).map { Verdicts.simulate(scenario($0), seed: $0) }
     }
 
     /// One line comparing the real runs' latency (wall clock) with the simulated runs' (virtual

@@ -33,8 +33,17 @@ public struct SkippedFault: Sendable, Hashable {
 
 extension Array where Element == FiredFault {
     /// `pause 1, reply-loss 3`, in the scenario format's kind order; "none" when empty.
-    public var countsByKind: String {
-        let counts = Dictionary(grouping: self, by: \.kind).mapValues(\.count)
+    public var countsByKind: String { FaultKind.counts(map(\.kind)) }
+}
+
+extension Array where Element == SkippedFault {
+    /// As `FiredFault`'s: how many faults of each kind were not injected.
+    public var countsByKind: String { FaultKind.counts(map(\.spec.kind)) }
+}
+
+extension FaultKind {
+    static func counts(_ kinds: [FaultKind]) -> String {
+        let counts = Dictionary(grouping: kinds, by: { $0 }).mapValues(\.count)
         guard !counts.isEmpty else { return "none" }
         return counts.keys.sorted().map { "\($0.rawValue) \(counts[$0]!)" }.joined(separator: ", ")
     }

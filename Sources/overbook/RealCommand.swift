@@ -48,9 +48,12 @@ struct RealCommand: ParsableCommand {
         crash = SIGKILL and a fresh process on the same port, latency-spike / request-loss / \
         reply-loss / partition in the proxies, redis-restart = the throwaway redis-server killed \
         and restarted empty, connection-loss = pg_terminate_backend of the target's backends, \
-        client-retry = the driver re-sends the same body. Faults it cannot carry out faithfully \
-        (redis-failover, redis-clock-jump, postgres-abort, statement-timeout, faults at a point \
-        of the algorithm) are listed as not injected, with why.
+        client-retry = the driver re-sends the same body; a pause or crash at a fault point is \
+        armed through the service's --fault-control (it stops itself, or exits, there). Faults \
+        it cannot carry out faithfully (redis-failover, redis-clock-jump, postgres-abort, \
+        statement-timeout, per-call pauses and crashes) are listed as not injected, with why. \
+        --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
+        from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`).
 
         Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
         --runs N` does) and writes an HTML report with the real runs and both latency \
@@ -61,6 +64,7 @@ struct RealCommand: ParsableCommand {
           overbook real scenarios/seed-experiment.yaml
           overbook real scenarios/seed-experiment.yaml --runs 20
           overbook real scenarios/seed-experiment.yaml --variant atomic+idempotent
+          overbook real scenarios/seed-experiment.yaml --swarm --runs 20 --variant crash-safe
         """
     )
 
@@ -75,6 +79,9 @@ struct RealCommand: ParsableCommand {
 
     @Option(help: "Booking replicas (default: the scenario's booking_replicas).")
     var replicas: Int?
+
+    @Flag(help: "Draw each run's faults, arrival spread and client timeout from its number (swarm testing, as `run --swarm`).")
+    var swarm = false
 
     @OptionGroup var backends: BackendOptions
 
@@ -99,26 +106,34 @@ struct RealCommand: ParsableCommand {
             print("faults: \(injected.count) of the scenario's \(scenario.faults.count) carried out on the real stack, through loopback proxies on every service hop")
             for skipped in notInjected { print("  \(skipped.line)") }
         }
+        if swarm { print("swarm: each run draws its own faults (run N as simulated swarm seed N), through loopback proxies on every service hop") }
         fflush(nil)
-        let (runs, scenarioToRun) = (self.runs, scenario)
-        let done = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount) { stack in
-            try await RealRun(stack: stack, scenario: scenarioToRun, announce: { line in
+        let (runs, scenarioToRun, swarm) = (self.runs, scenario, swarm)
+        let judged = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount, armFaults: swarm) { stack in
+            let real = RealRun(stack: stack, scenario: scenarioToRun, swarm: swarm, announce: { line in
                 print("  \(line)")
                 fflush(nil)
-            }).judged(1...UInt64(runs)) { run, verdict, duration in
+            })
+            return try await real.judged(1...UInt64(runs)) { run, verdict, duration in
+                if swarm {
+                    let drawn = real.scenario(forRun: run).faults.map(\.kind.rawValue)
+                    print("run \(run): swarm faults drawn: \(drawn.isEmpty ? "none" : drawn.joined(separator: ", "))")
+                }
                 guard runs > 1 else { return }
                 Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
                                  + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
                                  + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
-            }.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration, faults: $0.faults) }
+            }
         }
+        let done = judged.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration, faults: $0.faults) }
         let verdicts = done.map(\.verdict)
         var batch = BatchSummary()
         for verdict in verdicts { batch.add(verdict) }
         print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-        if !scenario.faults.isEmpty {
+        if !scenario.faults.isEmpty || swarm {
+            let skipped = swarm ? judged.flatMap(\.notInjected) : notInjected
             print("faults fired on the real stack\(runs == 1 ? "" : " in \(runs) runs"): \(done.flatMap(\.faults).countsByKind)"
-                  + (notInjected.isEmpty ? "" : "; not injected: \(notInjected.map(\.spec.kind.rawValue).joined(separator: ", "))"))
+                  + (skipped.isEmpty ? "" : "; not injected: \(swarm ? skipped.countsByKind : skipped.map(\.spec.kind.rawValue).joined(separator: ", "))"))
         }
         // The simulated counterpart leaves out what real mode left out, so the two compare.
         var simulatedScenario = scenario
@@ -130,7 +145,13 @@ struct RealCommand: ParsableCommand {
     /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
     /// latency distributions, and writes the real-mode report unless `--no-report`.
     func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [SkippedFault]) {
-        let simulated = RealReport.simulatedCounterparts(of: scenario, runs: runs)
+        let capabilities = RealFaultCapabilities(bookingReplicas: scenario.bookingReplicas, ownsRedis: backends.locations.noneGiven)
+        let simulated = RealReport.simulatedCounterparts(runs: runs) { seed in
+            guard swarm else { return scenario }
+            var drawn = Swarm.scenario(scenario, seed: seed)
+            drawn.faults = RealFaultInjector.plan(drawn.faults, capabilities).injected
+            return drawn
+        }
         print(RealReport.latencyComparison(real: done.map(\.verdict), simulated: simulated))
         guard !reportOptions.noReport else { return }
         let command = RealReport.simulatedCommand(scenarioPath: self.scenario, runs: runs, variant: variant, replicas: replicas,
