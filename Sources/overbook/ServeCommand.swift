@@ -1,5 +1,4 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
 import Foundation
@@ -80,13 +79,7 @@ struct ServeInventoryCommand: ParsableCommand {
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
         let (faultControl, note) = (options.faultControl, options.faultControlNote)
         try runService {
-            if seedData {
-                let seed = Scenario.seedExperiment()
-                let pool = try PostgresPool(url: url, poolSize: 1)
-                try await InventorySchema.migrate(pool)
-                try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
-                await pool.close()
-            }
+            if seedData { try await ServiceInstance.seedInventory(databaseURL: url) }
             let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
                                                                                       faultControl: faultControl ? .inventory() : nil))
             try await instance.runUntilSignalled(host: host, port: port) { bound in
@@ -164,22 +157,13 @@ struct ServeBookingCommand: ParsableCommand {
 
 /// A setting of the services as the command line reports it: a usage error naming the flag.
 func setting<T>(_ resolve: () throws -> T) throws -> T {
-    do {
-        return try resolve()
-    } catch let error as ServiceSettingError {
-        throw ValidationError(error.description)
-    }
+    try asUsageError(on: ServiceSettingError.self, resolve)
 }
 
 /// Runs a service until it is signalled (or, for a child of `overbook real`, its parent is gone).
 private func runService(_ body: @escaping @Sendable () async throws -> Void) throws {
     ServiceEnvironment.exitWithParent(announce: Console.error)
-    do {
-        try runBlocking(body)
-    } catch let error as ServiceConfigurationError {
-        Console.error(error.description)
-        throw ExitCode(2)
-    }
+    try exitingWithStatus2(on: ServiceConfigurationError.self) { try runBlocking(body) }
 }
 
 /// The line that says where a service listens, flushed at once: a parent that started it with
