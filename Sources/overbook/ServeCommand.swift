@@ -39,12 +39,14 @@ struct ServeOptions: ParsableArguments {
         try VariantOption.parse(variant)
     }
 
-    func validatePort(_ port: Int) throws {
+    /// What both services check before they start: `port`, these options, then the variant.
+    func validate(port: Int) throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
         guard !faultControl || FaultControlAddress.isLoopback(host) else {
             throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
         }
+        _ = try parsedVariant()
     }
 
     /// The announcement's note when the fault points are armed, so a log shows it.
@@ -68,8 +70,7 @@ struct ServeInventoryCommand: ParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func validate() throws {
-        try options.validatePort(port)
-        _ = try options.parsedVariant()
+        try options.validate(port: port)
     }
 
     func run() throws {
@@ -124,8 +125,7 @@ struct ServeBookingCommand: ParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func validate() throws {
-        try options.validatePort(port)
-        _ = try options.parsedVariant()
+        try options.validate(port: port)
         _ = try backoff()
         guard lockTTLMs >= 1, inventoryTimeoutMs >= 1 else { throw ValidationError("--lock-ttl-ms and --inventory-timeout-ms must be positive") }
         guard redisConnections >= 1, inventoryConnections >= 1 else { throw ValidationError("--redis-connections and --inventory-connections must be at least 1") }
