@@ -93,3 +93,17 @@ public struct ParallelSweep: Sendable {
         return Outcome(batch: merged, elapsed: now() - start, firstFound: shared.firstFound.withLock { $0.mapValues(\.after) })
     }
 }
+
+extension ClosedRange where Bound == UInt64 {
+    /// Seeds as a command line writes them: `A..B` (inclusive, A <= B) or a single seed.
+    public init?(seeds text: String) {
+        let parts = text.components(separatedBy: "..")
+        if parts.count == 1, let seed = UInt64(parts[0]) {
+            self = seed...seed
+        } else if parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high {
+            self = low...high
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,9 +1,36 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// The model checker's strategies, as `overbook check --strategy` names them.
 public enum SearchStrategy: String, CaseIterable, Sendable {
     case exhaustive, pct, random
+
+    /// What the strategy does and promises, as `overbook check --help` explains it.
+    public var summary: String {
+        switch self {
+        case .exhaustive:
+            "Every execution within the bounds, depth first, by re-execution. Faults are choices (fire here or not, at most "
+                + "--max-faults per execution); schedule choices that depart from the default order are bounded by --preemptions; "
+                + "latencies take their minimum. States are cached: at each decision the world's state hash (Redis and both "
+                + "databases, committed and pending rows, timers, parked and ready tasks, each task's observations so far) is "
+                + "looked up, and an execution that reaches a state already explored stops there. Prints whether the search "
+                + "completed, executions, distinct states and time. Meant for 2 to 4 users."
+        case .pct:
+            "Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010). Each user gets a random priority, the "
+                + "highest-priority ready user runs, and at d-1 random steps (--depth d) the running user drops below all others; "
+                + "at most --max-faults faults fire, at decisions drawn uniformly. Guarantee: a bug of depth d among n users and "
+                + "k steps is found by each run with probability at least 1/(n * k^(d-1)), so about n * k^(d-1) runs find it "
+                + "with probability 1 - 1/e."
+        case .random:
+            "Seeded random runs (seeds from --seed on), as `sweep` does."
+        }
+    }
+
+    /// `summary` under the strategy's name, indented as a help text lists them.
+    public var helpParagraph: String {
+        "  " + rawValue + String(repeating: " ", count: max(1, 12 - rawValue.count)) + summary
+    }
 
     /// How many of the scenario's users a search keeps by default: an exhaustive search of more
     /// than a few users does not finish.
@@ -33,6 +60,15 @@ public enum SearchStrategy: String, CaseIterable, Sendable {
 }
 
 extension Counterexample {
+    /// The schedule file that replays this counterexample of a search of the scenario file at
+    /// `scenarioPath`: run for `seed` with `variant`, fault `profile` (or `swarm`) and the
+    /// scenario's first `users` users.
+    public func schedule(scenarioPath: String, seed: UInt64, variant: Variant, profile: String?, swarm: Bool, users: Int) -> ScheduleFile {
+        ScheduleFile(scenario: scenarioPath, seed: seed, variant: variant.rawValue, profile: profile, swarm: swarm, users: users,
+                     violates: invariant.rawValue, traceHash: hex(traceHash), groupsSimultaneousTimers: groupsSimultaneousTimers,
+                     choices: choices)
+    }
+
     /// What `overbook check` prints about this counterexample once its schedule file is written.
     public func foundText(schedule path: String, replay: String) -> String {
         """

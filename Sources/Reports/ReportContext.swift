@@ -1,7 +1,7 @@
 import Checking
 
-/// What a report says about how it was made. The CLI fills it in: reports read no clock, no
-/// environment and no git themselves, so that rendering is a pure function of its inputs.
+/// What a report says about how it was made. The CLI fills it in (`ReportContext.current`):
+/// rendering reads no clock, no environment and no git, so that it is a pure function of its inputs.
 public struct ReportContext: Sendable {
     /// The command as the user typed it (shell-quoted), e.g. `overbook replay scenarios/x.yaml --seed 3`.
     public var commandLine: String

@@ -22,6 +22,9 @@ public enum Invariant: String, CaseIterable, Hashable, Sendable, Codable, Compar
     /// style, unknown outcomes either way).
     case linearizable = "history-linearizable"
 
+    /// Every invariant's name, comma-separated: the choices a help text or an error lists.
+    public static let names = allCases.map(\.rawValue).joined(separator: ", ")
+
     public static func < (a: Invariant, b: Invariant) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

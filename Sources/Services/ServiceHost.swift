@@ -185,6 +185,19 @@ public struct ServiceInstance: Sendable {
     }
 }
 
+extension ServiceInstance {
+    /// What `overbook serve inventory --seed-data` does before serving: migrates the inventory
+    /// database at `databaseURL` and inserts the seed experiment's rooms and nights. Rows that
+    /// already exist are left as they are.
+    public static func seedInventory(databaseURL: String) async throws {
+        let seed = Scenario.seedExperiment()
+        let pool = try PostgresPool(url: databaseURL, poolSize: 1)
+        try await InventorySchema.migrate(pool)
+        try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
+        await pool.close()
+    }
+}
+
 /// A server started with `ServiceInstance.start`.
 public struct RunningServer: Sendable {
     public let port: Int

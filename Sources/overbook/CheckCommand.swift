@@ -4,24 +4,6 @@ import RunObservation
 import Checking
 import Simulation
 
-extension Console {
-    /// A progress line for long searches: redrawn in place on a terminal, one line per call otherwise.
-    static func status(_ line: String) {
-        progress(stderrIsTerminal ? "\r\u{1B}[K" + line : line + "\n")
-    }
-
-    static func statusDone() {
-        if stderrIsTerminal { progress("\r\u{1B}[K") }
-    }
-}
-
-/// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
-func wallSeconds() -> @Sendable () -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    return { (clock.now - start).seconds }
-}
-
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -30,31 +12,14 @@ struct CheckCommand: ParsableCommand {
         Strategies (every one drives the same simulator through one choice source: which ready \
         job runs next, which latency a hop gets, whether a fault fires here):
 
-          exhaustive  Every execution within the bounds, depth first, by re-execution. Faults \
-        are choices (fire here or not, at most --max-faults per execution); schedule choices \
-        that depart from the default order are bounded by --preemptions; latencies take their \
-        minimum. States are cached: at each decision the world's state hash (Redis and both \
-        databases, committed and pending rows, timers, parked and ready tasks, each task's \
-        observations so far) is looked up, and an execution that reaches a state already \
-        explored stops there. Prints whether the search completed, executions, distinct \
-        states and time. Meant for 2 to 4 users.
-
-          pct         Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010). Each \
-        user gets a random priority, the highest-priority ready user runs, and at d-1 random \
-        steps (--depth d) the running user drops below all others; at most --max-faults faults \
-        fire, at decisions drawn uniformly. Guarantee: a bug of depth d among n users and k \
-        steps is found by each run with probability at least 1/(n * k^(d-1)), so about \
-        n * k^(d-1) runs find it with probability 1 - 1/e.
-
-          random      Seeded random runs (seeds from --seed on), as `sweep` does.
+        \(SearchStrategy.allCases.map(\.helpParagraph).joined(separator: "\n\n"))
 
         Faults: --max-faults K > 0 adds the 'choices' fault profile (pause past the TTL or crash \
         at any point of a booking replica, lose an inventory or COMMIT reply, or a client that \
         stops waiting for its confirm after 10 ms and sends it again while the first attempt \
-        runs on); --profile or \
-        --swarm add others. A violation's choices are written as a schedule file that \
-        `overbook replay SCENARIO --schedule FILE` replays exactly; then it is shrunk unless \
-        --no-shrink.
+        runs on); --profile or --swarm add others. A violation's choices are written as a \
+        schedule file that `overbook replay SCENARIO --schedule FILE` replays exactly; then it \
+        is shrunk unless --no-shrink.
 
         Examples:
           overbook check scenarios/last-room-one-night.yaml --strategy exhaustive --users 2 --max-faults 1
@@ -135,11 +100,10 @@ struct CheckCommand: ParsableCommand {
         Console.statusDone()
         print(report.summary(of: scenario, bounds: bounds))
         guard !report.counterexamples.isEmpty else { return }
+        let profile = options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil)
         for example in report.counterexamples {
-            let file = ScheduleFile(scenario: options.scenario, seed: seed, variant: scenario.variant.rawValue,
-                                    profile: options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm,
-                                    users: keep, violates: example.invariant.rawValue, traceHash: hex(example.traceHash),
-                                    groupsSimultaneousTimers: example.groupsSimultaneousTimers, choices: example.choices)
+            let file = example.schedule(scenarioPath: options.scenario, seed: seed, variant: scenario.variant, profile: profile,
+                                        swarm: options.swarm, users: keep)
             let path = try scheduleFile { try file.write(named: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", in: scheduleDir) }
             print(example.foundText(schedule: path, replay: options.replay.schedule(path)))
             if !noReport {
@@ -195,7 +159,7 @@ struct ShrinkCommand: ParsableCommand {
         var wanted: Invariant?
         if let invariant {
             guard let parsed = Invariant(rawValue: invariant) else {
-                throw ValidationError("--invariant must be one of: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError("--invariant must be one of: \(Invariant.names)")
             }
             wanted = parsed
         }
@@ -210,18 +174,13 @@ struct ShrinkCommand: ParsableCommand {
 func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, source: ScheduleFile, choices: [Choice]?,
                      grouped: Bool = false, options: ScenarioOptions, writeReport: Bool, directory: String, budget: Double) throws {
     let clock = wallSeconds()
-    let shrunk: ShrunkCounterexample
-    do {
-        shrunk = try Shrinker.shrink(scenario, seed: seed, choices: choices, grouped: grouped, invariant: invariant,
-                                     budgetSeconds: budget, now: clock) {
+    let shrunk = try exitingWithStatus2(on: ShrinkError.self) {
+        defer { Console.statusDone() }
+        return try Shrinker.shrink(scenario, seed: seed, choices: choices, grouped: grouped, invariant: invariant,
+                                   budgetSeconds: budget, now: clock) {
             Console.status("shrinking: \($0)")
         }
-    } catch {
-        Console.statusDone()
-        Console.error(error.description)
-        throw ExitCode(2)
     }
-    Console.statusDone()
     let file = shrunk.schedule(from: source, faultSpecs: scenario.faults.count)
     let path = try scheduleFile { try file.write(named: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", in: directory) }
     print(shrunk.summary(faultSpecs: scenario.faults.count, schedule: path,
@@ -240,12 +199,7 @@ func writeScheduleReport(_ scenario: Scenario, seed: UInt64, choices: [Choice], 
 
 /// A schedule file written or read, or the reason why not as an error message and exit status 2.
 func scheduleFile<T>(_ access: () throws -> T) throws -> T {
-    do {
-        return try access()
-    } catch let error as ScheduleFileError {
-        Console.error(error.description)
-        throw ExitCode(2)
-    }
+    try exitingWithStatus2(on: ScheduleFileError.self, access)
 }
 
 /// A schedule file read back: the scenario as it ran and the choices to replay.

@@ -29,6 +29,15 @@ enum Console {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// A progress line for long searches: redrawn in place on a terminal, one line per call otherwise.
+    static func status(_ line: String) {
+        progress(stderrIsTerminal ? "\r\u{1B}[K" + line : line + "\n")
+    }
+
+    static func statusDone() {
+        if stderrIsTerminal { progress("\r\u{1B}[K") }
+    }
+
     struct StandardError: TextOutputStream {
         mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
     }
@@ -50,21 +59,47 @@ extension ProgressMeter {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
+/// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
+func wallSeconds() -> @Sendable () -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    return {
+        let (seconds, attoseconds) = (clock.now - start).components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// `body`'s value; an error of type `E` instead ends the command with its description as an
+/// error message and exit status 2 (bad input or a broken environment, not a finding).
+func exitingWithStatus2<T, E: Error & CustomStringConvertible>(on _: E.Type, _ body: () throws -> T) throws -> T {
+    try exitingWithStatus2(describing: { ($0 as? E)?.description }, body)
+}
+
+/// `body`'s value; an error that `describe` puts into words instead ends the command with those
+/// words as an error message and exit status 2. Other errors propagate as they are.
+func exitingWithStatus2<T>(describing describe: (any Error) -> String?, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        guard let message = describe(error) else { throw error }
+        Console.error(message)
+        throw ExitCode(2)
+    }
+}
+
+/// `resolve`'s value; an error of type `E` instead is a usage error with its description (the
+/// usage is shown, exit status 64).
+func asUsageError<T, E: Error & CustomStringConvertible>(on _: E.Type, _ resolve: () throws -> T) throws -> T {
+    do {
+        return try resolve()
+    } catch let error as E {
+        throw ValidationError(error.description)
     }
 }
 
 /// Loads a scenario or exits with the loader's file:line:column message.
 func loadScenario(_ path: String) throws -> Scenario {
-    do {
-        return try ScenarioLoader.load(path: path)
-    } catch {
-        Console.error(error.description)
-        throw ExitCode(2)
-    }
+    try exitingWithStatus2(on: ScenarioError.self) { try ScenarioLoader.load(path: path) }
 }
 
 /// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
@@ -77,12 +112,7 @@ func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scena
 /// Runs a `RealSession` call with `overbook COMMAND: ...` progress lines on stderr; a set-up
 /// failure is an error message and exit status 2.
 func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
-    do {
-        return try session { Console.progress("overbook \(command): \($0)\n") }
-    } catch let error as RealModeError {
-        Console.error(error.description)
-        throw ExitCode(2)
-    }
+    try exitingWithStatus2(on: RealModeError.self) { try session { Console.progress("overbook \(command): \($0)\n") } }
 }
 
 /// Figures from a debug build mislead; the benchmarks say so first.

@@ -73,13 +73,10 @@ struct LoadCommand: ParsableCommand {
         print(report.text)
         if let output {
             let file = LoadResultsFile(url: urls.joined(separator: ","), users: users, roomID: roomId, checkIn: checkIn, checkOut: checkOut, report: report)
-            do {
+            try exitingWithStatus2(describing: { "could not write \(output): \($0.localizedDescription)" }) {
                 try file.encoded().write(to: URL(fileURLWithPath: output))
-                print("Results written to \(output)")
-            } catch {
-                Console.error("could not write \(output): \(error.localizedDescription)")
-                throw ExitCode(2)
             }
+            print("Results written to \(output)")
         }
         if !report.passed { throw ExitCode(1) }
     }

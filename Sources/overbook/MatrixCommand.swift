@@ -44,12 +44,7 @@ struct MatrixCommand: ParsableCommand {
 
     func run() throws {
         let base = try loadScenario(scenario)
-        let profiles: [FaultProfile]
-        do {
-            profiles = try FaultProfile.named(list: self.profiles)
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let profiles = try asUsageError(on: UnknownFaultProfile.self) { try FaultProfile.named(list: self.profiles) }
         let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
             ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
@@ -69,19 +64,9 @@ struct MatrixCommand: ParsableCommand {
     func writeReport(_ cells: [MatrixCell], base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>) {
         guard !reportOptions.noReport else { return }
         let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let reportCells = cells.map { cell in
-            // A replay report that cannot be written is left out of the matrix: its cell still
-            // prints the command.
-            let (replays, _) = FailureReplays.write(
-                for: cell.batch, invariants: MatrixReport.safety, scenario: { MatrixCell.scenario(base, variant: cell.variant, profile: cell.profile, seed: $0) },
-                path: { ReportPaths.matrixReplay(scenario: base.name, variant: cell.variant.rawValue, profile: cell.profile.name, seed: $0, directory: directory) },
-                context: { Reporting.context(scenarioPath: scenario, replayCommand: replayCommand(cell, seed: $0)) })
-            let commands = cell.batch.failures.filter { MatrixReport.safety.contains($0.key) }.mapValues { replayCommand(cell, seed: $0.firstSeed) }
-            return MatrixReport.Cell(variant: cell.variant, profile: cell.profile.name, batch: cell.batch, replays: replays, commands: commands)
-        }
-        let html = MatrixReport.html(cells: reportCells, variants: variants, profiles: profiles.map { ($0.name, $0.summary) },
-                                     scenario: base, seeds: seeds, context: Reporting.context(scenarioPath: scenario, replayCommand: nil))
+        let html = MatrixReport.html(cells: cells, scenario: base, variants: variants, profiles: profiles, seeds: seeds,
+                                     context: Reporting.context(scenarioPath: scenario, replayCommand: nil), replaysBeside: path,
+                                     replayCommand: replayCommand)
         Reporting.publish(html, to: path)
     }
 }

@@ -10,11 +10,9 @@ struct Overbook: ParsableCommand {
         users, virtual time, simulated Redis, PostgreSQL and network; checks invariants as the run \
         goes and at quiescence; any failing seed replays exactly.
 
-        Examples:
+        Examples (each command's --help has more):
           overbook run scenarios/seed-experiment.yaml
-          overbook run scenarios/seed-experiment.yaml --seed 7 --runs 10000
           overbook replay scenarios/seed-experiment.yaml --seed 7
-          overbook replay scenarios/seed-experiment.yaml --seed 7 --trace run-7.jsonl
           overbook sweep scenarios/seed-experiment.yaml --seeds 1..100000 --swarm --jobs 2
           overbook matrix --seeds 200
           overbook check scenarios/last-room-one-night.yaml --strategy exhaustive --users 2 --max-faults 1

@@ -61,11 +61,8 @@ struct ReplayCommand: ParsableCommand {
         }
         let events = verdict.simulated.events
         if let trace {
-            do {
+            try exitingWithStatus2(describing: { "cannot write the trace to \(trace): \($0.localizedDescription)" }) {
                 try events.map { $0.jsonLine + "\n" }.joined().write(toFile: trace, atomically: true, encoding: .utf8)
-            } catch {
-                Console.error("cannot write the trace to \(trace): \(error.localizedDescription)")
-                throw ExitCode(2)
             }
             print("wrote \(events.count) events to \(trace)")
         } else {

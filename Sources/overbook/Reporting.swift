@@ -2,7 +2,6 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
-import Foundation
 import Reports
 
 struct ReportOptions: ParsableArguments {
@@ -13,36 +12,11 @@ struct ReportOptions: ParsableArguments {
     var noReport = false
 }
 
-/// Writes the HTML reports: the CLI's side of `Reports`, which itself reads no clock, git or
-/// environment.
+/// Writes the HTML reports: which report a command asked for, where it goes, and what is printed.
 enum Reporting {
     static func context(scenarioPath: String, replayCommand: String?, wallSeconds: Double? = nil) -> ReportContext {
-        ReportContext(commandLine: CommandLine.arguments.map(shellQuoted).joined(separator: " ").replacingOccurrences(of: CommandLine.arguments[0], with: "overbook"),
-                      scenarioPath: scenarioPath, gitCommit: gitCommit, toolchain: toolchain,
-                      generatedAt: ISO8601DateFormatter().string(from: Date()), replayCommand: replayCommand, wallSeconds: wallSeconds)
+        ReportContext.current(scenarioPath: scenarioPath, replayCommand: replayCommand, wallSeconds: wallSeconds)
     }
-
-    static let toolchain: String = {
-        #if compiler(>=6.3)
-        "Swift 6.3 or later"
-        #else
-        "Swift 6"
-        #endif
-    }()
-
-    static let gitCommit: String = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "describe", "--always", "--dirty", "--abbrev=12"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "unknown" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
-    }()
 
     /// Writes `html` to `path` and refreshes the index beside it; prints where.
     static func publish(_ html: String, to path: String) {
@@ -71,15 +45,11 @@ enum Reporting {
                       reportOptions: ReportOptions, wallSeconds: Double) {
         guard !reportOptions.noReport else { return }
         let path = reportOptions.report ?? ReportPaths.batch(scenario: base.name, firstSeed: firstSeed, runs: batch.runs)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let (replays, problems) = FailureReplays.write(
-            for: batch, invariants: Invariant.allCases, scenario: { options.scenario(base, seed: $0) },
-            path: { ReportPaths.replay(scenario: base.name, seed: $0, directory: directory) },
-            context: { context(scenarioPath: options.scenario, replayCommand: options.replay.seed($0)) })
+        let (html, problems) = BatchReport.html(batch: batch, scenario: base, firstSeed: firstSeed,
+                                                context: context(scenarioPath: options.scenario, replayCommand: nil, wallSeconds: wallSeconds),
+                                                replaysBeside: path, scenarioForSeed: { options.scenario(base, seed: $0) },
+                                                replayCommand: options.replay.seed)
         problems.forEach(Console.error)
-        let html = BatchReport.html(batch: batch, scenario: base, firstSeed: firstSeed,
-                                    context: context(scenarioPath: options.scenario, replayCommand: nil, wallSeconds: wallSeconds),
-                                    failingReplays: replays)
         publish(html, to: path)
     }
 }

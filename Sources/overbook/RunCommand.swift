@@ -64,12 +64,7 @@ extension UnavailableMeaning: ExpressibleByArgument {}
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
 func logInvocation(_ command: String, _ options: ScenarioOptions, scenario: Scenario, seed: UInt64, extra: [String] = []) {
-    var fields = ["scenario=\(options.scenario)", "seed=\(seed)", "variant=\(scenario.variant.rawValue)",
-                  "profile=\(options.faultProfile?.name ?? "none")",
-                  "users=\(scenario.userCount)", "booking_replicas=\(scenario.bookingReplicas)",
-                  "lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds))", "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds))", "faults=\(scenario.faults.count)"]
-    fields += extra
-    print("overbook \(command): " + fields.joined(separator: " "))
+    print(invocationLine(command, scenarioPath: options.scenario, scenario: scenario, seed: seed, profile: options.faultProfile?.name, extra: extra))
 }
 
 struct RunCommand: ParsableCommand {

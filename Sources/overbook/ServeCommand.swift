@@ -1,5 +1,4 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
 import Foundation
@@ -40,12 +39,14 @@ struct ServeOptions: ParsableArguments {
         try VariantOption.parse(variant)
     }
 
-    func validatePort(_ port: Int) throws {
+    /// What both services check before they start: `port`, these options, then the variant.
+    func validate(port: Int) throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
         guard !faultControl || FaultControlAddress.isLoopback(host) else {
             throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
         }
+        _ = try parsedVariant()
     }
 
     /// The announcement's note when the fault points are armed, so a log shows it.
@@ -69,8 +70,7 @@ struct ServeInventoryCommand: ParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func validate() throws {
-        try options.validatePort(port)
-        _ = try options.parsedVariant()
+        try options.validate(port: port)
     }
 
     func run() throws {
@@ -80,13 +80,7 @@ struct ServeInventoryCommand: ParsableCommand {
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
         let (faultControl, note) = (options.faultControl, options.faultControlNote)
         try runService {
-            if seedData {
-                let seed = Scenario.seedExperiment()
-                let pool = try PostgresPool(url: url, poolSize: 1)
-                try await InventorySchema.migrate(pool)
-                try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
-                await pool.close()
-            }
+            if seedData { try await ServiceInstance.seedInventory(databaseURL: url) }
             let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
                                                                                       faultControl: faultControl ? .inventory() : nil))
             try await instance.runUntilSignalled(host: host, port: port) { bound in
@@ -131,8 +125,7 @@ struct ServeBookingCommand: ParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func validate() throws {
-        try options.validatePort(port)
-        _ = try options.parsedVariant()
+        try options.validate(port: port)
         _ = try backoff()
         guard lockTTLMs >= 1, inventoryTimeoutMs >= 1 else { throw ValidationError("--lock-ttl-ms and --inventory-timeout-ms must be positive") }
         guard redisConnections >= 1, inventoryConnections >= 1 else { throw ValidationError("--redis-connections and --inventory-connections must be at least 1") }
@@ -164,22 +157,13 @@ struct ServeBookingCommand: ParsableCommand {
 
 /// A setting of the services as the command line reports it: a usage error naming the flag.
 func setting<T>(_ resolve: () throws -> T) throws -> T {
-    do {
-        return try resolve()
-    } catch let error as ServiceSettingError {
-        throw ValidationError(error.description)
-    }
+    try asUsageError(on: ServiceSettingError.self, resolve)
 }
 
 /// Runs a service until it is signalled (or, for a child of `overbook real`, its parent is gone).
 private func runService(_ body: @escaping @Sendable () async throws -> Void) throws {
     ServiceEnvironment.exitWithParent(announce: Console.error)
-    do {
-        try runBlocking(body)
-    } catch let error as ServiceConfigurationError {
-        Console.error(error.description)
-        throw ExitCode(2)
-    }
+    try exitingWithStatus2(on: ServiceConfigurationError.self) { try runBlocking(body) }
 }
 
 /// The line that says where a service listens, flushed at once: a parent that started it with

@@ -4,18 +4,12 @@ import RunObservation
 import Checking
 import Foundation
 
-/// `A..B` (inclusive) or a single seed.
+/// `--seeds`: `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {
     var range: ClosedRange<UInt64>
     init?(argument: String) {
-        let parts = argument.components(separatedBy: "..")
-        if parts.count == 1, let seed = UInt64(parts[0]) {
-            range = seed...seed
-        } else if parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high {
-            range = low...high
-        } else {
-            return nil
-        }
+        guard let range = ClosedRange(seeds: argument) else { return nil }
+        self.range = range
     }
 }
 
@@ -47,7 +41,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Stop at the first seed that breaks any invariant.")
     var stopOnFailure = false
 
-    @Option(help: "Stop at the first seed that breaks one of these invariants (comma-separated: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(help: "Stop at the first seed that breaks one of these invariants (comma-separated: \(Invariant.names)).")
     var stopOn: String?
 
     @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
@@ -64,7 +58,7 @@ struct SweepCommand: ParsableCommand {
     mutating func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         for name in stopOn?.split(separator: ",") ?? [] where Invariant(rawValue: String(name)) == nil {
-            throw ValidationError("--stop-on: unknown invariant '\(name)'; use: \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--stop-on: unknown invariant '\(name)'; use: \(Invariant.names)")
         }
     }
 

@@ -45,15 +45,11 @@ struct ValidateCommand: ParsableCommand {
         let room = RoomID(roomId)
         let night = Night(iso: checkIn)!
         let expected = expectedBookings >= 0 ? expectedBookings : nil
-        let validation: DatabaseValidation
-        do {
-            validation = try runBlocking {
+        let validation = try exitingWithStatus2(describing: { "could not read the databases: \($0)" }) {
+            try runBlocking {
                 try await DatabaseValidation.run(inventoryDatabaseURL: inventoryURL, bookingDatabaseURL: bookingURL,
                                                  room: room, night: night, expectedBookings: expected)
             }
-        } catch {
-            Console.error("could not read the databases: \(error)")
-            throw ExitCode(2)
         }
         print(validation.text)
         if !validation.passed { throw ExitCode(1) }
