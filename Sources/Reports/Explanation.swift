@@ -315,6 +315,9 @@ enum Explainer {
 
         func readCauses(_ users: [Int], night key: RoomNight) -> [String] {
             let facts = self.facts!
+            // A user who re-sent its confirm can hold two of the bookings: name it once.
+            var seen = Set<Int>()
+            let users = users.filter { seen.insert($0).inserted }
             guard users.count > 1 else { return [] }
             var reads: [(user: Int, time: Int64, quantity: Int64)] = []
             for user in users {

@@ -175,6 +175,19 @@ enum OverbookBinary {
         #expect(replay.error.isEmpty || !replay.error.contains("diverged"))
     }
 
+    /// The README's check, as a user runs it: shrinking and the shrunk run's HTML report included
+    /// (it crashed once building the explanation of a history where a user re-sent its confirm).
+    @Test func theReadmesCheckWritesItsReport() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-check-report-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let check = try OverbookBinary.run(["check", "scenarios/last-room-one-night.yaml", "--strategy", "exhaustive", "--users", "2",
+                                            "--max-faults", "1", "--schedule-dir", directory])
+        #expect(check.status == 1, "a violation exits 1: \(check.output)\(check.error)")
+        let line = try #require(check.output.split(separator: "\n").first { $0.hasPrefix("report: reports/") }, "\(check.output)")
+        let path = String(line.dropFirst("report: ".count).prefix { $0 != " " })
+        #expect(FileManager.default.fileExists(atPath: OverbookBinary.packageRoot.appendingPathComponent(path).path), "\(path)")
+    }
+
     @Test func aShrunkSwarmSeedReplaysInANewProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("overbook-shrink-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -172,7 +172,7 @@ func parse(_ yaml: String) throws(ScenarioError) -> Scenario {
               - {kind: request-loss, hop: client-booking, ratio: 1/100, from: 0ms, until: 2s}
               - {kind: reply-loss, hop: booking-inventory, ratio: 1/50, limit: 3}
               - {kind: partition, between: [booking-1, redis], at: 50ms, duration: 2s}
-              - {kind: crash, target: inventory, point: before-commit, duration: 500ms}
+              - {kind: crash, target: inventory, point: inventory-before-commit, duration: 500ms}
               - {kind: redis-restart, at: 100ms}
               - {kind: redis-failover, point: after-lock-acquired, duration: 20ms}
               - {kind: redis-clock-jump, at: 30ms, duration: 11s}
