@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Services", "Backends", "BookingCore", "RealHarness",
+                "Services", "Backends", "BookingCore", "RealHarness", "Checking", "RunObservation",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

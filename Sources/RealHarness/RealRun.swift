@@ -77,7 +77,7 @@ public struct RealRun: Sendable {
                           sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
                           booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
         }
-        let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentState(time: duration))
+        let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentStateOnceReachable(time: duration))
         let deaths = (stack.exitedChildren() + (injector?.problems ?? [])).map { Violation(at: duration, .serviceDied($0)) }
         return Outcome(observation: observation, duringRun: deaths, confirms: results, duration: duration, faults: fired,
                        scenario: scenario, notInjected: injector?.skipped ?? [])
@@ -139,6 +139,21 @@ public struct RealRun: Sendable {
 
     /// What the databases and Redis hold now, read through the same store protocols the
     /// services use.
+    /// `quiescentState`, read again (up to 3 times, 0.5 s apart) when it fails: a backend that
+    /// was restarted during the run drops the connections the driver had open to it, and each
+    /// is replaced only at its next use.
+    func quiescentStateOnceReachable(time: Int64) async throws -> QuiescentState {
+        var attempt = 1
+        while true {
+            do {
+                return try await quiescentState(time: time)
+            } catch where attempt < 3 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
     public func quiescentState(time: Int64) async throws -> QuiescentState {
         let bookings = try await PostgresBookingDatabase(pool: stack.bookingPool).allBookings()
         let inventory = PostgresInventoryDatabase(pool: stack.inventoryPool)

@@ -151,9 +151,13 @@ public final class RealStack: Sendable {
 
     // MARK: Services
 
-    /// This very binary, for the `overbook serve` children.
+    /// The binary the `overbook serve` children run: this very one, unless a test (whose own
+    /// binary is the test runner) names the built `overbook`.
+    static let executableOverride = Mutex<String?>(nil)
+
     static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        executableOverride.withLock { $0 }
+            ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Starts the inventory service and `replicas` booking replicas, each `overbook serve ...`

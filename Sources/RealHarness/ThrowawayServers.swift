@@ -12,7 +12,6 @@ import Glibc
 /// `overbook-pg`, created on first use; override with OVERBOOK_PG_USER).
 public final class ThrowawayServers: Sendable {
     public let directory: URL
-    public let postgres: Process
     public let redisURL: String
     /// Superuser `overbook`, database `postgres`; the run creates its own databases beside it.
     public let postgresURL: String
@@ -20,13 +19,19 @@ public final class ThrowawayServers: Sendable {
     /// has begun, after which no restart may start another.
     private let redisState: Mutex<(process: Process, stopped: Bool)>
 
+    /// The postmaster running now (a restart replaces it), and whether `stopAll` has begun.
+    private let postgresState: Mutex<(process: Process, stopped: Bool)>
+
     /// The redis-server running now.
     public var redis: Process { redisState.withLock { $0.process } }
+
+    /// The PostgreSQL postmaster running now.
+    public var postgres: Process { postgresState.withLock { $0.process } }
 
     private init(directory: URL, redis: Process, postgres: Process, redisURL: String, postgresURL: String) {
         self.directory = directory
         self.redisState = Mutex((redis, false))
-        self.postgres = postgres
+        self.postgresState = Mutex((postgres, false))
         self.redisURL = redisURL
         self.postgresURL = postgresURL
     }
@@ -62,6 +67,10 @@ public final class ThrowawayServers: Sendable {
             state.stopped = true
             return state.process
         }
+        let postgres = postgresState.withLock { state in
+            state.stopped = true
+            return state.process
+        }
         async let stopRedis: Void = stopChild(redis, signal: SIGTERM, grace: .seconds(5))
         async let stopPostgres: Void = stopChild(postgres, signal: SIGINT, grace: .seconds(15))
         _ = await (stopRedis, stopPostgres)
@@ -88,6 +97,25 @@ public final class ThrowawayServers: Sendable {
         await stopChild(redis, signal: SIGKILL, grace: .seconds(2))
         try await Task.sleep(for: downtime)
         return try await startRedis(tools: try ServerTools.find(), directory: directory, port: port).0
+    }
+
+    /// PostgreSQL stopped as a crash stops it (SIGQUIT, the immediate shutdown: every backend
+    /// ends at once, no checkpoint; open transactions are lost and recovery runs at the next
+    /// start), down for `downtime`, then started again on the same data and port.
+    public func restartPostgres(downtime: Duration) async throws {
+        guard let port = URLComponents(string: postgresURL)?.port else { throw RealModeError("no port in \(postgresURL)") }
+        await stopChild(postgres, signal: SIGQUIT, grace: .seconds(10))
+        try await Task.sleep(for: downtime)
+        let tools = try ServerTools.find()
+        guard let fresh = try await Self.launchPostgres(tools: tools, directory: directory, port: port, attempts: 300).process else {
+            throw RealModeError("PostgreSQL did not come back on port \(port); see \(directory.appendingPathComponent("logs/postgres.log").path)")
+        }
+        let keep = postgresState.withLock { state in
+            guard !state.stopped else { return false }
+            state.process = fresh
+            return true
+        }
+        if !keep { await stopChild(fresh, signal: SIGINT, grace: .seconds(10)) }
     }
 
     // MARK: Setting up
@@ -228,27 +256,36 @@ public final class ThrowawayServers: Sendable {
         var lastLog = ""
         for _ in 1...5 {
             let port = try freeLoopbackPort()
-            let log = directory.appendingPathComponent("logs/postgres.log")
-            // SIGINT is PostgreSQL's fast shutdown: the right death signal for a throwaway server.
-            let process = try await ChildSpawner.shared.launch("\(tools.postgresBin)/postgres", [
-                "-D", data.path, "-p", "\(port)", "-k", directory.appendingPathComponent("pg/sock").path,
-                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB",
-            ], log: log, user: user, deathSignal: "INT")
-            let url = "postgresql://overbook@127.0.0.1:\(port)/postgres"
-            let pool = try PostgresPool(url: url, poolSize: 1)
-            for _ in 0..<300 where process.isRunning {
-                if (try? await pool.execute("SELECT 1")) != nil {
-                    await pool.close()
-                    return (process, url)
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            await pool.close()
-            lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            await stopChild(process, signal: SIGINT, grace: .seconds(10))
+            let (process, log) = try await launchPostgres(tools: tools, directory: directory, port: port, attempts: 300)
+            if let process { return (process, "postgresql://overbook@127.0.0.1:\(port)/postgres") }
+            lastLog = log
         }
         throw RealModeError("PostgreSQL did not start; its log ends with:\n\(lastLog.suffix(1500))")
+    }
+
+    /// The postmaster on the initialized data directory and `port`, once it answers (polled
+    /// every 100 ms, `attempts` times); otherwise `nil` (stopped again) and its log.
+    static func launchPostgres(tools: ServerTools, directory: URL, port: Int, attempts: Int) async throws -> (process: Process?, log: String) {
+        let data = directory.appendingPathComponent("pg/data")
+        let user = tools.postgresUser.map { (uid: $0.uid, gid: $0.gid) }
+        let log = directory.appendingPathComponent("logs/postgres.log")
+        // SIGINT is PostgreSQL's fast shutdown: the right death signal for a throwaway server.
+        let process = try await ChildSpawner.shared.launch("\(tools.postgresBin)/postgres", [
+            "-D", data.path, "-p", "\(port)", "-k", directory.appendingPathComponent("pg/sock").path,
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB",
+        ], log: log, user: user, deathSignal: "INT")
+        let pool = try PostgresPool(url: "postgresql://overbook@127.0.0.1:\(port)/postgres", poolSize: 1)
+        for _ in 0..<attempts where process.isRunning {
+            if (try? await pool.execute("SELECT 1")) != nil {
+                await pool.close()
+                return (process, "")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await pool.close()
+        await stopChild(process, signal: SIGINT, grace: .seconds(10))
+        return (nil, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 }
 
