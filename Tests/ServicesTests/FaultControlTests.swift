@@ -7,10 +7,15 @@ import Testing
 /// PostgreSQL and Redis: a parked point is a barrier the driver orders steps with, a hold
 /// delays, and a service without the flag has none of it.
 @Suite(.serialized) struct FaultControlTests {
+    /// Fault control on, and a Redis database of this suite's own: another suite's fixture
+    /// deletes the lock keys of database 9 as it starts, which would free a parked holder's lock.
     static var armed: ServiceFixture.Overrides {
-        var overrides = ServiceFixture.Overrides()
-        overrides.faultControl = true
-        return overrides
+        get throws {
+            var overrides = ServiceFixture.Overrides()
+            overrides.faultControl = true
+            overrides.redisURL = try TestServers.redisURL().replacingOccurrences(of: "/9", with: "/13")
+            return overrides
+        }
     }
 
     static func confirm(user: Int) -> String {
@@ -22,7 +27,7 @@ import Testing
     /// A reserve parked before its COMMIT has written its UPDATE but not committed it: another
     /// reader sees the room free until the driver releases the point.
     @Test func aReserveParkedBeforeItsCommitIsInvisibleUntilReleased() async throws {
-        try await ServiceFixture.with(Self.armed) { fixture in
+        try await ServiceFixture.with(try Self.armed) { fixture in
             let control = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
             _ = try await control.arm(.inventoryBeforeCommit, .park)
             async let reserve = fixture.inventory(.POST, "/rooms/1/reserve", body: Self.reserveBody)
@@ -41,7 +46,7 @@ import Testing
     /// A confirm parked with the lock held orders a second confirm behind it, as a simulated
     /// schedule would: the second finds the lock taken and answers 503; released, the first books.
     @Test func aConfirmParkedHoldingTheLockMakesTheNextOneWait() async throws {
-        try await ServiceFixture.with(Self.armed) { fixture in
+        try await ServiceFixture.with(try Self.armed) { fixture in
             let control = FaultControlClient(serviceURL: fixture.bookingURL, client: fixture.client)
             _ = try await control.arm(.lockAcquired, .park)
             async let first = fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 1))
@@ -56,7 +61,7 @@ import Testing
     }
 
     @Test func aHeldPointDelaysTheAnswer() async throws {
-        try await ServiceFixture.with(Self.armed) { fixture in
+        try await ServiceFixture.with(try Self.armed) { fixture in
             let control = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
             // skip 1: the first request passes, the second is held.
             _ = try await control.arm(.inventoryAfterRead, .hold(.milliseconds(400)), skip: 1)
@@ -72,7 +77,7 @@ import Testing
     }
 
     @Test func badArmingIsRefusedWithWhatToDo() async throws {
-        try await ServiceFixture.with(Self.armed) { fixture in
+        try await ServiceFixture.with(try Self.armed) { fixture in
             let wrongService = try await fixture.request(.POST, fixture.inventoryURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/arm",
                                                          body: #"{"point": "before-commit", "action": "park"}"#)
             #expect(wrongService.status == 400)
