@@ -260,3 +260,10 @@ public struct NewBooking: Hashable, Sendable {
         self.status = status
     }
 }
+
+/// Whole milliseconds of `duration`, rounded down: how the services' command-line flags and the
+/// fault control's JSON give durations.
+public func milliseconds(_ duration: Duration) -> Int64 {
+    let (seconds, attoseconds) = duration.components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+}

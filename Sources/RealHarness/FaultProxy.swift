@@ -1,3 +1,4 @@
+import BookingCore
 #if canImport(Glibc)
 import Glibc
 #endif

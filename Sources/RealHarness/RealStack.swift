@@ -361,10 +361,6 @@ public final class RealStack: Sendable {
     }
 }
 
-public func milliseconds(_ duration: Duration) -> Int64 {
-    let (seconds, attoseconds) = duration.components
-    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-}
 
 /// The last lines of a log file, indented, for error messages.
 func tail(_ url: URL, lines: Int = 20) -> String {

@@ -289,7 +289,7 @@ public struct FaultControlClient: Sendable {
         case .stopProcess: body.action = "stop"
         case .hold(let duration):
             body.action = "hold"
-            body.durationMs = Int64(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+            body.durationMs = milliseconds(duration)
         }
         return try await send("/arm", body: try JSONEncoder().encode(body))
     }
