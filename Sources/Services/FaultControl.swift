@@ -32,6 +32,26 @@ public enum PointAction: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Who a request works for, as the driver of a fault-controlled stack names it (`u3a1`: user 3,
+/// first attempt): sent in a header, bound for the request's handling by a fault-controlled
+/// service, and passed on in its own calls (booking to inventory), so a point can be armed for
+/// one request and a barrier released for one request. Never set in a plain service.
+public enum FaultOrigin {
+    public static let header = "X-Overbook-Origin"
+    @TaskLocal public static var label: String?
+}
+
+/// Binds `FaultOrigin.label` from the request's header, at most 64 characters.
+struct FaultOriginMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let name = FaultOrigin.header.lowercased()
+        guard let label = request.headers.first(where: { $0.name.canonicalName == name })?.value, !label.isEmpty, label.count <= 64 else {
+            return try await next(request, context)
+        }
+        return try await FaultOrigin.$label.withValue(label) { try await next(request, context) }
+    }
+}
+
 /// The real services' fault points when `overbook serve --fault-control` arms them: a driver
 /// (`FaultControlClient`, over `/_overbook/faults` on the service's own loopback listener) arms
 /// a point for the next request or requests that reach it. Without the flag a service has none
@@ -47,12 +67,20 @@ public final class ControlledFaultPoints: FaultPoints {
         var remaining: Int
         /// Requests that reach the point and pass before the action begins.
         var skip: Int
+        /// Only requests of this `FaultOrigin` (any request: `nil`).
+        var origin: String?
+    }
+
+    struct Parked {
+        var origin: String?
+        /// Resumed with what the request does on leaving the barrier (`nil`: it goes on).
+        var continuation: CheckedContinuation<PointAction?, Never>
     }
 
     struct State {
         var armed: [Armed] = []
         var reached: [AlgorithmPoint: Int] = [:]
-        var parked: [AlgorithmPoint: [CheckedContinuation<Void, Never>]] = [:]
+        var parked: [AlgorithmPoint: [Parked]] = [:]
         /// Bumped by each release of a point, so a request that decided to park just before a
         /// release does not park after it and wait forever.
         var releases: [AlgorithmPoint: Int] = [:]
@@ -71,28 +99,35 @@ public final class ControlledFaultPoints: FaultPoints {
         ControlledFaultPoints(points: AlgorithmPoint.allCases.filter(\.isInventoryPoint))
     }
 
-    /// Arms `point` for the `count` requests that reach it after the next `skip`.
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0) throws(InputProblem) {
+    /// Arms `point` for the `count` requests (of `origin` only, if given) that reach it after
+    /// the next `skip`.
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil) throws(InputProblem) {
         guard points.contains(point) else {
             throw .badRequest("this service does not reach \(point.rawValue); its points are \(points.map(\.rawValue).joined(separator: ", "))")
         }
         guard count >= 1 else { throw .badRequest("count must be at least 1") }
         guard skip >= 0 else { throw .badRequest("skip must be 0 or more") }
-        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count, skip: skip)) }
+        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count, skip: skip, origin: origin)) }
     }
 
-    /// Lets every request parked at `point` (every point: `nil`) go on; how many there were.
+    /// Lets the requests parked at `point` (every point: `nil`; of `origin` only, if given) go
+    /// on, each doing `then` first (`nil`: nothing; a hold waits, a stop or crash acts right
+    /// there); how many there were.
     @discardableResult
-    public func release(_ point: AlgorithmPoint?) -> Int {
+    public func release(_ point: AlgorithmPoint?, origin: String? = nil, then: PointAction? = nil) -> Int {
         let waiting = state.withLock { state in
-            var waiting: [CheckedContinuation<Void, Never>] = []
+            var waiting: [Parked] = []
             for candidate in points where point == nil || candidate == point {
-                waiting += state.parked.removeValue(forKey: candidate) ?? []
-                state.releases[candidate, default: 0] += 1
+                guard let here = state.parked[candidate] else { continue }
+                let (leaving, staying) = (here.filter { origin == nil || $0.origin == origin }, here.filter { origin != nil && $0.origin != origin })
+                waiting += leaving
+                state.parked[candidate] = staying.isEmpty ? nil : staying
+                // Only a release of everyone there can overtake a request about to park.
+                if origin == nil { state.releases[candidate, default: 0] += 1 }
             }
             return waiting
         }
-        for continuation in waiting { continuation.resume() }
+        for parked in waiting { parked.continuation.resume(returning: then) }
         return waiting.count
     }
 
@@ -103,9 +138,10 @@ public final class ControlledFaultPoints: FaultPoints {
     }
 
     public func reached(_ point: AlgorithmPoint) async {
+        let origin = FaultOrigin.label
         let decision: (action: PointAction, release: Int)? = state.withLock { state in
             state.reached[point, default: 0] += 1
-            guard let index = state.armed.firstIndex(where: { $0.point == point }) else { return nil }
+            guard let index = state.armed.firstIndex(where: { $0.point == point && ($0.origin == nil || $0.origin == origin) }) else { return nil }
             if state.armed[index].skip > 0 {
                 state.armed[index].skip -= 1
                 return nil
@@ -116,21 +152,26 @@ public final class ControlledFaultPoints: FaultPoints {
             return (action, state.releases[point, default: 0])
         }
         guard let decision else { return }
-        switch decision.action {
-        case .hold(let duration):
-            try? await Task.sleep(for: duration)
-        case .crash:
-            Self.crash(at: point)
-        case .stopProcess:
-            raise(SIGSTOP)
-        case .park:
-            await withCheckedContinuation { continuation in
-                let releasedMeanwhile = state.withLock { state in
-                    guard state.releases[point, default: 0] == decision.release else { return true }
-                    state.parked[point, default: []].append(continuation)
-                    return false
+        var action: PointAction? = decision.action
+        while let next = action {
+            action = nil
+            switch next {
+            case .hold(let duration):
+                try? await Task.sleep(for: duration)
+            case .crash:
+                Self.crash(at: point)
+            case .stopProcess:
+                raise(SIGSTOP)
+            case .park:
+                action = await withCheckedContinuation { (continuation: CheckedContinuation<PointAction?, Never>) in
+                    let releasedMeanwhile = state.withLock { state in
+                        guard state.releases[point, default: 0] == decision.release else { return true }
+                        state.parked[point, default: []].append(Parked(origin: origin, continuation: continuation))
+                        return false
+                    }
+                    if releasedMeanwhile { continuation.resume(returning: nil) }
                 }
-                if releasedMeanwhile { continuation.resume() }
+                if case .park = action { action = nil }
             }
         }
     }
@@ -154,9 +195,15 @@ public final class ControlledFaultPoints: FaultPoints {
 
         public var reached: [String: Int]
         public var parked: [String: Int]
+        /// Per point, the origins of the requests parked there that have one, sorted.
+        public var parkedOrigins: [String: [String]]?
         public var armed: [ArmedPoint]
 
         public func parked(at point: AlgorithmPoint) -> Int { parked[point.rawValue] ?? 0 }
+        /// Whether a request of `origin` is parked at `point`.
+        public func isParked(_ origin: String, at point: AlgorithmPoint) -> Bool { parkedOrigins?[point.rawValue]?.contains(origin) ?? false }
+        /// Where a request of `origin` is parked, if anywhere.
+        public func parkingPoint(of origin: String) -> String? { parkedOrigins?.first { $0.value.contains(origin) }?.key }
         public func reached(_ point: AlgorithmPoint) -> Int { reached[point.rawValue] ?? 0 }
     }
 
@@ -164,6 +211,7 @@ public final class ControlledFaultPoints: FaultPoints {
         state.withLock { state in
             Snapshot(reached: Dictionary(uniqueKeysWithValues: state.reached.map { ($0.key.rawValue, $0.value) }),
                      parked: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.count) }),
+                     parkedOrigins: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.compactMap(\.origin).sorted()) }),
                      armed: state.armed.map { .init(point: $0.point.rawValue, action: $0.action.description, remaining: $0.remaining) })
         }
     }
@@ -175,8 +223,8 @@ public final class ControlledFaultPoints: FaultPoints {
 /// | endpoint | does |
 /// |---|---|
 /// | `GET /_overbook/faults` | the `Snapshot` |
-/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?}` | arms a point |
-/// | `POST /_overbook/faults/release` `{"point"?}` | releases the requests parked there (everywhere without a point) |
+/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?, "origin"?}` | arms a point (for one origin's requests only, with `origin`) |
+/// | `POST /_overbook/faults/release` `{"point"?, "origin"?, "then"?: "go"/"hold"/"stop"/"crash", "duration_ms"?}` | releases the requests parked there (everywhere without a point; one origin's only with `origin`), each doing `then` first |
 /// | `POST /_overbook/faults/reset` | disarms and releases everything |
 enum FaultControlHTTP {
     static let root = "/_overbook/faults"
@@ -187,15 +235,25 @@ enum FaultControlHTTP {
         var durationMs: Int64?
         var count: Int?
         var skip: Int?
+        var origin: String?
 
         enum CodingKeys: String, CodingKey {
-            case point, action, count, skip
+            case point, action, count, skip, origin
             case durationMs = "duration_ms"
         }
     }
 
     struct ReleaseBody: Codable {
         var point: String?
+        var origin: String?
+        /// What the released requests do first: "go" (the default), "hold", "stop" or "crash".
+        var then: String?
+        var durationMs: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case point, origin, then
+            case durationMs = "duration_ms"
+        }
     }
 
     struct Released: Codable {
@@ -208,33 +266,45 @@ enum FaultControlHTTP {
             .init(method: .post, path: "\(root)/arm") { request, _ in
                 let body: ArmBody = try decode(try await HTTPServing.body(of: request))
                 let point = try self.point(body.point)
-                let action: PointAction
-                switch body.action {
-                case "park": action = .park
-                case "crash": action = .crash
-                case "stop": action = .stopProcess
-                case "hold":
-                    guard let milliseconds = body.durationMs, milliseconds >= 0 else {
-                        throw InputProblem.badRequest("a hold needs duration_ms (0 or more)")
-                    }
-                    action = .hold(.milliseconds(milliseconds))
-                default:
-                    throw InputProblem.badRequest("action must be park, hold, stop or crash; got \"\(body.action)\"")
+                guard let action = try self.action(body.action, durationMs: body.durationMs) else {
+                    throw InputProblem.badRequest("arming needs an action of park, hold, stop or crash")
                 }
-                try points.arm(point, action, count: body.count ?? 1, skip: body.skip ?? 0)
+                try points.arm(point, action, count: body.count ?? 1, skip: body.skip ?? 0, origin: try origin(body.origin))
                 return json(points.snapshot())
             },
             .init(method: .post, path: "\(root)/release") { request, _ in
                 let data = try await HTTPServing.body(of: request)
                 let body: ReleaseBody = data.isEmpty ? ReleaseBody() : try decode(data)
                 let point = try body.point.map(self.point)
-                return json(Released(released: points.release(point)))
+                let then: PointAction? = try body.then.flatMap { try self.action($0, durationMs: body.durationMs) }
+                return json(Released(released: points.release(point, origin: try origin(body.origin), then: then)))
             },
             .init(method: .post, path: "\(root)/reset") { _, _ in
                 points.reset()
                 return json(points.snapshot())
             },
         ]
+    }
+
+    /// "park", "hold" (with `durationMs`), "stop", "crash"; "go" is `nil`: no action.
+    static func action(_ text: String, durationMs: Int64?) throws(InputProblem) -> PointAction? {
+        switch text {
+        case "go": return nil
+        case "park": return .park
+        case "crash": return .crash
+        case "stop": return .stopProcess
+        case "hold":
+            guard let milliseconds = durationMs, milliseconds >= 0 else { throw .badRequest("a hold needs duration_ms (0 or more)") }
+            return .hold(.milliseconds(milliseconds))
+        default:
+            throw .badRequest("an action is go, park, hold, stop or crash; got \"\(text)\"")
+        }
+    }
+
+    static func origin(_ text: String?) throws(InputProblem) -> String? {
+        guard let text else { return nil }
+        guard !text.isEmpty, text.count <= 64 else { throw .badRequest("an origin is 1 to 64 characters") }
+        return text
     }
 
     static func point(_ text: String) throws(InputProblem) -> AlgorithmPoint {
@@ -281,23 +351,29 @@ public struct FaultControlClient: Sendable {
         self.client = client
     }
 
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0) async throws -> ControlledFaultPoints.Snapshot {
-        var body = FaultControlHTTP.ArmBody(point: point.rawValue, action: "park", count: count, skip: skip)
-        switch action {
-        case .park: break
-        case .crash: body.action = "crash"
-        case .stopProcess: body.action = "stop"
-        case .hold(let duration):
-            body.action = "hold"
-            body.durationMs = milliseconds(duration)
-        }
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil) async throws -> ControlledFaultPoints.Snapshot {
+        let (name, durationMs) = Self.wire(action)
+        let body = FaultControlHTTP.ArmBody(point: point.rawValue, action: name, durationMs: durationMs, count: count, skip: skip, origin: origin)
         return try await send("/arm", body: try JSONEncoder().encode(body))
     }
 
+    /// Releases the requests parked at `point` (everywhere: `nil`; of `origin` only, if
+    /// given), each doing `then` first.
     @discardableResult
-    public func release(_ point: AlgorithmPoint? = nil) async throws -> Int {
-        let released: FaultControlHTTP.Released = try await send("/release", body: try JSONEncoder().encode(FaultControlHTTP.ReleaseBody(point: point?.rawValue)))
+    public func release(_ point: AlgorithmPoint? = nil, origin: String? = nil, then: PointAction? = nil) async throws -> Int {
+        let (name, durationMs) = then.map(Self.wire) ?? ("go", nil)
+        let body = FaultControlHTTP.ReleaseBody(point: point?.rawValue, origin: origin, then: name, durationMs: durationMs)
+        let released: FaultControlHTTP.Released = try await send("/release", body: try JSONEncoder().encode(body))
         return released.released
+    }
+
+    private static func wire(_ action: PointAction) -> (String, Int64?) {
+        switch action {
+        case .park: ("park", nil)
+        case .crash: ("crash", nil)
+        case .stopProcess: ("stop", nil)
+        case .hold(let duration): ("hold", milliseconds(duration))
+        }
     }
 
     public func reset() async throws {

@@ -41,6 +41,7 @@ public struct HTTPRemoteService<Request: HTTPMappedRequest>: RemoteService {
     public func call(_ request: Request, timeout: Duration) async throws(NetworkError) -> APIResponse {
         var http = HTTPClientRequest(url: baseURL + request.httpPath)
         http.method = request.httpMethod
+        if let origin = FaultOrigin.label { http.headers.add(name: FaultOrigin.header, value: origin) }
         if let body = request.httpBody {
             http.headers.add(name: "Content-Type", value: WireFormat.contentType)
             http.body = .bytes(ByteBuffer(bytes: body))

@@ -37,7 +37,9 @@ enum HTTPServing {
         }
     }
 
-    static func router(_ routes: [Route]) -> Router<BasicRequestContext> {
+    /// `bindsFaultOrigin`: each request runs with `FaultOrigin.label` from its header (a
+    /// fault-controlled service only).
+    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false) -> Router<BasicRequestContext> {
         var paths: [PathMethods] = []
         for route in routes {
             if let index = paths.firstIndex(where: { $0.segments == route.path.split(separator: "/") }) {
@@ -49,6 +51,7 @@ enum HTTPServing {
         let router = Router(context: BasicRequestContext.self)
         // First: a middleware wraps only the routes added after it, and the not-found responder.
         router.add(middleware: JSONErrorMiddleware(paths: paths))
+        if bindsFaultOrigin { router.add(middleware: FaultOriginMiddleware()) }
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }

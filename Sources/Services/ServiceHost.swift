@@ -73,7 +73,7 @@ public struct ServiceInstance: Sendable {
         let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement,
                                        faults: options.faultControl)
         let routes = InventoryHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes).buildResponder()) {
+        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil).buildResponder()) {
             await pool.close()
         }
     }
@@ -106,7 +106,7 @@ public struct ServiceInstance: Sendable {
         // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
         service.startRecovery()
         let routes = BookingHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes).buildResponder()) {
+        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil).buildResponder()) {
             try? await client.shutdown()
             await lock.close()
             await pool.close()

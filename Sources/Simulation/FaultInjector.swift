@@ -262,6 +262,18 @@ public final class FaultInjector {
     }
 }
 
+/// The inventory's fault points when no fault aims at them: noted in a recorded run, nothing
+/// else, and never a suspension (so the schedule is that of a run without them).
+struct SimPointNotes: FaultPoints {
+    let world: SimWorld
+    let process: ProcessContext
+
+    func reached(_ point: AlgorithmPoint) async {
+        guard !world.simulator.sealed, world.simulator.isAlive(process) else { return }
+        world.simulator.trace.note(point, by: process, at: world.now, fired: [])
+    }
+}
+
 /// The algorithms' named fault points, bound to one process (a booking replica or the
 /// inventory): pauses and crashes there stop this task too, as they stop the whole process.
 public struct SimFaultPoints: FaultPoints {
@@ -274,8 +286,14 @@ public struct SimFaultPoints: FaultPoints {
     }
 
     public func reached(_ point: AlgorithmPoint) async {
-        guard let injector = world.faults, !world.simulator.sealed, world.simulator.isAlive(process) else { return }
-        for spec in injector.firing(at: point, by: process.id) {
+        guard !world.simulator.sealed, world.simulator.isAlive(process) else { return }
+        guard let injector = world.faults else {
+            world.simulator.trace.note(point, by: process, at: world.now, fired: [])
+            return
+        }
+        let fired = injector.firing(at: point, by: process.id)
+        world.simulator.trace.note(point, by: process, at: world.now, fired: fired)
+        for spec in fired {
             world.carryOut(spec, on: process.id, origin: RequestOrigin.user, at: point)
         }
         // A pause or crash just carried out stops this task here, like the rest of the process.

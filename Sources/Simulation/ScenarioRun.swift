@@ -22,6 +22,8 @@ public struct SimulationOutput: Sendable {
     public var traceCount: Int
     public var steps: Int
     public var events: [TraceEvent]
+    /// The fault points requests reached (recorded runs only).
+    public var points: [PointPass] = []
     public var choices: [Choice]
     public var coverage: Coverage
     /// The scenario's faults that were active in this run.
@@ -149,13 +151,15 @@ public enum ScenarioSimulation {
         defer { world.restarters.removeAll() }
         return SimulationOutput(seed: seed, outcomes: outcomes.value ?? [], failure: failure, quiescent: quiescent,
                                 traceHash: simulator.trace.hash, traceCount: simulator.trace.count, steps: simulator.steps,
-                                events: simulator.trace.events, choices: simulator.choices, coverage: world.coverage,
+                                events: simulator.trace.events, points: simulator.trace.points,
+                                choices: simulator.choices, coverage: world.coverage,
                                 activeFaults: world.faults?.activeFaults ?? [], abandoned: simulator.abandoned)
     }
 
     static func inventoryHandler(world: SimWorld, context: ProcessContext,
                                  decrement: InventoryService.Decrement) -> @Sendable (InventoryRequest) async -> APIResponse {
-        let faults: (any FaultPoints)? = world.faults?.aimsAtInventoryPoints == true ? SimFaultPoints(world: world, process: context) : nil
+        let faults: (any FaultPoints)? = world.faults?.aimsAtInventoryPoints == true ? SimFaultPoints(world: world, process: context)
+            : world.simulator.trace.mode == .record ? SimPointNotes(world: world, process: context) : nil
         let service = InventoryService(database: SimInventoryDatabase(world: world, caller: context), decrement: decrement, faults: faults)
         return { request in await service.handle(request) }
     }
@@ -209,7 +213,10 @@ struct SimClient: Sendable {
                 impatient = true
             }
             do {
-                let response = try await booking.call(.confirm(body), timeout: wait)
+                let sent = await RequestOrigin.$attempt.withValue(attempt) { () async -> Result<APIResponse, NetworkError> in
+                    do throws(NetworkError) { return .success(try await booking.call(.confirm(body), timeout: wait)) } catch { return .failure(error) }
+                }
+                let response = try sent.get()
                 guard !world.simulator.sealed else { return }
                 outcomes.value![index].status = response.status
                 outcomes.value![index].error = nil

@@ -147,6 +147,7 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
         let message = world.nextMessageID()
         let caller = self.caller
         let origin = RequestOrigin.user
+        let attempt = RequestOrigin.attempt
         let fate = world.faults?.fate(of: hop) ?? MessageFate()
         world.trace(TraceEvent(time: world.now, process: caller, op: .send, subject: .process(server.id),
                                a: Int64(message), text: request.endpoint))
@@ -168,7 +169,9 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
                                        a: Int64(message), text: request.endpoint, origin: origin))
                 let handler = server.handler
                 simulator.spawn {
-                    let response = await RequestOrigin.$user.withValue(origin) { await handler(request) }
+                    let response = await RequestOrigin.$user.withValue(origin) {
+                        await RequestOrigin.$attempt.withValue(attempt) { await handler(request) }
+                    }
                     guard simulator.isAlive(serverContext), !simulator.sealed else { return }
                     world.trace(TraceEvent(time: world.now, process: serverContext, op: .respond, subject: .process(caller.id),
                                            a: Int64(message), b: Int64(response.status), origin: origin))

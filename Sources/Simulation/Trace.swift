@@ -48,6 +48,25 @@ public enum TraceSubject: Hashable, Sendable {
 /// booking replica or the inventory acted. A task-local, hence deterministic.
 public enum RequestOrigin {
     @TaskLocal public static var user: Int = 0
+    /// Which of the user's sends (1: the first, 2: its first re-send, ...) the task serves:
+    /// a re-sent request and the attempt it gave up on run side by side at the server.
+    @TaskLocal public static var attempt: Int = 1
+}
+
+/// A fault point a request reached, with the faults that fired there. Noted only in a recorded
+/// run and not hashed: reaching a point is no step of its own (recording them must not change
+/// any seed's trace hash); a real-stack replay orders its barriers by them.
+public struct PointPass: Sendable, Hashable {
+    /// How many trace events came before it: its place among them.
+    public var position: Int
+    public var time: Int64
+    public var process: ProcessContext
+    public var point: AlgorithmPoint
+    /// The user (1-based) and attempt the request serves; user 0 for background work.
+    public var user: Int
+    public var attempt: Int
+    /// The scenario faults that fired there, in order.
+    public var fired: [FaultSpec]
 }
 
 /// One step: virtual time, the acting process, the operation, its subject and up to three
@@ -90,6 +109,7 @@ public final class Trace: @unchecked Sendable {
 
     public let mode: Mode
     public private(set) var events: [TraceEvent] = []
+    public private(set) var points: [PointPass] = []
     public private(set) var count = 0
     private var hasher = FNV1a()
 
@@ -125,6 +145,13 @@ public final class Trace: @unchecked Sendable {
             Trace.feed(observed, into: &taskHashes[key, default: FNV1a()])
         }
         if mode == .record { events.append(event) }
+    }
+
+    /// Notes a point reached (recorded runs only; see `PointPass`).
+    public func note(_ point: AlgorithmPoint, by process: ProcessContext, at time: Int64, fired: [FaultSpec]) {
+        guard mode == .record else { return }
+        points.append(PointPass(position: count, time: time, process: process, point: point,
+                                user: RequestOrigin.user, attempt: RequestOrigin.attempt, fired: fired))
     }
 
     /// Every task's observation hash, independent of the order the tasks were hashed in.

@@ -24,6 +24,43 @@ import Testing
 
     static let reserveBody = #"{"check_in": "2026-03-15", "check_out": "2026-03-16"}"#
 
+    /// A point armed for one origin parks only that origin's requests; a release naming another
+    /// origin frees none of them; the origin's own release does, and the snapshot says who
+    /// waited where.
+    @Test func aPointArmedForOneOriginParksOnlyThatOriginsRequest() async throws {
+        let points = ControlledFaultPoints.booking()
+        try points.arm(.beforeInsert, .park, origin: "u1a1")
+        await FaultOrigin.$label.withValue("u2a1") { await points.reached(.beforeInsert) }
+        let parked = Task { await FaultOrigin.$label.withValue("u1a1") { await points.reached(.beforeInsert) } }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while !points.snapshot().isParked("u1a1", at: .beforeInsert), clock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(points.snapshot().parkingPoint(of: "u1a1") == AlgorithmPoint.beforeInsert.rawValue)
+        #expect(points.snapshot().parkingPoint(of: "u2a1") == nil, "the other origin passed")
+        #expect(points.release(.beforeInsert, origin: "u2a1") == 0)
+        #expect(points.release(.beforeInsert, origin: "u1a1", then: .hold(.milliseconds(1))) == 1)
+        await parked.value
+        #expect(points.snapshot().reached(.beforeInsert) == 2)
+    }
+
+    /// The booking service passes the driver's origin on to the inventory: a point of the
+    /// inventory armed for an origin parks the reserve that a confirm of that origin causes.
+    @Test func theOriginTravelsFromTheConfirmToTheInventory() async throws {
+        try await ServiceFixture.with(try Self.armed) { fixture in
+            let inventory = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
+            _ = try await inventory.arm(.inventoryBeforeCommit, .park, origin: "u7a1")
+            async let confirm = FaultOrigin.$label.withValue("u7a1") { try await fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 7)) }
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(20))
+            while try await !inventory.snapshot().isParked("u7a1", at: .inventoryBeforeCommit), clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(try await inventory.snapshot().isParked("u7a1", at: .inventoryBeforeCommit))
+            #expect(try await inventory.release(.inventoryBeforeCommit, origin: "u7a1") == 1)
+            #expect(try await confirm.status == 201)
+        }
+    }
+
     /// A reserve parked before its COMMIT has written its UPDATE but not committed it: another
     /// reader sees the room free until the driver releases the point.
     @Test func aReserveParkedBeforeItsCommitIsInvisibleUntilReleased() async throws {

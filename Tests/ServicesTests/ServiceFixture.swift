@@ -162,6 +162,8 @@ struct ServiceFixture {
     func request(_ method: HTTPMethod, _ url: String, body: String? = nil, bytes: [UInt8]? = nil) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        // As the driver's own client sends it (`HTTPRemoteService`), for a fault-controlled service.
+        if let origin = FaultOrigin.label { request.headers.add(name: FaultOrigin.header, value: origin) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
