@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "RealHarness",
             dependencies: [
-                "BookingCore", "RunObservation", "Checking", "Backends", "Services",
+                "BookingCore", "RunObservation", "Simulation", "Checking", "Backends", "Services",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

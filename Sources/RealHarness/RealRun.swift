@@ -121,7 +121,7 @@ public struct RealRun: Sendable {
     /// Waits (at most the lock TTL plus the inventory timeout, and 16 s more for a variant
     /// whose recovery worker resolves pending sagas) until no lock key is left, no transaction
     /// is open and no saga is pending: the quiescence a simulated run ends in.
-    private func settle() async {
+    func settle() async {
         let clock = ContinuousClock()
         let resolvesPending = scenario.variant.flow.resolvesPendingBookings
         // A pending saga is the recovery worker's to finish: its pauses grow to 8 s, as long

@@ -28,8 +28,11 @@ public enum RealReport {
     ///   - simulatedCommand: the `overbook run` command that gives `simulated`.
     ///   - notInjected: the scenario file's faults real mode does not carry out, with why.
     ///   - backends: where Redis and PostgreSQL came from, in words.
+    ///   - replayed: for a schedule replayed on the real stack, per run whether its violation
+    ///     was reproduced (and where the run left the story).
     public static func html(runs: [Run], simulated: [RunVerdict], context: ReportContext, simulatedCommand: String,
-                            notInjected: [SkippedFault] = [], backends: String = "throwaway servers started for the run") -> String {
+                            notInjected: [SkippedFault] = [], backends: String = "throwaway servers started for the run",
+                            replayed: [String] = []) -> String {
         precondition(!runs.isEmpty, "a real report needs at least one run")
         let scenario = runs[0].verdict.scenario
         let verdicts = runs.map(\.verdict)
@@ -54,6 +57,13 @@ public enum RealReport {
                 el("code", text: context.commandLine)
             }
             el("p", ["class": "muted small"], text: "Real runs are not deterministic: the servers' threads, the kernel and the network decide the order. A run number seeds only the arrival draws and request ids.")
+            if !replayed.isEmpty {
+                el("section") {
+                    el("h2", text: "Schedule replayed on the real stack")
+                    el("p", text: "The simulated schedule's story (who sends when, the order requests pass the services' fault points, where the faults strike) was forced on the real services with barriers; then the same invariants were checked on the real databases and Redis.")
+                    el("ul") { for line in replayed { el("li", text: line) } }
+                }
+            }
             runsSection(runs)
             criteria(verdicts)
             Sections.invariants(failing: failingInvariants(verdicts),

@@ -83,6 +83,9 @@ struct RealCommand: ParsableCommand {
     @Flag(help: "Draw each run's faults, arrival spread and client timeout from its number (swarm testing, as `run --swarm`).")
     var swarm = false
 
+    @Option(help: "Replay this schedule file (written by `check`, `shrink` or `sweep`) on the real stack: its story, forced with barriers at the fault points; says whether its violation is reproduced.")
+    var schedule: String?
+
     @OptionGroup var backends: BackendOptions
 
     @OptionGroup var reportOptions: ReportOptions
@@ -91,9 +94,13 @@ struct RealCommand: ParsableCommand {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
         if let variant { _ = try VariantOption.parse(variant) }
+        if schedule != nil && (swarm || replicas != nil) {
+            throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm and --replicas")
+        }
     }
 
     func run() throws {
+        if let schedule { return try replaySchedule(schedule) }
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
@@ -140,6 +147,45 @@ struct RealCommand: ParsableCommand {
         simulatedScenario.faults = injected
         writeReport(done, scenario: simulatedScenario, notInjected: notInjected)
         if !verdicts.allSatisfy(\.passedAll) { throw ExitCode(1) }
+    }
+
+    /// `--schedule`: the story of the file's run followed on the real stack `runs` times.
+    func replaySchedule(_ path: String) throws {
+        let loaded = try loadSchedule(path, base: try loadScenario(scenario))
+        let replay = ScheduleReplay(file: loaded.file, scheduled: loaded.scenario, variant: try variant.map { try VariantOption.parse($0) })
+        print("overbook real: scenario=\(scenario) schedule=\(path) story of variant=\(loaded.file.variant), served variant=\(replay.scenario.variant.rawValue) "
+              + "users=\(replay.scenario.userCount) booking_replicas=\(replay.scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(replay.scenario.lock.ttl.nanoseconds))")
+        print("simulated replay: " + (replay.simulatedProblems + replay.simulatedFindings).joined(separator: "; "))
+        print(replay.storyText)
+        fflush(nil)
+        let runs = self.runs
+        let results = try withRealStack(backends.locations, scenarios: [replay.scenario], users: replay.scenario.userCount, armFaults: true) { stack in
+            var results: [ScheduleReplay.Result] = []
+            for run in 1...UInt64(runs) {
+                let result = try await replay.run(run, on: stack) { line in
+                    if run == 1 { print("  \(line)") }
+                    fflush(nil)
+                }
+                print("run \(run): \(result.verdict.statusSummary); \(replay.line(result))")
+                fflush(nil)
+                results.append(result)
+            }
+            return results
+        }
+        let reproduced = results.filter(\.reproduced).count
+        let followed = results.filter { $0.outcome.departure == nil }.count
+        print("\(replay.invariant.map { "\($0.rawValue): " } ?? "")reproduced on real Redis and PostgreSQL in \(reproduced) of \(runs) run\(runs == 1 ? "" : "s"); "
+              + "the story followed to its end in \(followed) of \(runs); faults fired: \(results.flatMap(\.outcome.run.faults).countsByKind)")
+        if !reportOptions.noReport {
+            let done = results.map { RealReport.Run(verdict: $0.verdict, duration: $0.outcome.run.duration, faults: $0.outcome.run.faults) }
+            let context = Reporting.context(scenarioPath: scenario, replayCommand: "overbook replay \(scenario) --schedule \(path)",
+                                            wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
+            let html = RealReport.html(runs: done, simulated: [replay.simulated], context: context,
+                                       simulatedCommand: "overbook replay \(scenario) --schedule \(path)",
+                                       replayed: results.map { "run \($0.run): \(replay.line($0))" })
+            Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: "\(replay.scenario.name)-schedule-\(replay.scenario.variant.rawValue)", runs: runs))
+        }
+        if results.contains(where: { !$0.verdict.violations.isEmpty }) { throw ExitCode(1) }
     }
 
     /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both

@@ -45,6 +45,17 @@ enum OverbookBinary {
     }
 }
 
+extension OverbookBinary {
+    /// `run`, waited for on a thread of its own: an async test must not hold one of the few
+    /// cooperative threads (one per core) for the seconds a real run takes, or every other
+    /// suite's async work stalls behind it.
+    static func runOffThePool(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try run(arguments, environment: environment) }) }.start()
+        }
+    }
+}
+
 @Suite(.serialized) struct CommandLineTests {
     /// Same seed, same trace, in two separate processes: 1,000 seeds, one process with Swift's
     /// per-process random hashing seed and one with deterministic hashing, so any Set or

@@ -38,7 +38,7 @@ import Testing
     static func runGiven(_ scenario: String, redis: Int, _ check: (OverbookBinary.Result, String, String) throws -> Void) async throws {
         let redisURL = try RealModeServers.redisURL(database: redis)
         try await RealModeServers.withDatabases(2) { databases in
-            let result = try OverbookBinary.run(["real", scenario, "--runs", "1", "--no-report", "--redis-url", redisURL,
+            let result = try await OverbookBinary.runOffThePool(["real", scenario, "--runs", "1", "--no-report", "--redis-url", redisURL,
                                                  "--inventory-database-url", databases[0], "--booking-database-url", databases[1]])
             try check(result, databases[0], databases[1])
         }

@@ -13,4 +13,14 @@ public enum PostgresInspector {
             """)
         return rows.rows.map { "pid \($0[0] ?? "?"): \($0[1] ?? "")" }
     }
+
+    /// How many sessions of this database wait for a lock another transaction holds (a row
+    /// lock, mostly): what a replay waits to see where its story has a statement blocked.
+    public static func sessionsWaitingForLocks(_ pool: PostgresPool) async throws(StoreError) -> Int {
+        let rows = try await pool.execute("""
+            SELECT count(*)::text FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+            """)
+        return rows.rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+    }
 }
