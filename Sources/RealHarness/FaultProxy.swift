@@ -50,7 +50,8 @@ public final class FaultProxy: Sendable {
     /// The loopback port callers connect to.
     public let port: Int
     public let upstreamHost: String
-    public let upstreamPort: Int
+    /// Where new connections go (`redirect(toPort:)` moves it, as a failover moves clients).
+    public var upstreamPort: Int { state.withLock { $0.upstreamPort } }
     /// How long a connection silenced by a lost message stays open before the proxy resets it,
     /// as TCP's retransmissions would give up (sooner here), so a caller without a timeout of
     /// its own (libpq) does not wait for ever.
@@ -59,6 +60,7 @@ public final class FaultProxy: Sendable {
     private let listener: any Channel
 
     private struct State {
+        var upstreamPort: Int
         var mode: Mode = .pass
         var chooser: CallFateChooser?
         var connections: [ObjectIdentifier: any Channel] = [:]
@@ -92,8 +94,7 @@ public final class FaultProxy: Sendable {
         self.silenceLimit = silenceLimit
         self.port = listener.localAddress?.port ?? 0
         self.upstreamHost = upstreamHost
-        self.upstreamPort = upstreamPort
-        self.state = Mutex(State())
+        self.state = Mutex(State(upstreamPort: upstreamPort))
     }
 
     public var mode: Mode { state.withLock { $0.mode } }
@@ -106,6 +107,16 @@ public final class FaultProxy: Sendable {
         let doomed: [any Channel] = state.withLock { state in
             state.mode = mode
             return mode == .reset ? Array(state.connections.values) : []
+        }
+        for channel in doomed { Self.abort(channel) }
+    }
+
+    /// Sends new connections to `port` on the same host, and resets every open one (with a
+    /// TCP RST), so each caller reconnects there: a failover's redirection of its clients.
+    public func redirect(toPort port: Int) {
+        let doomed: [any Channel] = state.withLock { state in
+            state.upstreamPort = port
+            return Array(state.connections.values)
         }
         for channel in doomed { Self.abort(channel) }
     }
@@ -141,7 +152,7 @@ public final class FaultProxy: Sendable {
         }
         track(inbound)
         return ClientBootstrap(group: inbound.eventLoop)
-            .connect(host: upstreamHost, port: upstreamPort)
+            .connect(host: upstreamHost, port: state.withLock { $0.upstreamPort })
             .flatMap { outbound in
                 self.track(outbound)
                 if let port = outbound.localAddress?.port {

@@ -25,6 +25,9 @@ enum RealMechanism: Sendable {
     case perCall(Hop)
     /// The driver re-sends the same body.
     case clientRetry
+    /// The lagging replica redis-server promoted, every booking replica's Redis proxy
+    /// redirected to it, the old primary made its replica (failed back after the run).
+    case redisFailover
     /// Armed at the point on the target's `/_overbook/faults`: a pause is the process stopping
     /// itself there (SIGSTOP), continued after the duration; a crash is `_exit` there, then a
     /// fresh process on the same port after the duration.
@@ -77,8 +80,13 @@ public final class RealFaultInjector: Sendable {
             }
         }
         if case .point(let point, _) = spec.trigger {
+            if spec.kind == .redisFailover {
+                guard capabilities.ownsRedis else { return no("Redis was given by --redis-url; a failover needs the throwaway redis-server and a replica of it") }
+                guard !point.isInventoryPoint else { return no("a redis-failover at an inventory point: the booking replicas are the ones that talk to Redis") }
+                return .success(.atPoint(point, .booking(nil)))
+            }
             guard spec.kind == .pause || spec.kind == .crash else {
-                return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses and crashes at the services' fault points")
+                return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses, crashes and redis-failovers at the services' fault points")
             }
             if let problem = service(spec.target) { return no(problem) }
             let reachedBy: ProcessSelector = point.isInventoryPoint ? .inventory : .booking(nil)
@@ -132,7 +140,9 @@ public final class RealFaultInjector: Sendable {
         case .clientRetry:
             return .success(.clientRetry)
         case .redisFailover:
-            return no("a failover needs a second redis-server replicating with a lag, promoted, and the replicas redirected to it; not built yet")
+            guard timed else { return no("a redis-failover is carried out at a time (`at:`) or at a booking point") }
+            guard capabilities.ownsRedis else { return no("Redis was given by --redis-url; a failover needs the throwaway redis-server and a replica of it") }
+            return .success(.redisFailover)
         case .redisClockJump:
             return no("it needs a real clock shift for the redis-server process (libfaketime), not built yet")
         case .postgresAbort:
@@ -159,6 +169,8 @@ public final class RealFaultInjector: Sendable {
         var origin: ContinuousClock.Instant?
         /// The load is over: the point watchers arm nothing more.
         var pointsClosed = false
+        /// A redis-failover moved the booking replicas to the replica: failed back at the end.
+        var failedOver = false
     }
 
     /// Per-call firings of one fault printed one by one; the rest are counted at the end.
@@ -244,6 +256,50 @@ public final class RealFaultInjector: Sendable {
         state.withLock { $0.pointsClosed = true }
         for task in state.withLock({ $0.tasks }) { await task.value }
         stack.hopProxies?.healAll()
+        await failBack()
+    }
+
+    /// The replica redis-server a redis-failover fault promotes, started before the load with
+    /// the first failover's duration as its lag; `nil` when the run has none.
+    public func prepare() async throws {
+        guard let failover = active.first(where: { $0.kind == .redisFailover }), let servers = stack.servers else { return }
+        _ = try await servers.startLaggingReplica(lag: failover.duration)
+    }
+
+    /// The failover: the lagging replica promoted (losing the primary's writes of its lag),
+    /// every booking replica's Redis proxy redirected to it, and the old primary made its
+    /// replica, so the driver's own reads of the old address see what the services wrote.
+    private func failOver() async {
+        guard let replica = stack.servers?.laggingReplica else { return problem("redis-failover: no replica redis-server was started") }
+        guard !state.withLock({ $0.failedOver }) else { return problem("redis-failover: Redis has already failed over in this run") }
+        do {
+            try await replica.promote()
+            for proxy in stack.hopProxies?.bookingRedis ?? [] { proxy.redirect(toPort: replica.port) }
+            try await LaggingRedisReplica.administer(["REPLICAOF", "127.0.0.1", "\(replica.port)"], on: stack.lock)
+            state.withLock { $0.failedOver = true }
+            record(.redisFailover, "redis-failover: the replica redis-server (port \(replica.port), fed through a link that holds the stream back "
+                   + "\(formatSeconds(replica.lag.nanoseconds))) promoted with REPLICAOF NO ONE, missing the primary's writes of that last "
+                   + "\(formatSeconds(replica.lag.nanoseconds)); every booking replica's Redis proxy redirected to it (connections reset)")
+        } catch {
+            problem("redis-failover: \(error)")
+        }
+    }
+
+    /// After the run: the old primary (a replica of the promoted one since the failover, so
+    /// holding what it holds) is promoted back, the proxies point at it again, and the replica
+    /// follows it through its delayed link, so the stack is as it was for the next run.
+    private func failBack() async {
+        guard state.withLock({ $0.failedOver }), let replica = stack.servers?.laggingReplica else { return }
+        do {
+            try await LaggingRedisReplica.waitForLink(stack.lock, what: "the old primary redis-server")
+            try await LaggingRedisReplica.administer(["REPLICAOF", "NO", "ONE"], on: stack.lock)
+            let primaryPort = URLComponents(string: stack.redisURL)?.port ?? 0
+            for proxy in stack.hopProxies?.bookingRedis ?? [] { proxy.redirect(toPort: primaryPort) }
+            try await replica.followAgain()
+            state.withLock { $0.failedOver = false }
+        } catch {
+            problem("redis-failover: failing back after the run failed: \(error)")
+        }
     }
 
     /// Everything stops (Ctrl-C, a failure): no fault fires any more, a paused process is
@@ -338,6 +394,8 @@ public final class RealFaultInjector: Sendable {
         case .connectionLoss(let selector):
             let target = resolve(selector)
             await terminateBackends(of: target)
+        case .redisFailover:
+            await failOver()
         case .perCall, .clientRetry, .atPoint:
             break
         }
@@ -389,7 +447,11 @@ public final class RealFaultInjector: Sendable {
         case .booking(nil): stack.replicas.map(\.name)
         default: ["inventory"]
         }
-        let action: PointAction = spec.kind == .pause ? .stopProcess : .crash
+        let action: PointAction = switch spec.kind {
+        case .pause: .stopProcess
+        case .crash: .crash
+        default: .park
+        }
         defer { continueStopped(names) }
         while !Task.isCancelled, !state.withLock({ $0.pointsClosed }), state.withLock({ $0.armed[index].firings < spec.maxFirings }) {
             for name in names {
@@ -405,14 +467,18 @@ public final class RealFaultInjector: Sendable {
                     return problem("\(spec.kind.rawValue) \(name) at \(point.rawValue): could not arm the point: \(error)")
                 }
             }
-            guard let hit = await firstToAct(names, action: action) else { break }
+            guard let hit = await firstToAct(names, action: action, at: point) else { break }
             guard claimFiring(index) else { break }
             for name in names where name != hit.name {
-                if let child = stack.child(named: name) { try? await control(child).reset() }
+                if let child = stack.child(named: name) { try? await control(child).disarm(point) }
             }
             let lasting = formatSeconds(spec.duration.nanoseconds)
             let pid = hit.process.processIdentifier
-            if action == .stopProcess {
+            if action == .park {
+                // The request waits at the point while Redis fails over under it.
+                await failOver()
+                _ = try? await control(hit).release(point)
+            } else if action == .stopProcess {
                 record(.pause, "pause \(hit.name) at \(point.rawValue): it stopped itself there (SIGSTOP, pid \(pid)), continued after \(lasting)")
                 try? await Task.sleep(for: spec.duration)
                 kill(pid, SIGCONT)
@@ -428,7 +494,9 @@ public final class RealFaultInjector: Sendable {
         }
         for name in names {
             if let child = stack.child(named: name), child.process.isRunning, !Self.isStopped(child.process.processIdentifier) {
-                try? await control(child).reset()
+                try? await control(child).disarm(point)
+                // A request still parked there (the run ended first) goes on.
+                if action == .park { _ = try? await control(child).release(point) }
             }
         }
     }
@@ -439,12 +507,16 @@ public final class RealFaultInjector: Sendable {
 
     /// The first of `names` whose armed point acted (stopped, or exited); `nil` once the load
     /// is over or the run is cancelled first.
-    private func firstToAct(_ names: [String], action: PointAction) async -> RealStack.Child? {
+    private func firstToAct(_ names: [String], action: PointAction, at point: AlgorithmPoint) async -> RealStack.Child? {
         var lastLook = false
         while !Task.isCancelled {
             for name in names {
                 guard let child = stack.child(named: name) else { continue }
-                let acted = action == .stopProcess ? Self.isStopped(child.process.processIdentifier) : !child.process.isRunning
+                let acted = switch action {
+                case .stopProcess: Self.isStopped(child.process.processIdentifier)
+                case .park: (try? await control(child).snapshot())?.parked(at: point) ?? 0 > 0
+                default: !child.process.isRunning
+                }
                 if acted { return child }
             }
             if lastLook { return nil }

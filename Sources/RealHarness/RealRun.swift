@@ -58,6 +58,7 @@ public struct RealRun: Sendable {
             .map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client) }
         // Armed only when the scenario has faults; then they count from the load's own origin.
         let injector = scenario.faults.isEmpty ? nil : RealFaultInjector(scenario: scenario, run: run, stack: stack, announce: announce)
+        try await injector?.prepare()
         let origin = ConfirmLoad.origin()
         stack.arm(injector)
         injector?.start(origin: origin)

@@ -1,4 +1,5 @@
 import Backends
+import BookingCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -27,6 +28,10 @@ public final class ThrowawayServers: Sendable {
 
     /// The PostgreSQL postmaster running now.
     public var postgres: Process { postgresState.withLock { $0.process } }
+
+    /// The second redis-server a redis-failover fault promotes, once started.
+    private let replicaState = Mutex<LaggingRedisReplica?>(nil)
+    public var laggingReplica: LaggingRedisReplica? { replicaState.withLock { $0 } }
 
     private init(directory: URL, redis: Process, postgres: Process, redisURL: String, postgresURL: String) {
         self.directory = directory
@@ -71,6 +76,7 @@ public final class ThrowawayServers: Sendable {
             state.stopped = true
             return state.process
         }
+        if let replica = replicaState.withLock({ $0 }) { await replica.stop() }
         async let stopRedis: Void = stopChild(redis, signal: SIGTERM, grace: .seconds(5))
         async let stopPostgres: Void = stopChild(postgres, signal: SIGINT, grace: .seconds(15))
         _ = await (stopRedis, stopPostgres)
@@ -90,6 +96,43 @@ public final class ThrowawayServers: Sendable {
         }
         // Shut down while it came up: it must not outlive the run.
         if !keep { await stopChild(fresh, signal: SIGTERM, grace: .seconds(5)) }
+    }
+
+    /// Starts (once) a second redis-server, a replica of this one fed through a loopback
+    /// proxy that holds the replication stream back by `lag`: what a redis-failover promotes,
+    /// having missed the primary's writes of the last `lag`.
+    public func startLaggingReplica(lag: Duration) async throws -> LaggingRedisReplica {
+        if let running = laggingReplica { return running }
+        guard let primaryPort = URLComponents(string: redisURL)?.port else { throw RealModeError("no port in \(redisURL)") }
+        let replica = try await Self.startLaggingReplica(ofPort: primaryPort, lag: lag, directory: directory)
+        replicaState.withLock { $0 = replica }
+        return replica
+    }
+
+    /// A lagging replica of the redis-server on `primaryPort`, its files under `directory`.
+    static func startLaggingReplica(ofPort primaryPort: Int, lag: Duration, directory: URL) async throws -> LaggingRedisReplica {
+        // Undelayed until the replica is in sync: a handshake of a few round trips, each held
+        // back by the lag both ways, would take many times the lag.
+        let link = try await FaultProxy.start(upstreamHost: "127.0.0.1", upstreamPort: primaryPort)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("redis-replica"), withIntermediateDirectories: true)
+        let started: (Process, String)
+        do {
+            started = try await startRedis(tools: try ServerTools.find(), directory: directory, name: "redis-replica",
+                                           extra: ["--replicaof", "127.0.0.1", "\(link.port)"])
+        } catch {
+            await link.stop()
+            throw error
+        }
+        let admin = try RedisLockService(url: started.1, connectTimeout: .seconds(1), commandTimeout: .seconds(2), connections: 1)
+        let replica = LaggingRedisReplica(process: started.0, url: started.1, link: link, lag: lag, admin: admin)
+        do {
+            try await replica.waitUntilInSync()
+        } catch {
+            await replica.stop()
+            throw error
+        }
+        link.set(.delay(lag))
+        return replica
     }
 
     /// Kills `redis` and, `downtime` later, starts a fresh redis-server on `port`.
@@ -196,15 +239,16 @@ public final class ThrowawayServers: Sendable {
     }
 
     /// Starts redis-server on `port` (`nil`: a free one).
-    static func startRedis(tools: ServerTools, directory: URL, port fixedPort: Int? = nil) async throws -> (Process, String) {
+    static func startRedis(tools: ServerTools, directory: URL, port fixedPort: Int? = nil, name: String = "redis",
+                           extra: [String] = []) async throws -> (Process, String) {
         var lastLog = ""
         for _ in 1...5 {
             let port = try fixedPort ?? freeLoopbackPort()
-            let log = directory.appendingPathComponent("redis/redis.log")
+            let log = directory.appendingPathComponent("\(name)/redis.log")
             let process = try await ChildSpawner.shared.launch(tools.redisServer, [
                 "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--dir", directory.appendingPathComponent("redis").path,
-            ], log: log)
+                "--daemonize", "no", "--dir", directory.appendingPathComponent(name).path,
+            ] + extra, log: log)
             let url = "redis://127.0.0.1:\(port)"
             let lock = try RedisLockService(url: url, connectTimeout: .milliseconds(500), commandTimeout: .seconds(1), connections: 1)
             for _ in 0..<100 where process.isRunning {
@@ -322,5 +366,80 @@ extension ThrowawayServers {
                                                            environment: environment, workingDirectory: here)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+}
+
+/// A replica redis-server whose replication stream passes through a proxy that delays it, so
+/// it lags its primary by `lag`: promoted by a redis-failover, it has lost the primary's last
+/// writes, as a real asynchronous replica has.
+public final class LaggingRedisReplica: Sendable {
+    public let process: Process
+    public let url: String
+    public let lag: Duration
+    let link: FaultProxy
+    /// A connection of its own, for REPLICAOF and INFO.
+    private let admin: RedisLockService
+
+    init(process: Process, url: String, link: FaultProxy, lag: Duration, admin: RedisLockService) {
+        self.process = process
+        self.url = url
+        self.link = link
+        self.lag = lag
+        self.admin = admin
+    }
+
+    public var port: Int { URLComponents(string: url)?.port ?? 0 }
+
+    /// `command` on `admin`, tried up to 3 times: a pooled connection to a server that was
+    /// restarted since fails once, and the next try connects afresh.
+    @discardableResult
+    static func administer(_ command: [String], on admin: RedisLockService) async throws -> String {
+        var failure: LockError?
+        for _ in 1...3 {
+            do throws(LockError) {
+                return try await admin.administer(command)
+            } catch {
+                failure = error
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw failure!
+    }
+
+    /// Waits (up to 10 s) until the replica's link to its primary is up.
+    func waitUntilInSync() async throws {
+        try await Self.waitForLink(admin, what: "the replica redis-server on port \(port)")
+    }
+
+    static func waitForLink(_ admin: RedisLockService, what: String) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while clock.now < deadline {
+            if let info = try? await admin.administer(["INFO", "replication"]), info.contains("master_link_status:up") { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw RealModeError("\(what) did not get in sync with its primary within 10 s")
+    }
+
+    /// The failover's promotion: the delayed link goes silent first (what it still held back
+    /// is lost), then `REPLICAOF NO ONE` makes the replica a primary of its own.
+    public func promote() async throws {
+        link.set(.blackhole)
+        try await Self.administer(["REPLICAOF", "NO", "ONE"], on: admin)
+    }
+
+    /// Back to a replica of the original primary through the delayed link (after the run).
+    public func followAgain() async throws {
+        link.set(.reset)
+        link.set(.pass)
+        try await Self.administer(["REPLICAOF", "127.0.0.1", "\(link.port)"], on: admin)
+        try await waitUntilInSync()
+        link.set(.delay(lag))
+    }
+
+    func stop() async {
+        await admin.close()
+        await link.stop()
+        await stopChild(process, signal: SIGTERM, grace: .seconds(5))
     }
 }

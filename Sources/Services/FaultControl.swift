@@ -131,6 +131,12 @@ public final class ControlledFaultPoints: FaultPoints {
         return waiting.count
     }
 
+    /// Disarms `point` (for every origin), leaving the other points armed and every parked
+    /// request where it is.
+    public func disarm(_ point: AlgorithmPoint) {
+        state.withLock { $0.armed.removeAll { $0.point == point } }
+    }
+
     /// Disarms every point and releases every parked request.
     public func reset() {
         state.withLock { $0.armed.removeAll() }
@@ -225,6 +231,7 @@ public final class ControlledFaultPoints: FaultPoints {
 /// | `GET /_overbook/faults` | the `Snapshot` |
 /// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?, "origin"?}` | arms a point (for one origin's requests only, with `origin`) |
 /// | `POST /_overbook/faults/release` `{"point"?, "origin"?, "then"?: "go"/"hold"/"stop"/"crash", "duration_ms"?}` | releases the requests parked there (everywhere without a point; one origin's only with `origin`), each doing `then` first |
+/// | `POST /_overbook/faults/disarm` `{"point"}` | disarms that point only |
 /// | `POST /_overbook/faults/reset` | disarms and releases everything |
 enum FaultControlHTTP {
     static let root = "/_overbook/faults"
@@ -278,6 +285,12 @@ enum FaultControlHTTP {
                 let point = try body.point.map(self.point)
                 let then: PointAction? = try body.then.flatMap { try self.action($0, durationMs: body.durationMs) }
                 return json(Released(released: points.release(point, origin: try origin(body.origin), then: then)))
+            },
+            .init(method: .post, path: "\(root)/disarm") { request, _ in
+                let body: ReleaseBody = try decode(try await HTTPServing.body(of: request))
+                guard let name = body.point else { throw InputProblem.badRequest("disarm needs a point") }
+                points.disarm(try self.point(name))
+                return json(points.snapshot())
             },
             .init(method: .post, path: "\(root)/reset") { _, _ in
                 points.reset()
@@ -374,6 +387,12 @@ public struct FaultControlClient: Sendable {
         case .stopProcess: ("stop", nil)
         case .hold(let duration): ("hold", milliseconds(duration))
         }
+    }
+
+    /// Disarms `point`; the other points stay armed.
+    public func disarm(_ point: AlgorithmPoint) async throws {
+        let body = FaultControlHTTP.ReleaseBody(point: point.rawValue)
+        let _: ControlledFaultPoints.Snapshot = try await send("/disarm", body: try JSONEncoder().encode(body))
     }
 
     public func reset() async throws {

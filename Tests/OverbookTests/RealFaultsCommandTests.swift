@@ -183,9 +183,10 @@ import Testing
         }
     }
 
-    /// A run with a pause, a crash and a Redis restart on throwaway servers: each fires with
-    /// its mechanism, the kinds real mode cannot do are named as not injected, and afterwards
-    /// no process (the restarted redis-server and replica included) and no directory is left.
+    /// A run with a pause, a crash, a Redis restart and a Redis failover on throwaway servers:
+    /// each fires with its mechanism, the kinds real mode cannot do are named as not injected,
+    /// and afterwards no process (the restarted redis-server, the promoted replica redis-server
+    /// and the restarted booking replica included) and no directory is left.
     @Test func aFaultedRunLeavesNothingBehind() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -193,21 +194,25 @@ import Testing
                                          faults: ["{kind: pause, target: booking-1, at: 50ms, duration: 300ms}",
                                                   "{kind: crash, target: booking-2, at: 50ms, duration: 200ms}",
                                                   "{kind: redis-restart, at: 100ms, duration: 100ms}",
+                                                  "{kind: redis-failover, at: 400ms, duration: 300ms}",
                                                   "{kind: redis-clock-jump, at: 30ms, duration: 11s}",
                                                   "{kind: postgres-abort, target: inventory, ratio: 1/30}"])
         let tag = "OVERBOOK_CLITEST_TAG=\(UUID().uuidString)"
         let watched = try RealModeCommandTests.runWatched(["real", scenario, "--runs", "1", "--no-report"], tag: tag)
         let output = watched.result.output
-        #expect(output.contains("faults: 3 of the scenario's 5 carried out on the real stack"), "\(output)\(watched.result.error)")
+        #expect(output.contains("faults: 4 of the scenario's 6 carried out on the real stack"), "\(output)\(watched.result.error)")
         #expect(output.contains("redis-clock-jump at 0.03 seconds for 11.0 seconds: not injected in real mode: it needs a real clock shift"), "\(output)")
         #expect(output.contains("postgres-abort on inventory ratio 1/30: not injected in real mode: "), "\(output)")
         #expect(output.contains("pause booking-1: SIGSTOP for 0.300s"))
         #expect(output.contains("crash booking-2: SIGKILL"))
         #expect(output.contains("redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for 0.100s"))
-        #expect(output.contains("faults fired on the real stack: pause 1, crash 1, redis-restart 1; not injected: redis-clock-jump, postgres-abort"), "\(output)")
+        #expect(output.contains("redis-failover: the replica redis-server (port "), "\(output)")
+        #expect(output.contains("promoted with REPLICAOF NO ONE, missing the primary's writes of that last 0.300s"), "\(output)")
+        #expect(!output.contains("fault problem"), "\(output)")
+        #expect(output.contains("faults fired on the real stack: pause 1, crash 1, redis-restart 1, redis-failover 1; not injected: redis-clock-jump, postgres-abort"), "\(output)")
         #expect(watched.result.status == 0, "\(output)\(watched.result.error)")
         let redisServers = Set(watched.seen.filter { $0.commandLine.joined(separator: " ").contains("redis-server 127.0.0.1:") }.map(\.pid))
-        #expect(redisServers.count == 2, "the restart starts a second redis-server: \(watched.commandLines)")
+        #expect(redisServers.count == 3, "the restart starts a second redis-server, the failover's replica a third: \(watched.commandLines)")
         let replicas = Set(watched.seen.filter { $0.commandLine.joined(separator: " ").contains(" serve booking ") }.map(\.pid))
         #expect(replicas.count == 3, "the crash starts a third replica process: \(watched.commandLines)")
         watched.expectNothingLeft(tag: tag)

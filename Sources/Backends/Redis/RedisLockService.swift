@@ -90,6 +90,18 @@ public final class RedisLockService: LockService {
         return deleted
     }
 
+    /// One administrative command (`REPLICAOF`, `INFO replication`) for a harness that
+    /// rearranges the servers: its status, bulk or integer reply as text; an error reply throws.
+    @discardableResult
+    public func administer(_ arguments: [String]) async throws(LockError) -> String {
+        let reply = try await command(arguments)
+        switch reply {
+        case .integer(let value): return String(value)
+        case .error: throw Self.unexpected(reply, to: arguments.first ?? "?")
+        default: return reply.text ?? ""
+        }
+    }
+
     /// Closes every connection once it is idle; the next command reconnects.
     public func close() async {
         var closed: [RedisSession] = []
