@@ -83,6 +83,9 @@ public enum RealReport {
 
     /// What real mode did with the scenario's faults: each firing with its mechanism, per run,
     /// and the faults it could not carry out, with why.
+    /// Runs drawn on a fault timeline in the report (the rest are listed).
+    static let timelinesShown = 5
+
     static func faultsSection(_ runs: [Run], notInjected: [SkippedFault], scenarioFaults: Int) -> HTML {
         el("section") {
             el("h2", text: "Faults")
@@ -91,6 +94,10 @@ public enum RealReport {
             } else {
                 let fired = runs.flatMap(\.faults)
                 el("p", text: "Carried out on the real stack (signals to the service processes, the loopback proxies on each hop, the throwaway Redis, pg_terminate_backend, the driver's retries): \(fired.countsByKind).")
+                for (offset, run) in runs.enumerated().prefix(Self.timelinesShown) where !run.faults.isEmpty {
+                    RealTimeline.chart(run, caption: "\(runs.count == 1 ? "The run" : "Run \(offset + 1)"): each user's request from send to answer "
+                                       + "(green 201, grey 409, yellow 503, red no answer), and each fault as it fired (hover for its mechanism).")
+                }
                 for (offset, run) in runs.enumerated() where !run.faults.isEmpty {
                     el("p", text: runs.count == 1 ? "As they fired:" : "Run \(offset + 1):")
                     el("ul") { for fault in run.faults { el("li") { el("code", text: "\(formatSeconds(fault.at)) \(fault.mechanism)") } } }
