@@ -38,7 +38,13 @@ for flaw in "${flaws[@]}"; do
         "$overbook" real "scenarios/real/$scenario.yaml" --schedule "$schedule" --variant "$variant" --runs "$runs" --no-report \
             > "$log" 2>&1 || true
         summary="$(grep -E "reproduced on real Redis and PostgreSQL in [0-9]+ of" "$log" || echo "no summary: $(tail -3 "$log")")"
-        violated="$(grep -E "^run [0-9]+:" "$log" | grep -c "reproduced on real Redis and PostgreSQL: \|also violated" || true)"
-        echo "$scenario, variant $variant, $runs runs: $summary; runs with any violation: $violated"
+        violating="$(grep -E "^run [0-9]+:" "$log" | grep "reproduced on real Redis and PostgreSQL: \|also violated" || true)"
+        echo "$scenario, variant $variant, $runs runs: $summary; runs with any violation: $(grep -c . <<< "$violating" || true)"
+        # A fixed variant that breaks anything: its runs, and the whole log kept.
+        if [[ "$variant" != seed && -n "$violating" ]]; then
+            echo "$violating" | sed 's/^/    /'
+            cp "$log" "${TMPDIR:-/tmp}/overbook-real-replays-$scenario-$variant.log"
+            echo "    log kept: ${TMPDIR:-/tmp}/overbook-real-replays-$scenario-$variant.log"
+        fi
     done
 done
