@@ -30,7 +30,7 @@ public struct ReplayStory: Sendable, Hashable {
         case send(replica: Int)
         /// The request passes `point` in `service` (a booking replica or the inventory).
         case pass(AlgorithmPoint, service: ProcessID)
-        /// A pause or crash strikes `service` as the request reaches `point`.
+        /// A pause, crash or Redis clock jump strikes (`service`) as the request reaches `point`.
         case faultAtPoint(AlgorithmPoint, service: ProcessID, kind: FaultKind, duration: Int64)
         /// The request's statement in `service` waits for a row lock another transaction holds.
         case blocked(service: ProcessID)
@@ -176,10 +176,11 @@ private struct StoryReader {
         let actor = ReplayStory.Actor(user: pass.user, attempt: pass.attempt)
         let service = pass.process.id
         lastAttempt[service, default: [:]][pass.user] = pass.attempt
-        for spec in pass.fired where spec.kind != .pause && spec.kind != .crash {
-            note("a \(spec.kind.rawValue) at \(pass.point.rawValue) is not replayed on the real stack (only pauses and crashes are armed at points)")
+        let replayed: Set<FaultKind> = [.pause, .crash, .redisClockJump]
+        for spec in pass.fired where !replayed.contains(spec.kind) {
+            note("a \(spec.kind.rawValue) at \(pass.point.rawValue) is not replayed on the real stack (pauses, crashes and Redis clock jumps are)")
         }
-        guard let strike = pass.fired.first(where: { $0.kind == .pause || $0.kind == .crash }) else {
+        guard let strike = pass.fired.first(where: { replayed.contains($0.kind) }) else {
             return append(pass.time, .actor(actor, .pass(pass.point, service: service)))
         }
         let duration = strike.duration.nanoseconds
@@ -219,7 +220,7 @@ private struct StoryReader {
             case .pause:
                 append(event.time, .timedFault(kind, target: process, duration: event.a))
                 later(event.time + event.a, .resumes(process))
-            case .crash, .connectionLoss:
+            case .crash, .connectionLoss, .redisClockJump:
                 append(event.time, .timedFault(kind, target: process, duration: event.a))
             case .redisRestart:
                 append(event.time, .timedFault(kind, target: process, duration: event.a))

@@ -68,6 +68,8 @@ public final class FaultProxy: Sendable {
         /// (PostgreSQL's `pg_stat_activity.client_port`).
         var upstreamPorts: [ObjectIdentifier: Int] = [:]
         var accepted = 0
+        /// Chunks held back (a delay mode or a latency spike) and not yet forwarded.
+        var delayed = 0
     }
 
     /// Starts listening on `127.0.0.1:0` (the kernel picks the port) in front of
@@ -98,6 +100,13 @@ public final class FaultProxy: Sendable {
     }
 
     public var mode: Mode { state.withLock { $0.mode } }
+
+    /// Chunks held back and not yet forwarded: messages still in flight on this hop.
+    public var delayedChunks: Int { state.withLock { $0.delayed } }
+
+    fileprivate func countDelayed(_ change: Int) {
+        state.withLock { $0.delayed += change }
+    }
 
     /// Connections accepted so far.
     public var acceptedConnections: Int { state.withLock { $0.accepted } }
@@ -277,7 +286,12 @@ public final class FaultProxy: Sendable {
             }
             let release = max(lastRelease, .now() + .milliseconds(milliseconds(delay)))
             lastRelease = release
-            context.eventLoop.scheduleTask(deadline: release) { peer.writeAndFlush(bytes, promise: nil) }
+            let proxy = self.proxy
+            proxy.countDelayed(1)
+            context.eventLoop.scheduleTask(deadline: release) {
+                peer.writeAndFlush(bytes, promise: nil)
+                proxy.countDelayed(-1)
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

@@ -69,6 +69,9 @@ public struct HopProxies: Sendable {
 
     var all: [FaultProxy] { [inventoryDatabase] + bookingRedis + bookingDatabase + bookingInventory }
 
+    /// Chunks still held back on any hop: messages in flight.
+    public var delayedChunks: Int { all.reduce(0) { $0 + $1.delayedChunks } }
+
     /// Back to plain forwarding everywhere: no mode, no per-call faults.
     public func healAll() {
         for proxy in all {

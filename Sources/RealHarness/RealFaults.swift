@@ -28,6 +28,8 @@ enum RealMechanism: Sendable {
     /// The lagging replica redis-server promoted, every booking replica's Redis proxy
     /// redirected to it, the old primary made its replica (failed back after the run).
     case redisFailover
+    /// An emulation: every key's TTL shortened by the jump at once (no real clock shift).
+    case redisClockJump
     /// Armed at the point on the target's `/_overbook/faults`: a pause is the process stopping
     /// itself there (SIGSTOP), continued after the duration; a crash is `_exit` there, then a
     /// fresh process on the same port after the duration.
@@ -80,6 +82,10 @@ public final class RealFaultInjector: Sendable {
             }
         }
         if case .point(let point, _) = spec.trigger {
+            if spec.kind == .redisClockJump {
+                guard !point.isInventoryPoint else { return no("a redis-clock-jump at an inventory point: the booking replicas are the ones that talk to Redis") }
+                return .success(.atPoint(point, .booking(nil)))
+            }
             if spec.kind == .redisFailover {
                 guard capabilities.ownsRedis else { return no("Redis was given by --redis-url; a failover needs the throwaway redis-server and a replica of it") }
                 guard !point.isInventoryPoint else { return no("a redis-failover at an inventory point: the booking replicas are the ones that talk to Redis") }
@@ -144,7 +150,8 @@ public final class RealFaultInjector: Sendable {
             guard capabilities.ownsRedis else { return no("Redis was given by --redis-url; a failover needs the throwaway redis-server and a replica of it") }
             return .success(.redisFailover)
         case .redisClockJump:
-            return no("it needs a real clock shift for the redis-server process (libfaketime), not built yet")
+            guard timed else { return no("a redis-clock-jump is carried out at a time (`at:`) or at a booking point") }
+            return .success(.redisClockJump)
         case .postgresAbort:
             return no("PostgreSQL raises 40001/40P01 only for a real conflict, which needs the services' fault points to stage; not built yet")
         case .statementTimeout:
@@ -285,6 +292,19 @@ public final class RealFaultInjector: Sendable {
         }
     }
 
+    /// A Redis clock jump, emulated: there is no real clock shift for the redis-server process
+    /// here, so every key's TTL is shortened by the jump at once, which is what the jump does
+    /// to the keys Redis holds (keys set later live their whole TTL, as on a jumped clock).
+    private func jumpClock(by jump: Duration) async {
+        do {
+            let (expired, shortened) = try await stack.lock.shortenEveryTTL(by: jump)
+            record(.redisClockJump, "redis-clock-jump by \(formatSeconds(jump.nanoseconds)) (an emulation: no real clock shift; every key's TTL "
+                   + "shortened by the jump at once, in one Lua script): \(expired) key\(expired == 1 ? "" : "s") expired early, \(shortened) shortened")
+        } catch {
+            problem("redis-clock-jump: \(error)")
+        }
+    }
+
     /// After the run: the old primary (a replica of the promoted one since the failover, so
     /// holding what it holds) is promoted back, the proxies point at it again, and the replica
     /// follows it through its delayed link, so the stack is as it was for the next run.
@@ -396,6 +416,8 @@ public final class RealFaultInjector: Sendable {
             await terminateBackends(of: target)
         case .redisFailover:
             await failOver()
+        case .redisClockJump:
+            await jumpClock(by: spec.duration)
         case .perCall, .clientRetry, .atPoint:
             break
         }
@@ -475,8 +497,8 @@ public final class RealFaultInjector: Sendable {
             let lasting = formatSeconds(spec.duration.nanoseconds)
             let pid = hit.process.processIdentifier
             if action == .park {
-                // The request waits at the point while Redis fails over under it.
-                await failOver()
+                // The request waits at the point while Redis fails over (or its clock jumps) under it.
+                if spec.kind == .redisClockJump { await jumpClock(by: spec.duration) } else { await failOver() }
                 _ = try? await control(hit).release(point)
             } else if action == .stopProcess {
                 record(.pause, "pause \(hit.name) at \(point.rawValue): it stopped itself there (SIGSTOP, pid \(pid)), continued after \(lasting)")

@@ -127,13 +127,18 @@ public struct RealRun: Sendable {
         let resolvesPending = scenario.variant.flow.resolvesPendingBookings
         // A pending saga is the recovery worker's to finish: its pauses grow to 8 s, as long
         // as the inventory stays out of reach.
-        let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout + (resolvesPending ? .seconds(16) : .zero))
+        // A command a latency spike still holds in a proxy (a SET NX the caller gave up on) lands
+        // later and leaves a key for its whole TTL: in flight, as a simulated message is until
+        // delivered, so the wait covers the longest spike too.
+        let longestSpike = scenario.faults.filter { $0.kind == .latencySpike }.map(\.duration).max() ?? .zero
+        let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout + longestSpike + (resolvesPending ? .seconds(16) : .zero))
         let bookings = PostgresBookingDatabase(pool: stack.bookingPool)
         while clock.now < deadline {
+            let inFlight = stack.hopProxies?.delayedChunks ?? 0
             let locks = (try? await stack.lock.liveKeys(matching: "lock:*"))?.count ?? 0
             let open = (try? await openTransactions())?.count ?? 0
             let pending = resolvesPending ? (try? await bookings.pendingBookings())?.count ?? 0 : 0
-            if locks == 0 && open == 0 && pending == 0 { return }
+            if inFlight == 0 && locks == 0 && open == 0 && pending == 0 { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

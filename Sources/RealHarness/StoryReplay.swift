@@ -370,9 +370,23 @@ private final class ReplaySession: Sendable {
             try await waitUntil(departure("\(name) did not exit at \(point.rawValue)")) { !child.process.isRunning }
             record(.crash, "crash \(name) at \(point.rawValue) as \(actor) reached it: _exit there (pid \(pid)), restarted on port \(child.port) after \(lasting)")
             restart(name, service, after: duration)
+        case .redisClockJump:
+            await jumpRedisClock(by: duration, departure)
+            _ = try await control.release(point, origin: actor.origin)
+            await settle(actor)
         default:
             throw departure("a \(kind.rawValue) at a point is not replayed").skipped
         }
+    }
+
+    /// Every key's TTL shortened by `jump` at once: the emulated clock jump (see
+    /// `RedisLockService.shortenEveryTTL`).
+    func jumpRedisClock(by jump: Duration, _ departure: (String) -> StoryDeparture) async {
+        let lasting = formatSeconds(ConfirmLoad.nanoseconds(jump))
+        guard let (expired, shortened) = try? await stack.lock.shortenEveryTTL(by: jump) else {
+            return replay.announce("fault problem: the emulated redis-clock-jump failed")
+        }
+        record(.redisClockJump, "redis-clock-jump by \(lasting) (an emulation: every key's TTL shortened by the jump at once): \(expired) expired, \(shortened) shortened")
     }
 
     /// A fault at a time, carried out now.
@@ -397,6 +411,8 @@ private final class ReplaySession: Sendable {
             record(.redisRestart, "redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for \(lasting), then a fresh one on the same port")
             let ending = Task<Void, Never> { _ = try? await servers.restartRedis(downtime: duration) }
             state.withLock { $0.endings[target] = ending }
+        case .redisClockJump:
+            await jumpRedisClock(by: duration, departure)
         case .connectionLoss:
             let selector: ProcessSelector = target.kind == .inventory ? .inventory : .booking(target.index)
             guard let proxy = stack.hopProxies?.databaseProxy(of: selector) else { throw departure("no database proxy for \(target)") }

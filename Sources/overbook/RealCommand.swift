@@ -50,11 +50,11 @@ struct RealCommand: ParsableCommand {
         and restarted empty, connection-loss = pg_terminate_backend of the target's backends, \
         client-retry = the driver re-sends the same body, redis-failover = a second \
         redis-server, fed through a link that holds replication back by the fault's duration, \
-        promoted and the replicas' Redis proxies redirected to it; a pause, crash or failover \
-        at a fault point is armed through the service's --fault-control (it stops itself, \
-        exits, or waits, there). Faults it cannot carry out faithfully (redis-clock-jump, \
-        postgres-abort, statement-timeout, per-call pauses and crashes) are listed as not \
-        injected, with why. \
+        promoted and the replicas' Redis proxies redirected to it, redis-clock-jump = an \
+        emulation (every key's TTL shortened by the jump at once); a pause, crash, failover or \
+        clock jump at a fault point is armed through the service's --fault-control (it stops \
+        itself, exits, or waits, there). Faults it cannot carry out faithfully (postgres-abort, \
+        statement-timeout, per-call pauses and crashes) are listed as not injected, with why. \
         --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
         from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`).
 

@@ -28,6 +28,27 @@ struct RedisLockServiceTests {
         #expect(try await lock.release(key: key, token: "b"))
     }
 
+    /// The emulated clock jump: every TTL shortened at once, a key with less left deleted, a
+    /// key without a TTL (a fence) untouched. In a database of its own: it touches every key.
+    @Test func shorteningEveryTTLExpiresWhatAClockJumpWould() async throws {
+        var base = try TestServers.redisURL()
+        if let slash = base.lastIndex(of: "/"), base[base.index(after: slash)...].allSatisfy(\.isNumber), !base.hasSuffix("//") { base = String(base[..<slash]) }
+        let lock = try RedisLockService(url: base + "/15", connections: 1)
+        _ = try await lock.command(["FLUSHDB"])
+        #expect(try await lock.acquire(key: "lock:long", token: "a", ttl: .seconds(60)))
+        #expect(try await lock.acquire(key: "lock:short", token: "b", ttl: .seconds(5)))
+        #expect(try await lock.nextFencingToken("fence:kept") == 1)
+        let (expired, shortened) = try await lock.shortenEveryTTL(by: .seconds(10))
+        #expect(expired == 1 && shortened == 1)
+        #expect(try await lock.holder(of: "lock:short") == nil, "5 s left, the clock jumped 10 s: expired")
+        #expect(try await lock.holder(of: "lock:long") == "a")
+        guard case .integer(let left) = try await lock.command(["PTTL", "lock:long"]) else { Issue.record("no PTTL"); return }
+        #expect(left > 0 && left <= 50_000, "60 s less the 10 s jump: \(left) ms")
+        #expect(try await lock.nextFencingToken("fence:kept") == 2, "a key without a TTL is untouched")
+        _ = try await lock.command(["FLUSHDB"])
+        await lock.close()
+    }
+
     @Test func releaseScriptHashMatchesTheServers() async throws {
         let (lock, _) = try TestServers.redis()
         let loaded = try await lock.command(["SCRIPT", "LOAD", RedisLockService.releaseScript])

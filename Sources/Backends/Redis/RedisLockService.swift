@@ -102,6 +102,30 @@ public final class RedisLockService: LockService {
         }
     }
 
+    /// Shortens every key's time to live by `jump`, at once (one Lua script, so atomically):
+    /// a key with less left than that is deleted. This is what a Redis clock jumping forward by
+    /// `jump` does to the keys it holds (keys set afterwards live their whole TTL on the jumped
+    /// clock); a harness without a real clock shift emulates the jump with it. Returns how
+    /// many keys expired and how many were shortened.
+    public func shortenEveryTTL(by jump: Duration) async throws(LockError) -> (expired: Int, shortened: Int) {
+        let script = """
+            local jump = tonumber(ARGV[1]); local expired = 0; local shortened = 0
+            for _, key in ipairs(redis.call('KEYS', '*')) do
+              local left = redis.call('PTTL', key)
+              if left > 0 then
+                if left <= jump then redis.call('DEL', key); expired = expired + 1
+                else redis.call('PEXPIRE', key, left - jump); shortened = shortened + 1 end
+              end
+            end
+            return {expired, shortened}
+            """
+        let reply = try await command(["EVAL", script, "0", String(Self.milliseconds(jump))])
+        guard case .array(let counts) = reply, counts.count == 2, case .integer(let expired) = counts[0], case .integer(let shortened) = counts[1] else {
+            throw Self.unexpected(reply, to: "EVAL (shorten every TTL)")
+        }
+        return (expired, shortened)
+    }
+
     /// Closes every connection once it is idle; the next command reconnects.
     public func close() async {
         var closed: [RedisSession] = []
