@@ -10,23 +10,25 @@ import Services
 public struct RealRun: Sendable {
     public let stack: RealStack
     public let scenario: Scenario
-    /// Each run draws its own fault mix, arrival spread and client timeout from its number, as
-    /// the simulator's `--swarm` does from a seed: real run N meets the faults of
-    /// `overbook replay SCENARIO --swarm --seed N`, as far as real mode can carry them out.
-    public let swarm: Bool
+    /// Each run plays the scenario with this fault profile applied for its number, as the
+    /// simulator applies it for a seed (`swarm` draws a fault mix, arrival spread and client
+    /// timeout): real run N meets the faults of `overbook replay SCENARIO --profile P --seed N`,
+    /// as far as real mode can carry them out.
+    public let profile: FaultProfile?
     /// Hears of each fault as it fires (with its mechanism).
     public let announce: @Sendable (String) -> Void
 
-    public init(stack: RealStack, scenario: Scenario, swarm: Bool = false, announce: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(stack: RealStack, scenario: Scenario, swarm: Bool = false, profile: FaultProfile? = nil,
+                announce: @escaping @Sendable (String) -> Void = { _ in }) {
         self.stack = stack
         self.scenario = scenario
-        self.swarm = swarm
+        self.profile = swarm ? FaultProfile.named("swarm") : profile
         self.announce = announce
     }
 
     /// The scenario run `run` plays.
     public func scenario(forRun run: UInt64) -> Scenario {
-        swarm ? Swarm.scenario(scenario, seed: run) : scenario
+        profile?.apply(to: scenario, seed: run) ?? scenario
     }
 
     /// What one real run showed.
@@ -39,7 +41,7 @@ public struct RealRun: Sendable {
         public var duration: Int64
         /// The faults carried out on the real stack, in order.
         public var faults: [FiredFault] = []
-        /// The scenario the run played (with `swarm`, drawn for it).
+        /// The scenario the run played (with a profile, applied for it).
         public var scenario: Scenario
         /// Its faults real mode could not carry out.
         public var notInjected: [SkippedFault] = []
@@ -48,7 +50,7 @@ public struct RealRun: Sendable {
     /// Runs the scenario once on freshly reset databases. `run` numbers the observation (it
     /// stands where a simulated run has its seed) and varies the request ids and arrival draws.
     public func once(run: UInt64) async throws -> Outcome {
-        guard !swarm else {
+        guard profile == nil else {
             return try await RealRun(stack: stack, scenario: scenario(forRun: run), announce: announce).once(run: run)
         }
         try await stack.reset()

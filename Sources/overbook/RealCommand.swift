@@ -56,7 +56,8 @@ struct RealCommand: ParsableCommand {
         itself, exits, or waits, there). Faults it cannot carry out faithfully (postgres-abort, \
         statement-timeout, per-call pauses and crashes) are listed as not injected, with why. \
         --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
-        from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`).
+        from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`); \
+        --profile NAME applies a named fault profile the same way.
 
         Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
         --runs N` does) and writes an HTML report with the real runs and both latency \
@@ -86,6 +87,12 @@ struct RealCommand: ParsableCommand {
     @Flag(help: "Draw each run's faults, arrival spread and client timeout from its number (swarm testing, as `run --swarm`).")
     var swarm = false
 
+    @Option(help: "Add a named fault profile to each run, applied for its number as `run --profile` applies it for a seed: \(FaultProfile.all.map(\.name).joined(separator: ", ")).")
+    var profile: String?
+
+    /// The profile each run applies for its number (`--swarm` is the swarm profile).
+    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+
     @Option(help: "Replay this schedule file (written by `check`, `shrink` or `sweep`) on the real stack: its story, forced with barriers at the fault points; says whether its violation is reproduced.")
     var schedule: String?
 
@@ -97,8 +104,12 @@ struct RealCommand: ParsableCommand {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
         if let variant { _ = try VariantOption.parse(variant) }
-        if schedule != nil && (swarm || replicas != nil) {
-            throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm and --replicas")
+        if schedule != nil && (swarm || profile != nil || replicas != nil) {
+            throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas")
+        }
+        if let profile, FaultProfile.named(profile) == nil || swarm {
+            throw ValidationError(swarm ? "--swarm is the 'swarm' profile; drop --profile \(profile)"
+                                  : "--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
         }
     }
 
@@ -116,18 +127,21 @@ struct RealCommand: ParsableCommand {
             print("faults: \(injected.count) of the scenario's \(scenario.faults.count) carried out on the real stack, through loopback proxies on every service hop")
             for skipped in notInjected { print("  \(skipped.line)") }
         }
-        if swarm { print("swarm: each run draws its own faults (run N as simulated swarm seed N), through loopback proxies on every service hop") }
+        if let faultProfile {
+            print("profile \(faultProfile.name): each run applies it for its number (run N as simulated seed N), through loopback proxies on every service hop")
+        }
         fflush(nil)
-        let (runs, scenarioToRun, swarm) = (self.runs, scenario, swarm)
-        let judged = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount, armFaults: swarm) { stack in
-            let real = RealRun(stack: stack, scenario: scenarioToRun, swarm: swarm, announce: { line in
+        let (runs, scenarioToRun, faultProfile) = (self.runs, scenario, faultProfile)
+        let perRun = faultProfile != nil
+        let judged = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount, armFaults: perRun) { stack in
+            let real = RealRun(stack: stack, scenario: scenarioToRun, profile: faultProfile, announce: { line in
                 print("  \(line)")
                 fflush(nil)
             })
             return try await real.judged(1...UInt64(runs)) { run, verdict, duration in
-                if swarm {
+                if let faultProfile {
                     let drawn = real.scenario(forRun: run).faults.map(\.kind.rawValue)
-                    print("run \(run): swarm faults drawn: \(drawn.isEmpty ? "none" : drawn.joined(separator: ", "))")
+                    print("run \(run): \(faultProfile.name) faults: \(drawn.isEmpty ? "none" : drawn.joined(separator: ", "))")
                 }
                 guard runs > 1 else { return }
                 Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
@@ -140,10 +154,10 @@ struct RealCommand: ParsableCommand {
         var batch = BatchSummary()
         for verdict in verdicts { batch.add(verdict) }
         print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-        if !scenario.faults.isEmpty || swarm {
-            let skipped = swarm ? judged.flatMap(\.notInjected) : notInjected
+        if !scenario.faults.isEmpty || perRun {
+            let skipped = perRun ? judged.flatMap(\.notInjected) : notInjected
             print("faults fired on the real stack\(runs == 1 ? "" : " in \(runs) runs"): \(done.flatMap(\.faults).countsByKind)"
-                  + (skipped.isEmpty ? "" : "; not injected: \(swarm ? skipped.countsByKind : skipped.map(\.spec.kind.rawValue).joined(separator: ", "))"))
+                  + (skipped.isEmpty ? "" : "; not injected: \(perRun ? skipped.countsByKind : skipped.map(\.spec.kind.rawValue).joined(separator: ", "))"))
         }
         // The simulated counterpart leaves out what real mode left out, so the two compare.
         var simulatedScenario = scenario
@@ -197,8 +211,8 @@ struct RealCommand: ParsableCommand {
     func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [SkippedFault]) {
         let capabilities = RealFaultCapabilities(bookingReplicas: scenario.bookingReplicas, ownsRedis: backends.locations.noneGiven)
         let simulated = RealReport.simulatedCounterparts(runs: runs) { seed in
-            guard swarm else { return scenario }
-            var drawn = Swarm.scenario(scenario, seed: seed)
+            guard let faultProfile else { return scenario }
+            var drawn = faultProfile.apply(to: scenario, seed: seed)
             drawn.faults = RealFaultInjector.plan(drawn.faults, capabilities).injected
             return drawn
         }

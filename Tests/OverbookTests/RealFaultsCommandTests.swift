@@ -183,6 +183,31 @@ import Testing
         }
     }
 
+    /// `--profile NAME`: each run applies the named fault profile for its number, as the
+    /// simulator applies it for a seed, and says what it drew; a bad name or one beside
+    /// `--swarm` is a usage error.
+    @Test func aProfileAppliesToEachRun() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try scratch.lastRoomScenario(users: 4)
+        let redisURL = try RealModeServers.redisURL(database: 12)
+        try await RealModeServers.withDatabases(2) { databases in
+            let result = try await OverbookBinary.runOffThePool(["real", scenario, "--profile", "lost-messages", "--runs", "2", "--variant", "crash-safe",
+                                                                 "--no-report", "--redis-url", redisURL,
+                                                                 "--inventory-database-url", databases[0], "--booking-database-url", databases[1]])
+            let output = result.output
+            #expect(output.contains("profile lost-messages: each run applies it for its number"), "\(output)\(result.error)")
+            #expect(output.contains("run 1: lost-messages faults: request-loss, reply-loss, "), "\(output)")
+            #expect(output.contains("run 2: lost-messages faults: "), "\(output)")
+            #expect(output.contains("faults fired on the real stack in 2 runs: "), "\(output)")
+            #expect(!output.contains("✗ bookings per room-night <= capacity"), "crash-safe keeps its safety: \(output)")
+        }
+        let bad = try OverbookBinary.run(["real", scenario, "--profile", "nonsense"])
+        #expect(bad.status == 64 && bad.error.contains("--profile must be one of: none, pause-past-ttl, "), "\(bad.error)")
+        let both = try OverbookBinary.run(["real", scenario, "--profile", "crashes", "--swarm"])
+        #expect(both.status == 64 && both.error.contains("--swarm is the 'swarm' profile; drop --profile crashes"), "\(both.error)")
+    }
+
     /// A run with a pause, a crash, a Redis restart, a Redis failover and a Redis clock jump
     /// (emulated) on throwaway servers:
     /// each fires with its mechanism, the kinds real mode cannot do are named as not injected,
