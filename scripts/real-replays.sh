@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The seed algorithm's five known flaws, each found and shrunk by the simulator and then replayed
 # on real Redis and PostgreSQL (`overbook real SCENARIO --schedule FILE`), RUNS times per variant:
-# the seed (each should be reproduced every time) and two fixed variants (nothing should break).
+# the seed (each should be reproduced every time) and three fixed variants (nothing should break).
 # Prints one summary line per scenario and variant. A benchmark, not a test: it takes minutes
 # (the test command runs one replay of each instead).
 #
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 overbook="${1:-.build/debug/overbook}"
 runs="${2:-10}"
-variants=(seed crash-safe fenced+atomic+idempotent+crash-safe)
+variants=(seed crash-safe fenced+atomic+idempotent+crash-safe lock-free)
 # scenario:invariant the shrunk schedule violates
 flaws=(lock-expiry:bookings-within-capacity lost-reserve-reply:inventory-matches-bookings
        crash-between-commits:inventory-matches-bookings retry-double-booking:no-duplicate-booking

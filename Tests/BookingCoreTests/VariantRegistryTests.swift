@@ -10,14 +10,14 @@ import Testing
 
     @Test func theStandardRegistryListsTheMatrixVariantsInOrder() {
         #expect(VariantRegistry.standard.variants.map(\.rawValue)
-            == ["seed", "fenced", "atomic", "idempotent", "atomic+idempotent+crash-safe", "fenced+atomic+idempotent+crash-safe"])
+            == ["seed", "fenced", "atomic", "idempotent", "atomic+idempotent+crash-safe", "fenced+atomic+idempotent+crash-safe", "lock-free"])
         #expect(VariantRegistry.standard.entries.allSatisfy { !$0.summary.isEmpty })
     }
 
-    @Test(arguments: ["seed", "fenced", "atomic+idempotent", "idempotent+atomic", "crash-safe", "fenced+atomic+idempotent+crash-safe"])
+    @Test(arguments: ["seed", "fenced", "atomic+idempotent", "idempotent+atomic", "crash-safe", "fenced+atomic+idempotent+crash-safe", "lock-free"])
     func namesParseToTheVariantTheyName(_ name: String) throws {
         let variant = try #require(VariantRegistry.standard.variant(named: name))
-        #expect(variant == Variant(rawValue: name))
+        #expect(variant == (Variant(rawValue: name) ?? .lockFree))
         #expect(VariantRegistry.standard.variant(named: variant.rawValue) == variant)
     }
 
@@ -26,7 +26,7 @@ import Testing
         let registry = try VariantRegistry.standard.adding([VariantRegistry.Entry(full, summary: "refuses everything")])
         #expect(registry.variant(named: "always-full") == full)
         #expect(registry.variants.last == full)
-        #expect(registry.syntax.hasPrefix("seed, always-full, or fixes joined by '+'"))
+        #expect(registry.syntax.hasPrefix("seed, lock-free, always-full, or fixes joined by '+'"))
         #expect(VariantRegistry.standard.variant(named: "always-full") == nil)
     }
 

@@ -385,7 +385,7 @@ let validationFailureStatus: Int32 = 64
     @Test func realRejectsABadVariantAndAPartialSetOfBackends() throws {
         let badVariant = try OverbookBinary.run(["real", "scenarios/last-room-one-night.yaml", "--variant", "nonsense", "--no-report"])
         #expect(badVariant.status == validationFailureStatus, "\(badVariant.output)\(badVariant.error)")
-        #expect(badVariant.error.contains("--variant must be seed, or fixes joined by '+' from: fenced, atomic, idempotent, crash-safe; got 'nonsense'"),
+        #expect(badVariant.error.contains("--variant must be seed, lock-free, or fixes joined by '+' from: fenced, atomic, idempotent, crash-safe; got 'nonsense'"),
                 "\(badVariant.error)")
         #expect(badVariant.output.isEmpty)
         let partial = try OverbookBinary.run(["real", "scenarios/last-room-one-night.yaml", "--redis-url", "redis://127.0.0.1:1", "--no-report"])

@@ -142,7 +142,7 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
             rooms: [{id: 1, capacity: 1}]
             users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
             """, kind: .invalidValue, line: 2, column: 10,
-            saying: "'variant' must be seed, or fixes joined by '+' from: fenced, atomic, idempotent, crash-safe; got 'fencedd'")
+            saying: "'variant' must be seed, lock-free, or fixes joined by '+' from: fenced, atomic, idempotent, crash-safe; got 'fencedd'")
     }
 
     @Test func anUnknownFaultKindListsTheKinds() {

@@ -35,9 +35,13 @@ extension FixPiece {
 /// failed commit too, and a give-up is recorded under the request id (`IdempotentFix`).
 public struct FixedFlow: ConfirmFlow {
     public let pieces: [any FixPiece]
+    /// `false`: no Redis lock at all; the pieces' own writes are the only serialization (see
+    /// `lockFree`). No `lockHeld` hook runs then.
+    public let takesLock: Bool
 
-    public init(pieces: [any FixPiece]) {
+    public init(pieces: [any FixPiece], takesLock: Bool = true) {
         self.pieces = pieces
+        self.takesLock = takesLock
     }
 
     public func confirm<C: Clock<Duration>>(_ request: ConfirmRequest, on service: BookingService<C>) async -> APIResponse {
@@ -45,7 +49,7 @@ public struct FixedFlow: ConfirmFlow {
         for piece in pieces {
             if let answer = await piece.beforeLock(&attempt, on: service) { return answer }
         }
-        var answer = await confirmWithLock(attempt, on: service)
+        var answer = takesLock ? await confirmWithLock(attempt, on: service) : await write(attempt, on: service)
         for piece in pieces { answer = await piece.answering(answer, to: attempt, on: service) }
         return answer
     }
@@ -65,18 +69,36 @@ public struct FixedFlow: ConfirmFlow {
             await service.release(lock)
             return error.response
         }
-        let held = attempt
-        let outcome = await service.outcome { () async throws(EarlyAnswer) in
-            try await service.checkAvailability(held.stay)
-            for piece in pieces {
-                if let written = await piece.write(held, on: service) { return written }
-            }
-            return try await SeedFlow.bookInOneTransaction(held, on: service, ifReserveUnanswered: .unknown)
-        }
+        let outcome = await write(attempt, on: service)
         await service.faults.reached(.beforeRelease)
         await service.release(lock)
         return outcome
     }
+
+    /// Availability checked, then the booking written by the first piece that writes its own
+    /// way, or by the seed's transaction.
+    private func write<C: Clock<Duration>>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse {
+        await service.outcome { () async throws(EarlyAnswer) in
+            try await service.checkAvailability(attempt.stay)
+            for piece in pieces {
+                if let written = await piece.write(attempt, on: service) { return written }
+            }
+            return try await SeedFlow.bookInOneTransaction(attempt, on: service, ifReserveUnanswered: .unknown)
+        }
+    }
+
+    /// No Redis lock at all: the crash-safe saga (idempotent, atomic) is the only serialization.
+    public static let lockFree = FixedFlow(pieces: [Fix.atomic, .idempotent, .crashSafe].map(\.piece), takesLock: false)
+
+    public static let lockFreeSummary = """
+        The crash-safe saga with no Redis lock at all: the inventory's conditional decrement \
+        (UPDATE ... WHERE available_quantity >= 1) decides who gets the last night, the request \
+        ids make a retry book once, the recovery worker finishes what a crash left pending. \
+        Everyone who comes for a sold-out room is answered 409 at once (after the availability \
+        check, or by the decrement itself) instead of sleeping through the lock's back-off and \
+        answering 503. Prevents what crash-safe prevents, with no lock to expire, fail over or \
+        jump; costs contention on the availability row (every confirm reaches the inventory).
+        """
 
     public var inventoryDecrement: InventoryService.Decrement {
         pieces.lazy.compactMap(\.inventoryDecrement).first ?? .readModifyWrite

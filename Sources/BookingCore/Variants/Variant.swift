@@ -38,6 +38,9 @@ public struct Variant: Hashable, Sendable, CustomStringConvertible {
     /// The seed experiment's algorithm, kept faithfully, flaws included (`SeedFlow`).
     public static let seed = Variant(fixes: [])
 
+    /// The crash-safe saga without the Redis lock (`FixedFlow.lockFree`).
+    public static let lockFree = Variant(name: "lock-free", flow: FixedFlow.lockFree)
+
     /// Parses the built-in names: `seed` or `fix+fix+...`. Variants defined elsewhere are
     /// found through a `VariantRegistry`.
     public init?(rawValue: String) {

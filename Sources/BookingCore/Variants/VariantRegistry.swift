@@ -27,6 +27,7 @@ public struct VariantRegistry: Sendable {
         Entry(Variant(fixes: [.idempotent]), summary: Fix.idempotent.summary),
         Entry(Variant(fixes: [.crashSafe]), summary: Fix.crashSafe.summary),
         Entry(Variant(fixes: Set(Fix.allCases)), summary: "Every fix at once."),
+        Entry(.lockFree, summary: FixedFlow.lockFreeSummary),
     ])
 
     /// Fails on a name listed twice or a name that cannot be written on the command line.
