@@ -64,10 +64,22 @@ public final class RealFaultInjector: Sendable {
             case .failure(let why): skipped.append(SkippedFault(spec: spec, reason: why.reason))
             }
         }
-        return (injected, skipped)
+        let apart = failoversApart(injected)
+        return (injected.filter { spec in !apart.contains { $0.spec == spec } }, skipped + apart)
     }
 
     struct NotInjectable: Error { let reason: String }
+
+    /// The failovers among `faults` that cannot be carried out beside the rest: a restart or a
+    /// clock jump acts on the redis-server at Redis's address, which after a failover is no
+    /// longer the one the replicas use, so the two do not mix in one run.
+    static func failoversApart(_ faults: [FaultSpec]) -> [SkippedFault] {
+        guard faults.contains(where: { $0.kind == .redisRestart || $0.kind == .redisClockJump }) else { return [] }
+        return faults.filter { $0.kind == .redisFailover }.map {
+            SkippedFault(spec: $0, reason: "a failover is not carried out in a run that also restarts Redis or jumps its clock: "
+                         + "those act on the redis-server at Redis's address, which after the failover the replicas no longer use")
+        }
+    }
 
     static func mechanism(for spec: FaultSpec, _ capabilities: RealFaultCapabilities) -> Result<RealMechanism, NotInjectable> {
         func no(_ reason: String) -> Result<RealMechanism, NotInjectable> { .failure(NotInjectable(reason: reason)) }
@@ -209,6 +221,9 @@ public final class RealFaultInjector: Sendable {
                 if Self.draw(spec.activation, &random) { armed.append(Armed(spec: spec, mechanism: mechanism)) } else { inactive.append(spec) }
             }
         }
+        let apart = Self.failoversApart(armed.map(\.spec))
+        skipped += apart
+        armed.removeAll { armedFault in apart.contains { $0.spec == armedFault.spec } }
         self.stack = stack
         self.announce = announce
         self.active = armed.map(\.spec)

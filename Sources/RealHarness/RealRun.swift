@@ -53,6 +53,7 @@ public struct RealRun: Sendable {
         guard profile == nil else {
             return try await RealRun(stack: stack, scenario: scenario(forRun: run), announce: announce).once(run: run)
         }
+        for revived in try await stack.restartExited() { announce("before run \(run): started again \(revived)") }
         try await stack.reset()
         let plan = confirms(run: run)
         // By replica number: a restarted replica must keep its place in the round-robin.

@@ -310,6 +310,19 @@ public final class RealStack: Sendable {
         return fresh.process.processIdentifier
     }
 
+    /// Every service that is no longer running (one that crashed itself at a point after the
+    /// run that armed it had ended, say) started again on its port: each run begins with the
+    /// whole stack. Returns what was restarted, with how each had ended.
+    public func restartExited() async throws -> [String] {
+        let exited = children.withLock { $0 }.filter { !$0.process.isRunning }
+        var restarted: [String] = []
+        for child in exited {
+            restarted.append("\(child.name) (it had exited with status \(child.process.terminationStatus))")
+            try await crashAndRestart(child.name, downtime: .zero)
+        }
+        return restarted
+    }
+
     func arm(_ injector: RealFaultInjector?) {
         nemesis.withLock { $0 = injector }
     }

@@ -68,6 +68,7 @@ public struct StoryReplay: Sendable {
 
     /// One replay on freshly reset databases; `run` numbers it and its request ids.
     public func once(run: UInt64) async throws -> Outcome {
+        for revived in try await stack.restartExited() { announce("before run \(run): started again \(revived)") }
         try await stack.reset()
         let real = RealRun(stack: stack, scenario: scenario)
         let plan = real.confirms(run: run)

@@ -64,6 +64,6 @@ import Testing
     @Test func aScheduleReplayTakesNoSwarmOrReplicas() throws {
         let result = try OverbookBinary.run(["real", "scenarios/real/lock-expiry.yaml", "--schedule", "x.json", "--swarm"])
         #expect(result.status == 64, "\(result.output)\(result.error)")
-        #expect(result.error.contains("--schedule replays the file's own users, faults and replicas; drop --swarm and --replicas"), "\(result.error)")
+        #expect(result.error.contains("--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas"), "\(result.error)")
     }
 }
