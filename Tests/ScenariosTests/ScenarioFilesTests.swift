@@ -34,6 +34,19 @@ import Testing
         #expect(scenario.userCount > 0)
     }
 
+    /// The real-replay scenarios (`scenarios/real/`): each loads, is named `real-<file>`, and
+    /// keeps its users few and its lock's TTL short enough for a replay to take seconds.
+    @Test func everyRealReplayScenarioLoads() throws {
+        let directory = Self.scenariosDirectory + "/real"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(names == ["crash-between-commits.yaml", "lock-expiry.yaml", "lost-reserve-reply.yaml", "overlapping-stays.yaml", "retry-double-booking.yaml"])
+        for name in names {
+            let scenario = try ScenarioLoader.load(path: "\(directory)/\(name)")
+            #expect(scenario.name == "real-" + name.dropLast(".yaml".count))
+            #expect(scenario.userCount <= 2)
+        }
+    }
+
     @Test func seedExperimentFileMatchesTheBuiltInScenario() throws {
         let loaded = try Self.load("seed-experiment.yaml")
         let expected = Scenario.seedExperiment()
