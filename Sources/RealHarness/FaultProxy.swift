@@ -111,11 +111,15 @@ public final class FaultProxy: Sendable {
     /// Connections accepted so far.
     public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
-    /// Switches the fault; `.reset` also aborts every open connection now.
+    /// Switches the fault; `.reset` also aborts every open connection now, and so does the end
+    /// of a blackhole: what it swallowed is gone from the middle of each stream, which neither
+    /// side could frame any more (a PostgreSQL server would wait for ever for the rest of a
+    /// COMMIT, holding its row locks), so each gets a TCP RST, as after a partition TCP gave up on.
     public func set(_ mode: Mode) {
         let doomed: [any Channel] = state.withLock { state in
+            let endsBlackhole = state.mode == .blackhole && mode != .blackhole
             state.mode = mode
-            return mode == .reset ? Array(state.connections.values) : []
+            return mode == .reset || endsBlackhole ? Array(state.connections.values) : []
         }
         for channel in doomed { Self.abort(channel) }
     }

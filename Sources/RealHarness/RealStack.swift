@@ -142,6 +142,9 @@ public final class RealStack: Sendable {
     /// Back to the state right after seeding: every night at full capacity, no bookings, no
     /// reservations or fences, no lock or fence keys in Redis.
     public func reset() async throws {
+        // A session a fault left in an open transaction (its COMMIT lost on the way) would hold
+        // its row locks, and the TRUNCATE below would wait for it for ever.
+        for pool in [inventoryPool, bookingPool] { _ = try await PostgresInspector.terminateSessionsLeftInTransaction(pool) }
         try await InventorySchema.reset(inventoryPool)
         try await BookingSchema.reset(bookingPool)
         var keys = try await lock.liveKeys(matching: "lock:*").map(\.key)

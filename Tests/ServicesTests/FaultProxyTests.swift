@@ -68,6 +68,17 @@ import Testing
         try await Self.withProxy { (proxy, through, straight) async throws in
             try await Self.setFails("proxy-test:hole", token: "t3", under: .blackhole, proxy, through)
             #expect(try await straight.holder(of: "proxy-test:hole") == nil)
+            // The end of the blackhole resets what it swallowed bytes of; the client connects
+            // afresh and is served (nothing waits for the rest of a lost command).
+            let before = proxy.acceptedConnections
+            proxy.set(.pass)
+            var acquired = false
+            for _ in 0..<20 where !acquired {
+                acquired = (try? await through.acquire(key: "proxy-test:hole", token: "t3b", ttl: .seconds(10))) ?? false
+                if !acquired { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(acquired)
+            #expect(proxy.acceptedConnections > before, "a new connection after the reset")
         }
     }
 

@@ -23,4 +23,16 @@ public enum PostgresInspector {
             """)
         return rows.rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
     }
+
+    /// `pg_terminate_backend` of every other session of this database idle in a transaction
+    /// (their transactions roll back); how many there were. For a harness resetting between
+    /// runs, never for a service.
+    @discardableResult
+    public static func terminateSessionsLeftInTransaction(_ pool: PostgresPool) async throws(StoreError) -> Int {
+        let rows = try await pool.execute("""
+            SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity
+            WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()
+            """)
+        return rows.rows.count
+    }
 }
