@@ -55,7 +55,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: directory) }
         let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
         let replica = try await ThrowawayServers.startLaggingReplica(ofPort: try #require(URLComponents(string: url)?.port),
-                                                                     lag: .milliseconds(800), directory: directory)
+                                                                     lag: .seconds(3), directory: directory)
         let primary = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
         let promoted = try RedisLockService(url: replica.url, commandTimeout: .seconds(1), connections: 1)
         do {
