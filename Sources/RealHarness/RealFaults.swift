@@ -312,20 +312,25 @@ public final class RealFaultInjector: Sendable {
     /// to the keys Redis holds (keys set later live their whole TTL, as on a jumped clock).
     private func jumpClock(by jump: Duration) async {
         do {
-            // Tried again once or twice: the driver's pooled connection may be one a Redis
-            // restart closed, which fails once and then connects afresh.
-            var result = try? await stack.lock.shortenEveryTTL(by: jump)
-            for _ in 0..<2 where result == nil {
-                try? await Task.sleep(for: .milliseconds(50))
-                result = try? await stack.lock.shortenEveryTTL(by: jump)
-            }
-            if result == nil { result = try await stack.lock.shortenEveryTTL(by: jump) }
-            let (expired, shortened) = result!
-            record(.redisClockJump, "redis-clock-jump by \(formatSeconds(jump.nanoseconds)) (an emulation: no real clock shift; every key's TTL "
-                   + "shortened by the jump at once, in one Lua script): \(expired) key\(expired == 1 ? "" : "s") expired early, \(shortened) shortened")
+            record(.redisClockJump, try await Self.emulateClockJump(by: jump, on: stack.lock))
         } catch {
             problem("redis-clock-jump: \(error)")
         }
+    }
+
+    /// The emulated clock jump on `lock`'s Redis, tried again once or twice (the driver's pooled
+    /// connection may be one a Redis restart closed, which fails once and then connects
+    /// afresh); the mechanism in words.
+    static func emulateClockJump(by jump: Duration, on lock: RedisLockService) async throws -> String {
+        var result = try? await lock.shortenEveryTTL(by: jump)
+        for _ in 0..<2 where result == nil {
+            try? await Task.sleep(for: .milliseconds(50))
+            result = try? await lock.shortenEveryTTL(by: jump)
+        }
+        if result == nil { result = try await lock.shortenEveryTTL(by: jump) }
+        let (expired, shortened) = result!
+        return "redis-clock-jump by \(formatSeconds(jump.nanoseconds)) (an emulation: no real clock shift; every key's TTL "
+            + "shortened by the jump at once, in one Lua script): \(expired) key\(expired == 1 ? "" : "s") expired early, \(shortened) shortened"
     }
 
     /// After the run: the old primary (a replica of the promoted one since the failover, so

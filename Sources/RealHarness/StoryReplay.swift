@@ -383,11 +383,11 @@ private final class ReplaySession: Sendable {
     /// Every key's TTL shortened by `jump` at once: the emulated clock jump (see
     /// `RedisLockService.shortenEveryTTL`).
     func jumpRedisClock(by jump: Duration, _ departure: (String) -> StoryDeparture) async {
-        let lasting = formatSeconds(ConfirmLoad.nanoseconds(jump))
-        guard let (expired, shortened) = try? await stack.lock.shortenEveryTTL(by: jump) else {
-            return replay.announce("fault problem: the emulated redis-clock-jump failed")
+        do {
+            record(.redisClockJump, try await RealFaultInjector.emulateClockJump(by: jump, on: stack.lock))
+        } catch {
+            replay.announce("fault problem: the emulated redis-clock-jump failed: \(error)")
         }
-        record(.redisClockJump, "redis-clock-jump by \(lasting) (an emulation: every key's TTL shortened by the jump at once): \(expired) expired, \(shortened) shortened")
     }
 
     /// A fault at a time, carried out now.
