@@ -106,13 +106,6 @@ public struct ReplayStory: Sendable, Hashable {
         return ReplayStory(steps: steps, messageLosses: messageLosses, notReplayed: notReplayed)
     }
 
-    /// Every actor, in the order they first send.
-    public var actors: [Actor] {
-        var seen: [Actor] = []
-        for case .actor(let actor, .send) in steps.map(\.step) where !seen.contains(actor) { seen.append(actor) }
-        return seen
-    }
-
     /// Reads the story off a recorded run of `scenario` (`SimulationOptions(traceMode: .record)`).
     public static func told(by output: SimulationOutput, scenario: Scenario) -> ReplayStory {
         var reader = StoryReader(scenario: scenario)
