@@ -34,6 +34,9 @@ enum RealMechanism: Sendable {
     /// itself there (SIGSTOP), continued after the duration; a crash is `_exit` there, then a
     /// fresh process on the same port after the duration.
     case atPoint(AlgorithmPoint, ProcessSelector)
+    /// Per SQL statement of the target's (`nil`: every service's) PostgreSQL pool, drawn in the
+    /// service and carried out by the server (`StatementFaultDriver`).
+    case perStatement(ProcessSelector?, StatementFaultKind)
 }
 
 /// What a run's stack offers the fault mechanisms.
@@ -93,6 +96,13 @@ public final class RealFaultInjector: Sendable {
             default: "real mode stops only service processes (booking, booking-N, inventory)"
             }
         }
+        func perStatement(_ kind: StatementFaultKind) -> Result<RealMechanism, NotInjectable> {
+            guard case .ratio = spec.trigger else {
+                return no("a \(spec.kind.rawValue) is carried out per SQL statement (a ratio); at a point it is not built")
+            }
+            if let target = spec.target, let problem = service(target) { return no(problem) }
+            return .success(.perStatement(spec.target, kind))
+        }
         if case .point(let point, _) = spec.trigger {
             if spec.kind == .redisClockJump {
                 guard !point.isInventoryPoint else { return no("a redis-clock-jump at an inventory point: the booking replicas are the ones that talk to Redis") }
@@ -115,11 +125,11 @@ public final class RealFaultInjector: Sendable {
             return .success(.atPoint(point, target))
         }
         switch spec.kind {
+        case .connectionLoss where !timed:
+            return perStatement(.connectionLoss)
         case .pause, .crash, .connectionLoss:
             guard timed else {
-                return no(spec.kind == .connectionLoss
-                    ? "a per-statement connection-loss needs to see each SQL statement inside the service; only `at:` is carried out"
-                    : "a per-call \(spec.kind.rawValue) fires at the points the algorithm reaches inside a service, which the real harness cannot see yet; only `at:` is carried out")
+                return no("a per-call \(spec.kind.rawValue) fires at the points the algorithm reaches inside a service, which the real harness cannot see yet; only `at:` is carried out")
             }
             if let problem = service(spec.target) { return no(problem) }
             let target = spec.target ?? .booking(nil)
@@ -165,9 +175,9 @@ public final class RealFaultInjector: Sendable {
             guard timed else { return no("a redis-clock-jump is carried out at a time (`at:`) or at a booking point") }
             return .success(.redisClockJump)
         case .postgresAbort:
-            return no("PostgreSQL raises 40001/40P01 only for a real conflict, which needs the services' fault points to stage; not built yet")
+            return perStatement(.postgresAbort)
         case .statementTimeout:
-            return no("it needs a statement really blocked on a row lock the driver holds under statement_timeout; not built yet")
+            return perStatement(.statementTimeout)
         }
     }
 
@@ -190,6 +200,8 @@ public final class RealFaultInjector: Sendable {
         var pointsClosed = false
         /// A redis-failover moved the booking replicas to the replica: failed back at the end.
         var failedOver = false
+        /// A redis-restart has killed redis-server and not yet started it again.
+        var redisDown = false
     }
 
     /// Per-call firings of one fault printed one by one; the rest are counted at the end.
@@ -197,6 +209,8 @@ public final class RealFaultInjector: Sendable {
 
     private let stack: RealStack
     private let state: Mutex<State>
+    /// The per-statement faults, armed in the services' PostgreSQL pools.
+    private let statements: StatementFaultDriver?
     private let announce: @Sendable (String) -> Void
     /// The active faults real mode carries out in this run.
     public let active: [FaultSpec]
@@ -224,6 +238,11 @@ public final class RealFaultInjector: Sendable {
         let apart = Self.failoversApart(armed.map(\.spec))
         skipped += apart
         armed.removeAll { armedFault in apart.contains { $0.spec == armedFault.spec } }
+        let perStatement: [(spec: FaultSpec, kind: StatementFaultKind)] = armed.compactMap {
+            guard case .perStatement(_, let kind) = $0.mechanism else { return nil }
+            return ($0.spec, kind)
+        }
+        statements = StatementFaultDriver(faults: perStatement, stack: stack, random: &random)
         self.stack = stack
         self.announce = announce
         self.active = armed.map(\.spec)
@@ -254,7 +273,7 @@ public final class RealFaultInjector: Sendable {
                 for (replica, proxy) in stack.hopProxies?.proxies(on: hop) ?? [] {
                     proxy.onEachCall { [weak self] in self?.callFate(on: hop, replica: replica) }
                 }
-            case .clientRetry:
+            case .clientRetry, .perStatement:
                 break
             case .atPoint(let point, let selector):
                 let task = Task { await self.watch(point, for: index, fault.spec, on: selector) }
@@ -279,11 +298,19 @@ public final class RealFaultInjector: Sendable {
         for task in state.withLock({ $0.tasks }) { await task.value }
         stack.hopProxies?.healAll()
         await failBack()
+        guard let statements, let origin = state.withLock({ $0.origin }) else { return }
+        let (fired, lines, problems) = await statements.finish(origin: origin)
+        state.withLock { state in
+            state.fired = (state.fired + fired).sorted { $0.at < $1.at }
+            state.problems += problems
+        }
+        for line in lines { announce("fault: \(line)") }
     }
 
     /// The replica redis-server a redis-failover fault promotes, started before the load with
     /// the first failover's duration as its lag; `nil` when the run has none.
     public func prepare() async throws {
+        try await statements?.arm()
         guard let failover = active.first(where: { $0.kind == .redisFailover }), let servers = stack.servers else { return }
         _ = try await servers.startLaggingReplica(lag: failover.duration)
     }
@@ -314,7 +341,11 @@ public final class RealFaultInjector: Sendable {
         do {
             record(.redisClockJump, try await Self.emulateClockJump(by: jump, on: stack.lock))
         } catch {
-            problem("redis-clock-jump: \(error)")
+            // A clock jump of a server that is not running changes nothing: the fresh one
+            // starts empty, with no key whose TTL the jump could shorten.
+            guard state.withLock({ $0.redisDown }) else { return problem("redis-clock-jump: \(error)") }
+            record(.redisClockJump, "redis-clock-jump by \(formatSeconds(jump.nanoseconds)) while a redis-restart had redis-server down: "
+                   + "no key to shorten (the fresh server starts empty), nothing done")
         }
     }
 
@@ -353,6 +384,7 @@ public final class RealFaultInjector: Sendable {
     /// Everything stops (Ctrl-C, a failure): no fault fires any more, a paused process is
     /// continued, no crashed one is restarted, the proxies forward again.
     public func cancel() async {
+        statements?.cancel()
         let tasks = state.withLock { $0.tasks }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
@@ -419,6 +451,7 @@ public final class RealFaultInjector: Sendable {
             record(.crash, "crash \(target): SIGKILL (pid \(old.process.processIdentifier)), restarted on port \(old.port) after \(lasting)")
             do {
                 try await stack.crashAndRestart(target.description, downtime: duration)
+                await statements?.restarted(target.description)
             } catch is CancellationError {
                 return
             } catch {
@@ -434,6 +467,8 @@ public final class RealFaultInjector: Sendable {
         case .redisRestart:
             guard let servers = stack.servers else { return problem("redis-restart: Redis was not started for the run") }
             record(.redisRestart, "redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for \(lasting), then a fresh one on the same port")
+            state.withLock { $0.redisDown = true }
+            defer { state.withLock { $0.redisDown = false } }
             do {
                 try await servers.restartRedis(downtime: duration)
             } catch {
@@ -446,7 +481,7 @@ public final class RealFaultInjector: Sendable {
             await failOver()
         case .redisClockJump:
             await jumpClock(by: spec.duration)
-        case .perCall, .clientRetry, .atPoint:
+        case .perCall, .clientRetry, .atPoint, .perStatement:
             break
         }
     }
@@ -536,6 +571,7 @@ public final class RealFaultInjector: Sendable {
                 record(.crash, "crash \(hit.name) at \(point.rawValue): _exit there (pid \(pid)), restarted on port \(hit.port) after \(lasting)")
                 do {
                     _ = try await stack.crashAndRestart(hit.name, downtime: spec.duration)
+                    await statements?.restarted(hit.name)
                 } catch {
                     if !Task.isCancelled { problem("crash \(hit.name): the restart failed: \(error)") }
                     return

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Backends
 import BookingCore
 import Foundation
 import Hummingbird
@@ -88,6 +89,8 @@ public final class ControlledFaultPoints: FaultPoints {
 
     /// The points this service reaches; arming another is refused.
     public let points: [AlgorithmPoint]
+    /// The per-statement database faults of the service's PostgreSQL pool.
+    public let statements = StatementFaults()
     private let state = Mutex(State())
 
     public init(points: [AlgorithmPoint]) {
@@ -137,9 +140,10 @@ public final class ControlledFaultPoints: FaultPoints {
         state.withLock { $0.armed.removeAll { $0.point == point } }
     }
 
-    /// Disarms every point and releases every parked request.
+    /// Disarms every point and every statement fault, and releases every parked request.
     public func reset() {
         state.withLock { $0.armed.removeAll() }
+        statements.reset()
         release(nil)
     }
 
@@ -223,6 +227,14 @@ public final class ControlledFaultPoints: FaultPoints {
     }
 }
 
+/// The per-statement faults a service has armed and what they did since arming.
+public struct StatementFaultsSnapshot: Codable, Sendable {
+    public var rules: [StatementFaultRule]
+    public var firings: [StatementFaults.Firing]
+    /// Firings past `StatementFaults.keptFirings`, counted only.
+    public var dropped: Int
+}
+
 /// The control endpoints, on the service's own listener (which `--fault-control` requires to be
 /// loopback):
 ///
@@ -232,6 +244,8 @@ public final class ControlledFaultPoints: FaultPoints {
 /// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?, "origin"?}` | arms a point (for one origin's requests only, with `origin`) |
 /// | `POST /_overbook/faults/release` `{"point"?, "origin"?, "then"?: "go"/"hold"/"stop"/"crash", "duration_ms"?}` | releases the requests parked there (everywhere without a point; one origin's only with `origin`), each doing `then` first |
 /// | `POST /_overbook/faults/disarm` `{"point"}` | disarms that point only |
+/// | `POST /_overbook/faults/statements` `{"seed", "rules": [{"kind", "numerator", "denominator", "limit"?, "timeout_ms"?, "from_ms"?, "until_ms"?}]}` | arms the per-statement database faults (replacing any), `StatementFaults` |
+/// | `GET /_overbook/faults/statements` | the rules armed and their firings since |
 /// | `POST /_overbook/faults/reset` | disarms and releases everything |
 enum FaultControlHTTP {
     static let root = "/_overbook/faults"
@@ -267,6 +281,16 @@ enum FaultControlHTTP {
         var released: Int
     }
 
+    struct StatementsBody: Codable {
+        var seed: UInt64
+        var rules: [StatementFaultRule]
+    }
+
+    static func statementsSnapshot(_ faults: StatementFaults) -> StatementFaultsSnapshot {
+        let (kept, dropped) = faults.firings
+        return StatementFaultsSnapshot(rules: faults.rules, firings: kept, dropped: dropped)
+    }
+
     static func routes(_ points: ControlledFaultPoints) -> [HTTPServing.Route] {
         [
             .init(method: .get, path: root) { _, _ in json(points.snapshot()) },
@@ -292,6 +316,16 @@ enum FaultControlHTTP {
                 points.disarm(try self.point(name))
                 return json(points.snapshot())
             },
+            .init(method: .post, path: "\(root)/statements") { request, _ in
+                let body: StatementsBody = try decode(try await HTTPServing.body(of: request))
+                do throws(BackendConfigurationError) {
+                    try points.statements.arm(body.rules, seed: body.seed)
+                } catch {
+                    throw InputProblem.badRequest(error.message)
+                }
+                return json(statementsSnapshot(points.statements))
+            },
+            .init(method: .get, path: "\(root)/statements") { _, _ in json(statementsSnapshot(points.statements)) },
             .init(method: .post, path: "\(root)/reset") { _, _ in
                 points.reset()
                 return json(points.snapshot())
@@ -397,6 +431,17 @@ public struct FaultControlClient: Sendable {
 
     public func reset() async throws {
         let _: ControlledFaultPoints.Snapshot = try await send("/reset", body: Data())
+    }
+
+    /// Arms the service's per-statement database faults, replacing any armed before.
+    public func armStatements(_ rules: [StatementFaultRule], seed: UInt64) async throws {
+        let body = FaultControlHTTP.StatementsBody(seed: seed, rules: rules)
+        let _: StatementFaultsSnapshot = try await send("/statements", body: try JSONEncoder().encode(body))
+    }
+
+    /// The per-statement faults armed in the service and what they did since.
+    public func statements() async throws -> StatementFaultsSnapshot {
+        try await send("/statements", body: nil)
     }
 
     public func snapshot() async throws -> ControlledFaultPoints.Snapshot {

@@ -64,7 +64,8 @@ public struct ServiceInstance: Sendable {
     /// idempotent and safe against concurrent twins); a database that is down does not stop
     /// the service from starting: it answers 503 until the database is back.
     public static func inventory(_ options: InventoryServerOptions, logger: Logger = ServiceInstance.defaultLogger("inventory")) async throws(ServiceConfigurationError) -> ServiceInstance {
-        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-inventory", what: "inventory database")
+        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-inventory", what: "inventory database",
+                                statementFaults: options.faultControl?.statements)
         do {
             try await InventorySchema.migrate(pool)
         } catch {
@@ -80,7 +81,8 @@ public struct ServiceInstance: Sendable {
 
     /// One booking replica: Redis lock, PostgreSQL store, HTTP to the inventory, the wall clock.
     public static func booking(_ options: BookingServerOptions, logger: Logger = ServiceInstance.defaultLogger("booking")) async throws(ServiceConfigurationError) -> ServiceInstance {
-        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-booking", what: "booking database")
+        let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-booking", what: "booking database",
+                                statementFaults: options.faultControl?.statements)
         let lock: RedisLockService
         do {
             lock = try RedisLockService(url: options.redisURL, connections: max(1, options.redisConnections))
@@ -113,11 +115,13 @@ public struct ServiceInstance: Sendable {
         }
     }
 
-    static func makePool(url: String, size: Int, name: String, what: String) throws(ServiceConfigurationError) -> PostgresPool {
+    static func makePool(url: String, size: Int, name: String, what: String,
+                         statementFaults: StatementFaults? = nil) throws(ServiceConfigurationError) -> PostgresPool {
         do {
             // Migrations at start re-run `CREATE ... IF NOT EXISTS`; their NOTICEs are noise in the log.
             return PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: size, applicationName: name,
-                                                                         settings: ["client_min_messages": "warning"]))
+                                                                         settings: ["client_min_messages": "warning"]),
+                                statementFaults: statementFaults)
         } catch {
             throw ServiceConfigurationError("\(what): \(error)")
         }

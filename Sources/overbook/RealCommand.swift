@@ -48,13 +48,17 @@ struct RealCommand: ParsableCommand {
         crash = SIGKILL and a fresh process on the same port, latency-spike / request-loss / \
         reply-loss / partition in the proxies, redis-restart = the throwaway redis-server killed \
         and restarted empty, connection-loss = pg_terminate_backend of the target's backends, \
+        per-statement postgres-abort / connection-loss / statement-timeout (a ratio) = drawn per \
+        SQL statement in the target service's pool and carried out by PostgreSQL in that \
+        statement's session (RAISE ... ERRCODE 40001/40P01, the backend terminating itself, \
+        statement_timeout for that statement), \
         client-retry = the driver re-sends the same body, redis-failover = a second \
         redis-server, fed through a link that holds replication back by the fault's duration, \
         promoted and the replicas' Redis proxies redirected to it, redis-clock-jump = an \
         emulation (every key's TTL shortened by the jump at once); a pause, crash, failover or \
         clock jump at a fault point is armed through the service's --fault-control (it stops \
-        itself, exits, or waits, there). Faults it cannot carry out faithfully (postgres-abort, \
-        statement-timeout, per-call pauses and crashes) are listed as not injected, with why. \
+        itself, exits, or waits, there). Faults it cannot carry out faithfully (per-call pauses \
+        and crashes) are listed as not injected, with why. \
         --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
         from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`); \
         --profile NAME applies a named fault profile the same way.

@@ -183,6 +183,25 @@ import Testing
         }
     }
 
+    /// postgres-abort per statement: the inventory's first statement is aborted by PostgreSQL
+    /// itself (40001 raised in the transaction), so the reserve writes nothing, the user is
+    /// told 503 and the room stays for sale; the fault is counted with its mechanism.
+    @Test func anAbortedStatementWritesNothing() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms"], replicas: 1,
+                                         faults: ["{kind: postgres-abort, target: inventory, ratio: 1/1, limit: 1}"])
+        try await Self.runGiven(scenario, redis: 13) { result, inventory, bookings in
+            #expect(result.output.contains("postgres-abort inventory: 1 statement(s) aborted by PostgreSQL"), "\(result.output)\(result.error)")
+            #expect(result.output.contains("503: 1 requests"), "\(result.output)")
+            #expect(result.status == 0, "no invariant breaks: \(result.output)")
+            let availableInventory = try Self.available(inventory)
+            #expect(availableInventory == "1")
+            let confirmedUsersBookings = try Self.confirmedUsers(bookings)
+            #expect(confirmedUsersBookings == "")
+        }
+    }
+
     /// redis-failover on throwaway servers: a replica redis-server is started, promoted at the
     /// fault's time and the replicas' proxies redirected to it; the run ends with the old
     /// topology back, every answer in, and no process (the replica included) or directory left.
@@ -232,7 +251,7 @@ import Testing
 
     /// A run with a pause, a crash, a Redis restart and a Redis clock jump (emulated) on
     /// throwaway servers: each fires with its mechanism, the kinds real mode cannot do (here a
-    /// failover beside a restart) are named as not injected, and afterwards no process (the
+    /// failover beside a restart, a latency spike on client-booking) are named as not injected, and afterwards no process (the
     /// restarted redis-server and booking replica included) and no directory is left.
     @Test func aFaultedRunLeavesNothingBehind() throws {
         let scratch = try Scratch()
@@ -243,19 +262,19 @@ import Testing
                                                   "{kind: redis-restart, at: 100ms, duration: 100ms}",
                                                   "{kind: redis-failover, at: 400ms, duration: 300ms}",
                                                   "{kind: redis-clock-jump, at: 30ms, duration: 11s}",
-                                                  "{kind: postgres-abort, target: inventory, ratio: 1/30}"])
+                                                  "{kind: latency-spike, hop: client-booking, ratio: 1/30, duration: 10ms}"])
         let tag = "OVERBOOK_CLITEST_TAG=\(UUID().uuidString)"
         let watched = try RealModeCommandTests.runWatched(["real", scenario, "--runs", "1", "--no-report"], tag: tag)
         let output = watched.result.output
         #expect(output.contains("faults: 4 of the scenario's 6 carried out on the real stack"), "\(output)\(watched.result.error)")
         #expect(output.contains("a failover is not carried out in a run that also restarts Redis or jumps its clock"), "\(output)")
         #expect(output.contains("redis-clock-jump by 11.000s (an emulation: no real clock shift; every key's TTL shortened by the jump at once"), "\(output)")
-        #expect(output.contains("postgres-abort on inventory ratio 1/30: not injected in real mode: "), "\(output)")
+        #expect(output.contains("not injected in real mode: the driver talks to the booking replicas directly, with no proxy on client-booking"), "\(output)")
         #expect(output.contains("pause booking-1: SIGSTOP for 0.300s"))
         #expect(output.contains("crash booking-2: SIGKILL"))
         #expect(output.contains("redis-restart: SIGKILL of redis-server (no persistence: every key lost), down for 0.100s"))
         #expect(!output.contains("fault problem"), "\(output)")
-        #expect(output.contains("faults fired on the real stack: pause 1, crash 1, redis-restart 1, redis-clock-jump 1; not injected: postgres-abort, redis-failover"), "\(output)")
+        #expect(output.contains("faults fired on the real stack: pause 1, crash 1, redis-restart 1, redis-clock-jump 1; not injected: latency-spike, redis-failover"), "\(output)")
         #expect(watched.result.status == 0, "\(output)\(watched.result.error)")
         let redisServers = Set(watched.seen.filter { $0.commandLine.joined(separator: " ").contains("redis-server 127.0.0.1:") }.map(\.pid))
         #expect(redisServers.count == 2, "the restart starts a second redis-server: \(watched.commandLines)")

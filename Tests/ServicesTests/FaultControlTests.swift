@@ -1,3 +1,4 @@
+import Backends
 import BookingCore
 import Foundation
 import Services
@@ -123,6 +124,31 @@ import Testing
                                                        body: #"{"point": "before-commit", "action": "hold"}"#)
             #expect(noDuration.status == 400)
             #expect(noDuration.error == "a hold needs duration_ms (0 or more)")
+            let noRatio = try await fixture.request(.POST, fixture.bookingURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/statements",
+                                                    body: #"{"seed": 1, "rules": [{"kind": "postgres-abort", "numerator": 1, "denominator": 0}]}"#)
+            #expect(noRatio.status == 400)
+            #expect(noRatio.error?.contains("denominator >= 1") == true, "\(noRatio.raw)")
+            let noTimeout = try await fixture.request(.POST, fixture.inventoryURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/statements",
+                                                      body: #"{"seed": 1, "rules": [{"kind": "statement-timeout", "numerator": 1, "denominator": 1}]}"#)
+            #expect(noTimeout.status == 400)
+            #expect(noTimeout.error == "a statement-timeout needs timeout_ms of 1 or more")
+        }
+    }
+
+    /// Statement faults armed over `/_overbook/faults/statements` act on the service's own
+    /// PostgreSQL statements: every inventory statement aborted, so a confirm is answered 503
+    /// with nothing written; the firings are read back, and a reset disarms them.
+    @Test func armedStatementFaultsActOnTheServicesStatements() async throws {
+        try await ServiceFixture.with(try Self.armed) { fixture in
+            let inventory = FaultControlClient(serviceURL: fixture.inventoryURL, client: fixture.client)
+            try await inventory.armStatements([StatementFaultRule(kind: .postgresAbort, numerator: 1, denominator: 1)], seed: 7)
+            #expect(try await fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 8)).status == 503)
+            let fired = try await inventory.statements()
+            #expect(fired.rules.count == 1)
+            #expect(fired.firings.first?.sqlstate == "40001", "\(fired.firings)")
+            try await inventory.reset()
+            #expect(try await inventory.statements().rules.isEmpty)
+            #expect(try await fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 8)).status == 201)
         }
     }
 

@@ -45,6 +45,90 @@ import Glibc
         await admin.close()
     }
 
+    /// A fresh database with `CREATE TABLE rows (id int PRIMARY KEY, n int)` holding ids 1 and
+    /// 2; `body` gets a plain pool and one whose statements meet `faults`.
+    static func withStatementFaults(_ label: String, _ faults: StatementFaults,
+                                    _ body: (_ direct: PostgresPool, _ faulty: PostgresPool) async throws -> Void) async throws {
+        let server = try TestServers.postgresURL()
+        let name = TestServers.uniqueName(label)
+        let admin = try PostgresPool(url: server, poolSize: 1)
+        try await PostgresAdmin.createDatabase(named: name, on: admin)
+        let url = try ServiceFixture.databaseURL(server, name)
+        let direct = try PostgresPool(url: url, poolSize: 2)
+        let faulty = PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: 2), statementFaults: faults)
+        do {
+            _ = try await direct.execute("CREATE TABLE rows (id int PRIMARY KEY, n int NOT NULL)")
+            _ = try await direct.execute("INSERT INTO rows VALUES (1, 0), (2, 0)")
+            try await body(direct, faulty)
+        } catch {
+            Issue.record(error)
+        }
+        await faulty.close(); await direct.close()
+        try? await PostgresAdmin.dropDatabase(named: name, on: admin)
+        await admin.close()
+    }
+
+    /// postgres-abort per statement: PostgreSQL itself aborts the transaction with the SQLSTATE
+    /// (40001, then 40P01): the statement's write is not made, the transaction is over, and
+    /// once the limit is spent statements run as usual.
+    @Test func anArmedAbortMakesPostgreSQLAbortTheTransaction() async throws {
+        let faults = StatementFaults()
+        try faults.arm([StatementFaultRule(kind: .postgresAbort, numerator: 1, denominator: 1, limit: 2)], seed: 1)
+        try await Self.withStatementFaults("faults_abort", faults) { direct, faulty in
+            for expected in [StoreError.serializationFailure, .deadlockDetected] {
+                let transaction = try await faulty.begin()
+                await #expect(throws: expected) { try await transaction.execute("UPDATE rows SET n = n + 1 WHERE id = 1") }
+                await #expect(throws: StoreError.transactionClosed) { try await transaction.commit() }
+            }
+            #expect(try await direct.execute("SELECT n FROM rows WHERE id = 1").int(row: 0, column: 0) == 0)
+            try await faulty.withTransaction { transaction throws(StoreError) in
+                _ = try await transaction.execute("UPDATE rows SET n = n + 1 WHERE id = 1")
+            }
+            #expect(try await direct.execute("SELECT n FROM rows WHERE id = 1").int(row: 0, column: 0) == 1)
+            #expect(faults.firings.kept.map(\.sqlstate) == ["40001", "40P01"])
+        }
+    }
+
+    /// connection-loss per statement: the statement's backend terminates itself, so its open
+    /// transaction rolls back and the server process is gone; the pool connects again.
+    @Test func anArmedConnectionLossEndsTheBackend() async throws {
+        let faults = StatementFaults()
+        try faults.arm([StatementFaultRule(kind: .connectionLoss, numerator: 1, denominator: 1, limit: 1)], seed: 1)
+        try await Self.withStatementFaults("faults_stmtloss", faults) { direct, faulty in
+            let transaction = try await faulty.begin()
+            let pid = transaction.backendPID
+            await #expect(throws: StoreError.self) { try await transaction.execute("UPDATE rows SET n = 5 WHERE id = 1") }
+            let alive = try await direct.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", [.text(String(pid))])
+            #expect(try alive.int(row: 0, column: 0) == 0, "the backend is gone")
+            #expect(try await direct.execute("SELECT n FROM rows WHERE id = 1").int(row: 0, column: 0) == 0)
+            #expect(try await faulty.execute("SELECT count(*) FROM rows").int(row: 0, column: 0) == 2)
+            #expect(faults.firings.kept.map(\.kind) == [.connectionLoss])
+        }
+    }
+
+    /// statement-timeout per statement: a statement blocked on a row lock the driver holds is
+    /// cancelled by the server after statement_timeout (57014); one that is not blocked
+    /// finishes in time; and the timeout is lifted after its one statement.
+    @Test func aStatementTimeoutCancelsOnlyAStatementReallyBlockedOnARowLock() async throws {
+        let faults = StatementFaults()
+        try faults.arm([StatementFaultRule(kind: .statementTimeout, numerator: 1, denominator: 1, limit: 2, timeoutMs: 200)], seed: 1)
+        try await Self.withStatementFaults("faults_stmttimeout", faults) { direct, faulty in
+            let holder = try await direct.begin()
+            _ = try await holder.execute("SELECT n FROM rows WHERE id = 1 FOR UPDATE")
+            let blocked = try await faulty.begin()
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError.statementTimeout) { try await blocked.execute("UPDATE rows SET n = 7 WHERE id = 1") }
+            #expect(ContinuousClock.now - started >= .milliseconds(200))
+            let free = try await faulty.begin()
+            _ = try await free.execute("UPDATE rows SET n = 3 WHERE id = 2")
+            #expect(try await free.execute("SHOW statement_timeout").rows.first?.first == "0", "lifted after its statement")
+            try await free.commit()
+            try await holder.commit()
+            #expect(faults.firings.kept.map(\.sqlstate) == ["57014", nil])
+            #expect(try await direct.execute("SELECT string_agg(n::text, ',' ORDER BY id) FROM rows").rows.first?.first == "0,3")
+        }
+    }
+
     /// redis-restart: the throwaway redis-server killed and started again on its port comes
     /// back empty: every key lost, including one with no TTL.
     /// redis-failover: a replica fed through a link that holds the stream back misses the

@@ -11,9 +11,12 @@ import Synchronization
 public final class PostgresPool: Sendable {
     public let configuration: PostgresConfiguration
     let sessions: SessionPool<PostgresSession>
+    /// The per-statement faults a fault-controlled service arms; `nil` in every plain pool.
+    let statementFaults: StatementFaults?
 
-    public init(configuration: PostgresConfiguration) {
+    public init(configuration: PostgresConfiguration, statementFaults: StatementFaults? = nil) {
         self.configuration = configuration
+        self.statementFaults = statementFaults
         sessions = SessionPool(sessions: (0..<max(1, configuration.poolSize)).map {
             PostgresSession(configuration: configuration, index: $0)
         })
@@ -38,8 +41,9 @@ public final class PostgresPool: Sendable {
     func execute(_ sql: String, _ parameters: [PostgresValue], retryIfStale: Bool) async throws(StoreError) -> PostgresRows {
         let session = await sessions.acquire()
         defer { sessions.release(session) }
+        let faults = statementFaults
         return try await session.thread.run { () throws(StoreError) -> PostgresRows in
-            try session.execute(sql, parameters, retryIfStale: retryIfStale)
+            try session.execute(sql, parameters, retryIfStale: retryIfStale, faults: faults)
         }
     }
 
@@ -52,7 +56,8 @@ public final class PostgresPool: Sendable {
                 _ = try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED", retryIfStale: true)
                 return (session.generation, session.backendPID)
             }
-            return PostgresTransaction(pool: sessions, session: session, generation: generation, backendPID: pid)
+            return PostgresTransaction(pool: sessions, session: session, generation: generation, backendPID: pid,
+                                       statementFaults: statementFaults)
         } catch {
             sessions.release(session)
             throw error
@@ -99,12 +104,15 @@ public final class PostgresTransaction: Sendable {
     /// The server process serving this transaction (`pg_backend_pid()`), e.g. for
     /// `pg_terminate_backend` in fault tests.
     public let backendPID: Int
+    private let statementFaults: StatementFaults?
 
-    init(pool: SessionPool<PostgresSession>, session: PostgresSession, generation: Int, backendPID: Int) {
+    init(pool: SessionPool<PostgresSession>, session: PostgresSession, generation: Int, backendPID: Int,
+         statementFaults: StatementFaults?) {
         self.pool = pool
         self.session = session
         self.generation = generation
         self.backendPID = backendPID
+        self.statementFaults = statementFaults
     }
 
     deinit {
@@ -125,7 +133,7 @@ public final class PostgresTransaction: Sendable {
             // someone else.
             guard self.isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
             do throws(StoreError) {
-                return try self.session.execute(sql, parameters, generation: self.generation)
+                return try self.session.execute(sql, parameters, generation: self.generation, faults: self.statementFaults)
             } catch {
                 self.end(rollingBack: true)
                 throw error

@@ -58,6 +58,56 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Runs `sql`, meeting the fault `faults` plans for it, if any, and noting what it did.
+    func execute(_ sql: String, _ parameters: [PostgresValue], generation: Int? = nil, retryIfStale: Bool = false,
+                 faults: StatementFaults?) throws(StoreError) -> PostgresRows {
+        guard let faults, let fault = faults.plan() else {
+            return try execute(sql, parameters, generation: generation, retryIfStale: retryIfStale)
+        }
+        do throws(StoreError) {
+            let rows = try execute(sql, parameters, generation: generation, retryIfStale: retryIfStale, meeting: fault)
+            faults.record(fault, failedWith: nil)
+            return rows
+        } catch {
+            faults.record(fault, failedWith: error)
+            throw error
+        }
+    }
+
+    /// Runs `sql` as `fault` has it: the server carries the fault out in this session, in place
+    /// of the statement (an abort, a connection loss) or around it (a statement timeout).
+    func execute(_ sql: String, _ parameters: [PostgresValue], generation: Int?, retryIfStale: Bool,
+                 meeting fault: PlannedStatementFault) throws(StoreError) -> PostgresRows {
+        switch fault {
+        case .abort(let sqlstate):
+            _ = try execute("DO $$BEGIN RAISE EXCEPTION 'overbook fault: injected abort' USING ERRCODE = '\(sqlstate)'; END$$",
+                            generation: generation)
+            throw StoreError.server(sqlstate: sqlstate, message: "the injected abort did not raise")
+        case .connectionLoss:
+            // The backend handles its own termination before it answers: the statement gets
+            // FATAL 57P01 and the connection closes, rolling back any open transaction.
+            _ = try execute("SELECT pg_terminate_backend(pg_backend_pid())", generation: generation)
+            disconnect()
+            throw StoreError.connectionLost("the server closed the connection")
+        case .timeout(let milliseconds):
+            // SET LOCAL lasts to the transaction's end, so the timeout is lifted again right
+            // after its one statement; outside a transaction the session's own value comes back.
+            let (set, lift) = generation == nil
+                ? ("SET statement_timeout = \(milliseconds)", "RESET statement_timeout")
+                : ("SET LOCAL statement_timeout = \(milliseconds)", "SET LOCAL statement_timeout TO DEFAULT")
+            _ = try execute(set, generation: generation, retryIfStale: retryIfStale)
+            let rows: PostgresRows
+            do throws(StoreError) {
+                rows = try execute(sql, parameters, generation: generation)
+            } catch {
+                if generation == nil, connection != nil { _ = try? execute(lift) }
+                throw error
+            }
+            _ = try execute(lift, generation: generation)
+            return rows
+        }
+    }
+
     /// Ends whatever transaction is open on `generation`'s connection, ignoring failures: the
     /// server rolls back on its own if the connection is gone.
     func rollbackQuietly(generation: Int) {
