@@ -22,6 +22,10 @@ public struct Scenario: Hashable, Sendable {
     public var expectedSuccesses: Int?
     /// How the history check reads a `503` when not as the variant claims (`unavailableMeaning`).
     public var unavailableMeaningOverride: UnavailableMeaning?
+    /// How each booking replica serves requests: unlimited by default.
+    public var bookingServing: Serving = .unlimited
+    /// How the inventory service serves requests: unlimited by default.
+    public var inventoryServing: Serving = .unlimited
 
     public init(name: String, summary: String = "", seed: UInt64 = 1, variant: Variant = .seed,
                 rooms: [RoomSpec], inventoryNights: [Night]? = nil, users: [UserGroup],
@@ -204,4 +208,32 @@ public struct ServiceLevelObjective: Hashable, Sendable {
     }
     /// The seed's user story: p95 under 1.5 s, mean under 1.0 s.
     public static let seed = ServiceLevelObjective(p95: .milliseconds(1500), mean: .milliseconds(1000))
+}
+
+/// How a service process serves its requests, as a pre-forked server of sync workers does
+/// (gunicorn's default): `workers` requests at once, each holding its worker from arrival to
+/// answer; the rest wait in an accept queue, first come first served, and one that finds
+/// `backlog` already waiting is answered `503` at once (nothing done). Each request also takes
+/// `serviceTime` of the worker's own CPU time (the simulator draws it; real mode spends what it
+/// spends). `nil` workers: every request is served at once, as an async server does.
+public struct Serving: Hashable, Sendable {
+    public var workers: Int?
+    public var backlog: Int
+    public var serviceTime: LatencyDistribution?
+
+    /// gunicorn's default `--backlog`.
+    public static let defaultBacklog = 2048
+
+    public init(workers: Int? = nil, backlog: Int = Serving.defaultBacklog, serviceTime: LatencyDistribution? = nil) {
+        self.workers = workers
+        self.backlog = backlog
+        self.serviceTime = serviceTime
+    }
+
+    public static let unlimited = Serving()
+
+    public var isUnlimited: Bool { workers == nil && serviceTime == nil }
+
+    /// The answer to a request that found the accept queue full.
+    public static let backlogFullMessage = "the service's accept queue is full; try again later"
 }

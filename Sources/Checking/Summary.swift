@@ -12,6 +12,8 @@ public struct BatchSummary: Sendable {
     public private(set) var statusTotals: [Int?: Int] = [:]
     /// Number of 201s in a run → how many runs had it.
     public private(set) var successesPerRun: [Int: Int] = [:]
+    /// How many runs had each number of 503 answers.
+    public private(set) var unavailablePerRun: [Int: Int] = [:]
     public private(set) var latencies: [Int64] = []
     public private(set) var worstRunP95: (seed: UInt64, p95: Int64)?
     /// Invariant → (failing runs, first failing seed, its first violation).
@@ -49,6 +51,7 @@ public struct BatchSummary: Sendable {
         for (status, count) in verdict.statusCounts { statusTotals[status, default: 0] += count }
         let successes = verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count
         successesPerRun[successes, default: 0] += 1
+        unavailablePerRun[verdict.observation.outcomes.filter { $0.status == StatusCode.serviceUnavailable }.count, default: 0] += 1
         latencies.append(contentsOf: verdict.observation.outcomes.compactMap { $0.status == nil ? nil : $0.latency })
         noteWorst(seed: verdict.seed, p95: verdict.latency.p95)
         for criterion in verdict.criteria {
@@ -91,6 +94,7 @@ public struct BatchSummary: Sendable {
         for (kind, count) in other.activeFaultRuns { activeFaultRuns[kind, default: 0] += count }
         for (status, count) in other.statusTotals { statusTotals[status, default: 0] += count }
         for (successes, count) in other.successesPerRun { successesPerRun[successes, default: 0] += count }
+        for (unavailable, count) in other.unavailablePerRun { unavailablePerRun[unavailable, default: 0] += count }
         latencies.append(contentsOf: other.latencies)
         if let worst = other.worstRunP95 { noteWorst(seed: worst.seed, p95: worst.p95) }
         for title in other.criteriaOrder where criteriaPassed[title] == nil {
@@ -197,6 +201,8 @@ public enum SummaryText {
         for successes in batch.successesPerRun.keys.sorted() {
             text += "  \(successes) x 201: \(batch.successesPerRun[successes]!) runs\n"
         }
+        text += "\n503 answers per run:\n  " + batch.unavailablePerRun.keys.sorted()
+            .map { "\($0) x 503: \(batch.unavailablePerRun[$0]!) run\(batch.unavailablePerRun[$0]! == 1 ? "" : "s")" }.joined(separator: ", ") + "\n"
         text += section("PERFORMANCE METRICS (\(real ? "wall-clock" : "virtual") time, all answered requests pooled)")
         text += latencyBlock(LatencyStatistics(batch.latencies))
         if let worst = batch.worstRunP95 { text += "  Worst run p95: \(formatSeconds(worst.p95)) (\(seedWord) \(worst.seed))\n" }

@@ -18,7 +18,8 @@ public enum RealSession {
             let first = scenarios[0]
             // Fault proxies and fault points only for a scenario with faults: a plain run is wired as before.
             try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
-                                          replicas: first.bookingReplicas, armFaults: armFaults || !first.faults.isEmpty, progress: progress)
+                                          replicas: first.bookingReplicas, armFaults: armFaults || !first.faults.isEmpty,
+                                          bookingServing: first.bookingServing, inventoryServing: first.inventoryServing, progress: progress)
             let result = try await body(stack)
             progress("stopping the services and servers...")
             return result

@@ -154,6 +154,11 @@ public final class RealStack: Sendable {
 
     // MARK: Services
 
+    static func workerArguments(_ serving: Serving) -> [String] {
+        guard let workers = serving.workers else { return [] }
+        return ["--workers", "\(workers)", "--backlog", "\(serving.backlog)"]
+    }
+
     /// The binary the `overbook serve` children run: this very one, unless a test (whose own
     /// binary is the test runner) names the built `overbook`.
     static let executableOverride = Mutex<String?>(nil)
@@ -168,7 +173,11 @@ public final class RealStack: Sendable {
     /// hop a service calls goes through a `FaultProxy` of its own (see `HopProxies`) and every
     /// service serves its fault points (`ControlledFaultPoints`), for a run with faults;
     /// without, each child gets the servers' URLs and has no fault control.
+    /// `bookingServing` and `inventoryServing`: each service limits its requests in flight to
+    /// the scenario's sync workers (`serve --workers`); the simulated service time is not
+    /// added, a real request spends what it spends.
     public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int, armFaults: Bool = false,
+                              bookingServing: Serving = .unlimited, inventoryServing: Serving = .unlimited,
                               progress: @escaping @Sendable (String) -> Void) async throws {
         // Armed for a scenario with faults only: proxies on every hop, and every service's
         // fault points served on its loopback port (`serve --fault-control`).
@@ -184,7 +193,7 @@ public final class RealStack: Sendable {
         progress("starting the inventory service...")
         let inventory = try await startChild(name: "inventory", kind: .inventory) { [inventoryDatabaseURL] port in
             ["serve", "inventory", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", inventoryDatabaseURL,
-             "--variant", variant.rawValue] + faultControl
+             "--variant", variant.rawValue] + faultControl + Self.workerArguments(inventoryServing)
         }
         var urls = [(redis: String, database: String, inventory: String)](repeating: (redisURL, bookingDatabaseURL, inventory.baseURL), count: count)
         if armFaults {
@@ -206,6 +215,7 @@ public final class RealStack: Sendable {
                          "--lock-ttl-ms", "\(milliseconds(configuration.lock.ttl))",
                          "--lock-backoff-ms", configuration.lock.backoff.map { "\(milliseconds($0))" }.joined(separator: ","),
                          "--inventory-timeout-ms", "\(milliseconds(configuration.inventoryTimeout))"] + faultControl
+                            + Self.workerArguments(bookingServing)
                     }
                 }
             }

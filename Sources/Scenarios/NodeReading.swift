@@ -208,4 +208,6 @@ enum ScenarioLimits {
     static let users = (maximum: 1_000_000, why: "the simulator keeps every user's task and outcome in memory")
     static let nights = (maximum: 3_660, why: "ten years; every night is a row per room in both databases")
     static let replicas = (maximum: 64, why: "each replica is a process of the simulated deployment")
+    static let workers = (maximum: 10_000, why: "each worker serves one request at a time; past the users' count more change nothing")
+    static let backlog = (maximum: 1_000_000, why: "the accept queue's length; the kernel caps a real one far lower (somaxconn)")
 }

@@ -27,6 +27,10 @@
 //       client-booking: {min: 1ms, max: 5ms}             # or one duration for a fixed delay
 //       booking-redis: {min: 200us, max: 1ms, tail: {ratio: 1/100, min: 50ms, max: 200ms}}
 //                                      # keys: BookingCore.Hop raw values
+//     serving:                         # optional; a service left out serves every request at once
+//       booking: {workers: 4, backlog: 2048, service_time: {min: 2ms, max: 6ms}}   # per replica
+//       inventory: {workers: 4}        # workers >= 1; backlog >= 0, default 2048; service_time
+//                                      # a distribution as in latency, default none
 //     faults:                          # optional; see scenarios/README.md for every kind
 //       - {kind: pause, target: booking, point: after-lock-acquired, duration: 12s}
 //       - {kind: reply-loss, hop: booking-inventory, ratio: 1/50}
@@ -83,7 +87,7 @@ public enum ScenarioLoader {
     /// The top-level keys, in the order the format documents them.
     public static let topLevelKeys = [
         "name", "description", "seed", "variant", "rooms", "inventory", "users", "booking_replicas",
-        "client_timeout", "inventory_timeout", "lock", "latency", "faults", "slo", "expect",
+        "client_timeout", "inventory_timeout", "lock", "latency", "serving", "faults", "slo", "expect",
     ]
 
     private static func utf8Text(_ bytes: [UInt8], _ reader: NodeReader) throws(ScenarioError) -> String {
@@ -186,6 +190,7 @@ extension NodeReader {
         if let node = top["inventory_timeout"] { scenario.inventoryTimeout = try duration(node, "inventory_timeout", positive: true) }
         if let node = top["lock"] { scenario.lock = try lock(node) }
         if let node = top["latency"] { scenario.latency = try latency(node) }
+        if let node = top["serving"] { (scenario.bookingServing, scenario.inventoryServing) = try serving(node) }
         if let node = top["faults"] { scenario.faults = try faults(node) }
         if let node = top["slo"] { scenario.slo = try slo(node) }
         if let node = top["expect"] { scenario.expectedSuccesses = try expectedSuccesses(node) }
@@ -354,6 +359,25 @@ extension NodeReader {
             distribution.tail = LatencyDistribution.Tail(numerator: ratio.numerator, denominator: ratio.denominator, min: tailMin, max: tailMax)
         }
         return distribution
+    }
+
+    private func serving(_ node: Node) throws(ScenarioError) -> (booking: Serving, inventory: Serving) {
+        let fields = try mapping(node, "serving", allowed: ["booking", "inventory"])
+        func one(_ name: String) throws(ScenarioError) -> Serving {
+            guard let value = fields[name] else { return .unlimited }
+            let path = fields.childPath(name)
+            let service = try mapping(value, path, allowed: ["workers", "backlog", "service_time"])
+            var serving = Serving()
+            if let workers = service["workers"] {
+                serving.workers = try integer(workers, service.childPath("workers"), atLeast: 1, atMost: ScenarioLimits.workers)
+            }
+            if let backlog = service["backlog"] {
+                serving.backlog = try integer(backlog, service.childPath("backlog"), atLeast: 0, atMost: ScenarioLimits.backlog)
+            }
+            if let time = service["service_time"] { serving.serviceTime = try distribution(time, service.childPath("service_time")) }
+            return serving
+        }
+        return (try one("booking"), try one("inventory"))
     }
 
     /// `min` and `max` of a mapping, both required, in order.

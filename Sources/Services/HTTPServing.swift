@@ -39,7 +39,8 @@ enum HTTPServing {
 
     /// `bindsFaultOrigin`: each request runs with `FaultOrigin.label` from its header (a
     /// fault-controlled service only).
-    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false) -> Router<BasicRequestContext> {
+    /// `workers`: requests are served as sync workers would serve them (`SyncWorkers`).
+    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false, workers: SyncWorkers? = nil) -> Router<BasicRequestContext> {
         var paths: [PathMethods] = []
         for route in routes {
             if let index = paths.firstIndex(where: { $0.segments == route.path.split(separator: "/") }) {
@@ -52,6 +53,7 @@ enum HTTPServing {
         // First: a middleware wraps only the routes added after it, and the not-found responder.
         router.add(middleware: JSONErrorMiddleware(paths: paths))
         if bindsFaultOrigin { router.add(middleware: FaultOriginMiddleware()) }
+        if let workers { router.add(middleware: SyncWorkersMiddleware(workers: workers)) }
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }

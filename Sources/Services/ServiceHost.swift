@@ -15,6 +15,8 @@ public struct InventoryServerOptions: Sendable {
     public var poolSize: Int
     /// The driver's fault points (`overbook serve --fault-control`); `nil`, as by default: none.
     public var faultControl: ControlledFaultPoints?
+    /// Sync workers (`overbook serve --workers`); `nil`, as by default: every request at once.
+    public var workers: SyncWorkers?
 
     public init(databaseURL: String, decrement: InventoryService.Decrement = .readModifyWrite, poolSize: Int = 10,
                 faultControl: ControlledFaultPoints? = nil) {
@@ -38,6 +40,8 @@ public struct BookingServerOptions: Sendable {
     public var inventoryConnections: Int
     /// The driver's fault points (`overbook serve --fault-control`); `nil`, as by default: none.
     public var faultControl: ControlledFaultPoints?
+    /// Sync workers (`overbook serve --workers`); `nil`, as by default: every request at once.
+    public var workers: SyncWorkers?
 
     public init(databaseURL: String, redisURL: String, inventoryURL: String,
                 configuration: BookingConfiguration = BookingConfiguration(),
@@ -74,7 +78,7 @@ public struct ServiceInstance: Sendable {
         let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement,
                                        faults: options.faultControl)
         let routes = InventoryHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil).buildResponder()) {
+        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers).buildResponder()) {
             await pool.close()
         }
     }
@@ -108,7 +112,7 @@ public struct ServiceInstance: Sendable {
         // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
         service.startRecovery()
         let routes = BookingHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil).buildResponder()) {
+        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers).buildResponder()) {
             try? await client.shutdown()
             await lock.close()
             await pool.close()

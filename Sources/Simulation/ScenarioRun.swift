@@ -74,6 +74,7 @@ public enum ScenarioSimulation {
             .error(StatusCode.serviceUnavailable, "starting")
         }
         inventory.handler = inventoryHandler(world: world, context: inventory.context, decrement: scenario.inventoryDecrement)
+        inventory.serving = scenario.inventoryServing
         world.restarters[inventory.id] = { context in
             inventory.context = context
             inventory.handler = inventoryHandler(world: world, context: context, decrement: scenario.inventoryDecrement)
@@ -86,6 +87,7 @@ public enum ScenarioSimulation {
             }
             let service = bookingService(world: world, context: process.context, inventory: inventory, configuration: configuration)
             process.handler = { await service.handle($0) }
+            process.serving = scenario.bookingServing
             world.restarters[process.id] = { context in
                 let service = bookingService(world: world, context: context, inventory: inventory, configuration: configuration)
                 process.context = context

@@ -112,11 +112,73 @@ public final class SimServiceProcess<Request: TraceableRequest>: @unchecked Send
     public let id: ProcessID
     public internal(set) var context: ProcessContext
     public internal(set) var handler: @Sendable (Request) async -> APIResponse
+    /// How it serves requests: its workers, accept queue and service time.
+    public internal(set) var serving: Serving = .unlimited
+    /// The current incarnation's workers; a restarted process starts with all of them idle.
+    private var workers = SimWorkers(incarnation: 0)
 
     public init(id: ProcessID, handler: @escaping @Sendable (Request) async -> APIResponse) {
         self.id = id
         self.context = ProcessContext(id: id, incarnation: 0)
         self.handler = handler
+    }
+
+    /// Runs `handler` for one delivered request as `serving` has it: once a worker is free (in
+    /// arrival order), after the request's service time; `nil` when the accept queue was full.
+    func serve(_ request: Request, in context: ProcessContext, simulator: Simulator,
+               _ handler: @escaping @Sendable (Request) async -> APIResponse) async -> APIResponse? {
+        guard !serving.isUnlimited else { return await handler(request) }
+        if workers.incarnation != context.incarnation { workers = SimWorkers(incarnation: context.incarnation) }
+        let workers = self.workers
+        if let limit = serving.workers {
+            guard await workers.enter(limit: limit, backlog: serving.backlog, context, simulator) else { return nil }
+        }
+        if let time = serving.serviceTime {
+            let cost = simulator.drawLatency(time)
+            await simulator.park(context, "serving") { waker in simulator.schedule(after: cost) { simulator.wake(waker) } }
+        }
+        let response = await handler(request)
+        if serving.workers != nil { workers.leave(simulator) }
+        return response
+    }
+}
+
+/// One incarnation's sync workers: how many are busy and who waits for one, first come first
+/// served (a worker that finishes hands itself to the longest waiting request).
+final class SimWorkers {
+    let incarnation: Int
+    private var busy = 0
+    private var waiting: [Waker] = []
+    private var head = 0
+
+    init(incarnation: Int) {
+        self.incarnation = incarnation
+    }
+
+    /// Takes a worker, waiting for one if all are busy; `false` if `backlog` already wait.
+    func enter(limit: Int, backlog: Int, _ context: ProcessContext, _ simulator: Simulator) async -> Bool {
+        if busy < limit {
+            busy += 1
+            return true
+        }
+        guard waiting.count - head < backlog else { return false }
+        await simulator.park(context, "queued for a worker") { waker in waiting.append(waker) }
+        return true
+    }
+
+    /// Gives the worker to the next waiting request, or back to the idle ones.
+    func leave(_ simulator: Simulator) {
+        guard head < waiting.count else {
+            busy -= 1
+            return
+        }
+        let next = waiting[head]
+        head += 1
+        if head == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        simulator.wake(next)
     }
 }
 
@@ -169,9 +231,12 @@ public struct SimRemoteService<Request: TraceableRequest>: RemoteService {
                                        a: Int64(message), text: request.endpoint, origin: origin))
                 let handler = server.handler
                 simulator.spawn {
-                    let response = await RequestOrigin.$user.withValue(origin) {
-                        await RequestOrigin.$attempt.withValue(attempt) { await handler(request) }
+                    let served = await RequestOrigin.$user.withValue(origin) {
+                        await RequestOrigin.$attempt.withValue(attempt) {
+                            await server.serve(request, in: serverContext, simulator: simulator, handler)
+                        }
                     }
+                    let response = served ?? .error(StatusCode.serviceUnavailable, Serving.backlogFullMessage)
                     guard simulator.isAlive(serverContext), !simulator.sealed else { return }
                     world.trace(TraceEvent(time: world.now, process: serverContext, op: .respond, subject: .process(caller.id),
                                            a: Int64(message), b: Int64(response.status), origin: origin))

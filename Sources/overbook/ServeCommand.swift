@@ -32,6 +32,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: VariantOption.help)
     var variant = "seed"
 
+    @Option(help: "Serve as sync workers do (gunicorn's default): at most this many requests at once, the rest waiting their turn. Off by default: every request at once.")
+    var workers: Int?
+
+    @Option(help: "With --workers: how many requests may wait for a worker; one more is answered 503 at once.")
+    var backlog = Serving.defaultBacklog
+
     @Flag(help: "Serve /_overbook/faults, through which a driver (overbook real) parks, holds or crashes requests at this service's fault points. Loopback --host only; off by default.")
     var faultControl = false
 
@@ -43,6 +49,8 @@ struct ServeOptions: ParsableArguments {
     func validate(port: Int) throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
         guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
+        guard backlog >= 0 else { throw ValidationError("--backlog must be 0 or more, got \(backlog)") }
         guard !faultControl || FaultControlAddress.isLoopback(host) else {
             throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
         }
@@ -50,7 +58,12 @@ struct ServeOptions: ParsableArguments {
     }
 
     /// The announcement's note when the fault points are armed, so a log shows it.
-    var faultControlNote: String { faultControl ? ", fault control on /_overbook/faults" : "" }
+    var faultControlNote: String {
+        (workers.map { ", \($0) sync workers, backlog \(backlog)" } ?? "") + (faultControl ? ", fault control on /_overbook/faults" : "")
+    }
+
+    /// The sync workers `--workers` asks for, if any.
+    var syncWorkers: SyncWorkers? { workers.map { SyncWorkers(workers: $0, backlog: backlog) } }
 }
 
 struct ServeInventoryCommand: ParsableCommand {
@@ -78,11 +91,13 @@ struct ServeInventoryCommand: ParsableCommand {
         let variant = try options.parsedVariant()
         let decrement = variant.inventoryDecrement
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
-        let (faultControl, note) = (options.faultControl, options.faultControlNote)
+        let (faultControl, note, workers) = (options.faultControl, options.faultControlNote, options.syncWorkers)
         try runService {
             if seedData { try await ServiceInstance.seedInventory(databaseURL: url) }
-            let instance = try await ServiceInstance.inventory(InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
-                                                                                      faultControl: faultControl ? .inventory() : nil))
+            var serverOptions = InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
+                                                       faultControl: faultControl ? .inventory() : nil)
+            serverOptions.workers = workers
+            let instance = try await ServiceInstance.inventory(serverOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in
                 announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue)\(note))")
             }
@@ -141,13 +156,15 @@ struct ServeBookingCommand: ParsableCommand {
         let variant = try options.parsedVariant()
         let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
                                                  inventoryTimeout: .milliseconds(inventoryTimeoutMs))
-        let serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
+        var serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
                                                  configuration: configuration, poolSize: options.poolSize,
                                                  redisConnections: redisConnections, inventoryConnections: inventoryConnections,
                                                  faultControl: options.faultControl ? .booking() : nil)
+        serverOptions.workers = options.syncWorkers
+        let bookingOptions = serverOptions
         let (host, port, inventoryURL, note) = (options.host, port, inventoryURL, options.faultControlNote)
         try runService {
-            let instance = try await ServiceInstance.booking(serverOptions)
+            let instance = try await ServiceInstance.booking(bookingOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in
                 announceListening("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL)\(note))")
             }

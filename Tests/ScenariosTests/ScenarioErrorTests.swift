@@ -42,6 +42,12 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
         #expect(error?.description == "test.yaml:7:35: 'latency.client-booking.max' must be a duration like 5ms, 1.5s or 200us; got 'fast'")
     }
 
+    @Test func badServingNamesTheKey() {
+        expectFailure(minimalYAML + "\nserving:\n  booking: {workers: 0}", kind: .invalidValue, line: 7, saying: "'serving.booking.workers'", "must be at least 1; got 0")
+        expectFailure(minimalYAML + "\nserving:\n  redis: {workers: 2}", kind: .unknownKey, line: 7, saying: "redis")
+        expectFailure(minimalYAML + "\nserving:\n  inventory: {workers: 2, threads: 4}", kind: .unknownKey, line: 7, saying: "threads")
+    }
+
     @Test func badDurationInBlockStyle() {
         expectFailure("""
             name: t
@@ -62,7 +68,7 @@ func expectFailure(_ yaml: String, kind: ScenarioError.Kind, line: Int, column: 
             users: [{count: 1, room: 1, check_in: 2026-03-15, check_out: 2026-03-16}]
             """, kind: .unknownKey, line: 2, column: 1,
             saying: "unknown key 'sede' at the top level", "did you mean 'seed'?",
-            "allowed keys: name, description, seed, variant, rooms, inventory, users, booking_replicas, client_timeout, inventory_timeout, lock, latency, faults, slo, expect")
+            "allowed keys: name, description, seed, variant, rooms, inventory, users, booking_replicas, client_timeout, inventory_timeout, lock, latency, serving, faults, slo, expect")
     }
 
     @Test func unknownNestedKey() {

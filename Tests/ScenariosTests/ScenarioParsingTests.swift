@@ -112,6 +112,25 @@ func parse(_ yaml: String) throws(ScenarioError) -> Scenario {
         #expect(scenario.slo == ServiceLevelObjective(p95: ServiceLevelObjective.seed.p95, mean: .seconds(2)))
     }
 
+    /// `serving`: sync workers, accept queue and service time per service; a service left out,
+    /// or a key left out, keeps its default (every request at once; backlog 2048).
+    @Test func servingIsReadPerService() throws {
+        let scenario = try parse(minimalYAML + """
+
+            serving:
+              booking: {workers: 4, service_time: {min: 2ms, max: 6ms}}
+            """)
+        #expect(scenario.bookingServing == Serving(workers: 4, backlog: 2048, serviceTime: LatencyDistribution(min: .milliseconds(2), max: .milliseconds(6))))
+        #expect(scenario.inventoryServing == .unlimited)
+        #expect(try parse(minimalYAML).bookingServing.isUnlimited)
+        let bothSet = try parse(minimalYAML + """
+
+            serving:
+              inventory: {workers: 1, backlog: 0, service_time: 1ms}
+            """)
+        #expect(bothSet.inventoryServing == Serving(workers: 1, backlog: 0, serviceTime: .fixed(.milliseconds(1))))
+    }
+
     @Test func keysWithNoValueTakeTheirDefault() throws {
         let scenario = try parse(minimalYAML + """
 
