@@ -349,9 +349,8 @@ public final class RealFaultInjector: Sendable {
         }
     }
 
-    /// The emulated clock jump on `lock`'s Redis, tried again once or twice (the driver's pooled
-    /// connection may be one a Redis restart closed, which fails once and then connects
-    /// afresh); the mechanism in words.
+    /// The emulated clock jump on `lock`'s Redis, tried again once or twice (a Redis restart
+    /// may be closing the driver's pooled connection just then); the mechanism in words.
     static func emulateClockJump(by jump: Duration, on lock: RedisLockService) async throws -> String {
         var result = try? await lock.shortenEveryTTL(by: jump)
         for _ in 0..<2 where result == nil {

@@ -390,8 +390,8 @@ public final class LaggingRedisReplica: Sendable {
 
     public var port: Int { URLComponents(string: url)?.port ?? 0 }
 
-    /// `command` on `admin`, tried up to 3 times: a pooled connection to a server that was
-    /// restarted since fails once, and the next try connects afresh.
+    /// `command` on `admin`, tried up to 3 times: a server restarting just then may close the
+    /// connection under it, and the next try connects afresh.
     @discardableResult
     static func administer(_ command: [String], on admin: RedisLockService) async throws -> String {
         var failure: LockError?

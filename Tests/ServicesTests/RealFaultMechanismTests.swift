@@ -190,6 +190,30 @@ import Glibc
         if let fresh { await stopChild(fresh) }
     }
 
+    /// A pooled Redis connection the server closed (a restart, between two runs or during one)
+    /// is replaced before the next command is sent on it, as redis-py's pool does on checkout:
+    /// the first release after the restart runs instead of failing, so no lock is left held
+    /// for a whole TTL by a connection that went stale.
+    @Test func aConnectionClosedByARestartIsReplacedBeforeTheNextCommand() async throws {
+        let directory = try ThrowawayServers.makeDirectory(readableBy: nil)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
+        let port = try #require(URLComponents(string: url)?.port)
+        let lock = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
+        var fresh: Process?
+        do {
+            #expect(try await lock.acquire(key: "lock:stale", token: "t1", ttl: .seconds(60)))
+            fresh = try await ThrowawayServers.restart(redis, port: port, directory: directory, downtime: .milliseconds(50))
+            #expect(try await lock.acquire(key: "lock:stale", token: "t2", ttl: .seconds(60)), "the restart lost t1's key")
+            #expect(try await lock.release(key: "lock:stale", token: "t2"))
+        } catch {
+            Issue.record(error)
+        }
+        await lock.close()
+        await stopChild(redis, signal: SIGKILL)
+        if let fresh { await stopChild(fresh) }
+    }
+
     /// reply-loss per call: the proxy forwards the command and drops its answer, so the work is
     /// done in Redis while the caller times out; the next connection is served as usual.
     @Test func aCallWhoseReplyIsLostIsDoneAllTheSame() async throws {

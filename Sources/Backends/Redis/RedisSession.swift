@@ -67,7 +67,13 @@ final class RedisSession: @unchecked Sendable {
     }
 
     private func connectedContext() throws(LockError) -> UnsafeMutablePointer<redisContext> {
-        if let context { return context }
+        if let context {
+            guard Self.peerHasClosed(context.pointee.fd) else { return context }
+            // Closed by the server (a restart) or a proxy (a failover's redirect) since its last
+            // use: replaced before anything is sent, as redis-py's pool checks a connection on
+            // checkout, so no command is lost to it (nor run twice).
+            dropConnection()
+        }
         let endpoint = configuration.endpoint
         guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port),
                                                     Self.makeTimeval(configuration.connectTimeout)) else {
@@ -100,6 +106,13 @@ final class RedisSession: @unchecked Sendable {
         }
         self.context = context
         return context
+    }
+
+    /// Whether an idle connection has anything to read: end of stream or a reset (the peer
+    /// closed it), or bytes no command asked for. Either way it cannot serve the next command.
+    private static func peerHasClosed(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) != 0
     }
 
     private func dropConnection() {
