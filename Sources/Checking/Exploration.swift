@@ -82,6 +82,17 @@ public struct SearchReport: Sendable {
 }
 
 
+extension SearchBounds {
+    /// These bounds as the search applies them to `scenario`: the order of the requests waiting
+    /// for a sync worker is not in the state hash, so two states that differ only there would
+    /// be taken for one; with workers, no state caching.
+    public func effective(for scenario: Scenario) -> SearchBounds {
+        var bounds = self
+        if scenario.bookingServing.workers != nil || scenario.inventoryServing.workers != nil { bounds.stateCaching = false }
+        return bounds
+    }
+}
+
 /// Stateless depth-first exploration of every choice sequence within bounds, by re-execution
 /// (as CHESS and FoundationDB-style harnesses do), pruned by state caching: at each decision
 /// point the world's state hash (`SimWorld.stateDigest`) and the bounds used so far are looked
@@ -99,7 +110,7 @@ public final class ExhaustiveSearch {
 
     public init(scenario: Scenario, bounds: SearchBounds, target: Invariant? = nil) {
         self.scenario = scenario
-        self.bounds = bounds
+        self.bounds = bounds.effective(for: scenario)
         self.target = target
     }
 

@@ -93,6 +93,7 @@ struct CheckCommand: ParsableCommand {
                 + "--budget (\(Int(budget)) s) bounds it, and the summary says whether it completed")
         }
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
+            .effective(for: scenario)
         let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: runs, budgetSeconds: budget,
                                      stopAtFirst: !all, now: wallSeconds()) { executions, states in
             Console.status("exhaustive: \(executions) executions, \(states) distinct states")

@@ -47,6 +47,16 @@ import Testing
         #expect(report.counterexamples.map(\.invariant).contains(.inventoryConsistent))
     }
 
+    /// The worker queues' order is not in the state hash: a scenario with sync workers is
+    /// searched without state caching, so no two states are taken for one.
+    @Test func syncWorkersTurnStateCachingOff() {
+        var scenario = Scenario.seedExperiment(users: 2)
+        #expect(SearchBounds(maxFaults: 1).effective(for: scenario).stateCaching)
+        scenario.inventoryServing = Serving(workers: 1)
+        #expect(!SearchBounds(maxFaults: 1).effective(for: scenario).stateCaching)
+        #expect(!ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: 1)).bounds.stateCaching)
+    }
+
     @Test func stateCachingFindsTheSameViolationsWithFewerExecutions() {
         let scenario = Self.smallLastRoom(.seed, users: 2)
         let cached = ExhaustiveSearch(scenario: scenario, bounds: SearchBounds(maxFaults: 1, maxPreemptions: 2))
