@@ -162,7 +162,11 @@ import Glibc
         await stopChild(redis, signal: SIGKILL, grace: .seconds(2))
     }
 
-    @Test func aRedisRestartLosesEveryKey() async throws {
+    /// A throwaway redis-server and a one-connection lock service on it; `restart` kills the
+    /// server and starts a fresh one on the same port after the downtime, and returns the old
+    /// process. Everything is stopped afterwards, whatever `body` does.
+    static func withRestartableRedis(_ body: (_ lock: RedisLockService, _ url: String,
+                                              _ restart: (Duration) async throws -> Process) async throws -> Void) async throws {
         let directory = try ThrowawayServers.makeDirectory(readableBy: nil)
         defer { try? FileManager.default.removeItem(at: directory) }
         let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
@@ -170,24 +174,31 @@ import Glibc
         let lock = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
         var fresh: Process?
         do {
+            try await body(lock, url) { downtime in
+                fresh = try await ThrowawayServers.restart(redis, port: port, directory: directory, downtime: downtime)
+                return redis
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await lock.close()
+        await stopChild(redis, signal: SIGKILL)
+        if let fresh { await stopChild(fresh) }
+    }
+
+    @Test func aRedisRestartLosesEveryKey() async throws {
+        try await Self.withRestartableRedis { lock, url, restart in
             #expect(try await lock.acquire(key: "lock:restart-test", token: "t1", ttl: .seconds(60)))
             #expect(try await lock.acquire(key: "fence:restart-test", token: "t2", ttl: .seconds(3600)))
             let started = ContinuousClock.now
-            fresh = try await ThrowawayServers.restart(redis, port: port, directory: directory, downtime: .milliseconds(200))
+            let old = try await restart(.milliseconds(200))
             #expect(ContinuousClock.now - started >= .milliseconds(200))
-            #expect(!redis.isRunning)
+            #expect(!old.isRunning)
             // Same URL, a new server, nothing in it.
             let after = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
             #expect(try await after.liveKeys(matching: "*").isEmpty)
             await after.close()
-        } catch {
-            await lock.close()
-            await stopChild(redis, signal: SIGKILL)
-            if let fresh { await stopChild(fresh) }
-            throw error
         }
-        await lock.close()
-        if let fresh { await stopChild(fresh) }
     }
 
     /// A pooled Redis connection the server closed (a restart, between two runs or during one)
@@ -195,23 +206,12 @@ import Glibc
     /// the first release after the restart runs instead of failing, so no lock is left held
     /// for a whole TTL by a connection that went stale.
     @Test func aConnectionClosedByARestartIsReplacedBeforeTheNextCommand() async throws {
-        let directory = try ThrowawayServers.makeDirectory(readableBy: nil)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
-        let port = try #require(URLComponents(string: url)?.port)
-        let lock = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
-        var fresh: Process?
-        do {
+        try await Self.withRestartableRedis { lock, _, restart in
             #expect(try await lock.acquire(key: "lock:stale", token: "t1", ttl: .seconds(60)))
-            fresh = try await ThrowawayServers.restart(redis, port: port, directory: directory, downtime: .milliseconds(50))
+            _ = try await restart(.milliseconds(50))
             #expect(try await lock.acquire(key: "lock:stale", token: "t2", ttl: .seconds(60)), "the restart lost t1's key")
             #expect(try await lock.release(key: "lock:stale", token: "t2"))
-        } catch {
-            Issue.record(error)
         }
-        await lock.close()
-        await stopChild(redis, signal: SIGKILL)
-        if let fresh { await stopChild(fresh) }
     }
 
     /// reply-loss per call: the proxy forwards the command and drops its answer, so the work is
