@@ -148,18 +148,34 @@ public struct RealRun: Sendable {
 
     /// What the databases and Redis hold now, read through the same store protocols the
     /// services use.
-    /// `quiescentState`, read again (up to 3 times, 0.5 s apart) when it fails: a backend that
-    /// was restarted during the run drops the connections the driver had open to it, and each
-    /// is replaced only at its next use.
-    func quiescentStateOnceReachable(time: Int64) async throws -> QuiescentState {
-        var attempt = 1
+    /// `quiescentState` once the databases and Redis answer again: a backend restarted during
+    /// the run drops the connections the driver had open to it (each is replaced only at its
+    /// next use), and one restarted near the end may still be in crash recovery when the last
+    /// answer is in. A dependency that cannot be reached is waited for (up to `patience`); any
+    /// other error is tried three times, 0.5 s apart.
+    func quiescentStateOnceReachable(time: Int64, patience: Duration = .seconds(60)) async throws -> QuiescentState {
+        let deadline = ContinuousClock.now + patience
+        var otherErrors = 0
         while true {
             do {
                 return try await quiescentState(time: time)
-            } catch where attempt < 3 {
-                attempt += 1
+            } catch let error where Self.isUnreachable(error) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+            } catch let error where !Self.isUnreachable(error) && otherErrors < 2 {
+                otherErrors += 1
                 try await Task.sleep(for: .milliseconds(500))
             }
+        }
+    }
+
+    /// A server that is down or still recovering (57P03: "the database system is starting up"
+    /// or "not yet accepting connections"; 57P01: terminated by a shutdown).
+    static func isUnreachable(_ error: any Error) -> Bool {
+        switch error {
+        case StoreError.connectionLost: true
+        case StoreError.server(let sqlstate, _): sqlstate == "57P03" || sqlstate == "57P01"
+        case LockError.unavailable, LockError.timeout: true
+        default: false
         }
     }
 
