@@ -237,3 +237,11 @@ public struct Serving: Hashable, Sendable {
     /// The answer to a request that found the accept queue full.
     public static let backlogFullMessage = "the service's accept queue is full; try again later"
 }
+
+extension Duration {
+    /// Whole nanoseconds (truncating below a nanosecond), as virtual time and real timings count them.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+    }
+}

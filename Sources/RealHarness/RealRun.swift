@@ -17,12 +17,15 @@ public struct RealRun: Sendable {
     public let profile: FaultProfile?
     /// Hears of each fault as it fires (with its mechanism).
     public let announce: @Sendable (String) -> Void
+    /// Times every confirm's round trip on the client-booking hop (`overbook calibrate`).
+    public let clientTimer: HopTimer?
 
     public init(stack: RealStack, scenario: Scenario, swarm: Bool = false, profile: FaultProfile? = nil,
-                announce: @escaping @Sendable (String) -> Void = { _ in }) {
+                clientTimer: HopTimer? = nil, announce: @escaping @Sendable (String) -> Void = { _ in }) {
         self.stack = stack
         self.scenario = scenario
         self.profile = swarm ? FaultProfile.named("swarm") : profile
+        self.clientTimer = clientTimer
         self.announce = announce
     }
 
@@ -51,14 +54,14 @@ public struct RealRun: Sendable {
     /// stands where a simulated run has its seed) and varies the request ids and arrival draws.
     public func once(run: UInt64) async throws -> Outcome {
         guard profile == nil else {
-            return try await RealRun(stack: stack, scenario: scenario(forRun: run), announce: announce).once(run: run)
+            return try await RealRun(stack: stack, scenario: scenario(forRun: run), clientTimer: clientTimer, announce: announce).once(run: run)
         }
         for revived in try await stack.restartExited() { announce("before run \(run): started again \(revived)") }
         try await stack.reset()
         let plan = confirms(run: run)
         // By replica number: a restarted replica must keep its place in the round-robin.
         let targets = try stack.replicas.sorted { Int($0.name.dropFirst("booking-".count)) ?? 0 < Int($1.name.dropFirst("booking-".count)) ?? 0 }
-            .map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client) }
+            .map { try HTTPRemoteService<BookingRequest>(baseURL: $0.baseURL, client: stack.client, timer: clientTimer) }
         // Armed only when the scenario has faults; then they count from the load's own origin.
         let injector = scenario.faults.isEmpty ? nil : RealFaultInjector(scenario: scenario, run: run, stack: stack, announce: announce)
         try await injector?.prepare()

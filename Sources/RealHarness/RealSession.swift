@@ -9,7 +9,7 @@ public enum RealSession {
     /// `progress`: one line at a time about what is being started or stopped (and the signal
     /// notice). Blocks the calling thread, which must not be one of the cooperative pool's.
     public static func with<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, armFaults: Bool = false,
-                                         progress: @escaping @Sendable (String) -> Void,
+                                         recordTimings: Bool = false, progress: @escaping @Sendable (String) -> Void,
                                          _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
         try supervised(progress: progress, start: {
             try await RealStack.start(locations, users: users, progress: progress)
@@ -19,7 +19,8 @@ public enum RealSession {
             // Fault proxies and fault points only for a scenario with faults: a plain run is wired as before.
             try await stack.startServices(variant: first.variant, configuration: first.bookingConfiguration,
                                           replicas: first.bookingReplicas, armFaults: armFaults || !first.faults.isEmpty,
-                                          bookingServing: first.bookingServing, inventoryServing: first.inventoryServing, progress: progress)
+                                          bookingServing: first.bookingServing, inventoryServing: first.inventoryServing,
+                                          recordTimings: recordTimings, progress: progress)
             let result = try await body(stack)
             progress("stopping the services and servers...")
             return result

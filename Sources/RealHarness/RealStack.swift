@@ -175,13 +175,14 @@ public final class RealStack: Sendable {
     /// without, each child gets the servers' URLs and has no fault control.
     /// `bookingServing` and `inventoryServing`: each service limits its requests in flight to
     /// the scenario's sync workers (`serve --workers`); the simulated service time is not
-    /// added, a real request spends what it spends.
+    /// added, a real request spends what it spends. `recordTimings`: every service times its
+    /// traffic (`serve --record-timings`), for `overbook calibrate`.
     public func startServices(variant: Variant, configuration: BookingConfiguration, replicas: Int, armFaults: Bool = false,
-                              bookingServing: Serving = .unlimited, inventoryServing: Serving = .unlimited,
+                              bookingServing: Serving = .unlimited, inventoryServing: Serving = .unlimited, recordTimings: Bool = false,
                               progress: @escaping @Sendable (String) -> Void) async throws {
         // Armed for a scenario with faults only: proxies on every hop, and every service's
         // fault points served on its loopback port (`serve --fault-control`).
-        let faultControl = armFaults ? ["--fault-control"] : []
+        let faultControl = (armFaults ? ["--fault-control"] : []) + (recordTimings ? ["--record-timings"] : [])
         let count = max(1, replicas)
         var inventoryDatabaseURL = self.inventoryDatabaseURL
         if armFaults {

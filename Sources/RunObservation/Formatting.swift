@@ -14,6 +14,13 @@ public func formatSeconds(_ nanoseconds: Int64) -> String {
     return (millis < 0 ? "-" : "") + "\(abs(millis) / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction + "s"
 }
 
+/// `1.234ms` with microsecond precision, for the sub-millisecond delays real timings show.
+public func formatMilliseconds(_ nanoseconds: Int64) -> String {
+    let micros = (abs(nanoseconds) + 500) / 1_000
+    let fraction = String(micros % 1_000)
+    return (nanoseconds < 0 ? "-" : "") + "\(micros / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction + "ms"
+}
+
 /// A 64-bit hash (a trace's, a state's) as 16 hex digits.
 public func hex(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)

@@ -391,10 +391,7 @@ public struct FaultControlClient: Sendable {
     let client: HTTPClient
 
     public init(serviceURL: String, client: HTTPClient) {
-        var root = serviceURL
-        while root.hasSuffix("/") { root.removeLast() }
-        if root.hasSuffix("/api") { root.removeLast(4) }
-        self.serviceURL = root
+        self.serviceURL = HTTPServing.serviceRoot(serviceURL)
         self.client = client
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Backends
 import BookingCore
 import Foundation
 import NIOCore
@@ -24,11 +25,15 @@ public protocol HTTPMappedRequest: Sendable {
 public struct HTTPRemoteService<Request: HTTPMappedRequest>: RemoteService {
     public let baseURL: String
     let client: HTTPClient
+    /// Times every call (`overbook serve --record-timings`, `overbook calibrate`); the far
+    /// side's `Server-Timing` total is taken out of the hop's share.
+    let timer: HopTimer?
 
     /// - Parameters:
     ///   - baseURL: the service's API root, e.g. `http://127.0.0.1:5001/api`.
     ///   - client: shared by every call; its owner shuts it down.
-    public init(baseURL: String, client: HTTPClient) throws(ServiceConfigurationError) {
+    ///   - timer: records each call's round trip, if set.
+    public init(baseURL: String, client: HTTPClient, timer: HopTimer? = nil) throws(ServiceConfigurationError) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -36,6 +41,7 @@ public struct HTTPRemoteService<Request: HTTPMappedRequest>: RemoteService {
         }
         self.baseURL = base
         self.client = client
+        self.timer = timer
     }
 
     public func call(_ request: Request, timeout: Duration) async throws(NetworkError) -> APIResponse {
@@ -48,12 +54,18 @@ public struct HTTPRemoteService<Request: HTTPMappedRequest>: RemoteService {
         }
         let status: Int
         let body: ByteBuffer
+        let start = ContinuousClock.now
         do {
             let deadline = NIODeadline.now() + TimeAmount(timeout)
             let response = try await client.execute(http, deadline: deadline)
             status = Int(response.status.code)
             body = try await response.body.collect(upTo: Self.maxResponseBytes)
+            if let timer {
+                let serverTime = response.headers.first(name: TimingHTTP.serverTimingHeader).flatMap(TimingHTTP.total(inHeader:))
+                timer.record(roundTrip: ContinuousClock.now - start, serverTime: serverTime ?? .zero)
+            }
         } catch {
+            if timer != nil { RequestTimer.current?.addWait(ContinuousClock.now - start) }
             throw Self.networkError(error, url: baseURL)
         }
         return try WireFormat.decode(status: status, body: Data(body.readableBytesView), expecting: request.expectedAnswer)

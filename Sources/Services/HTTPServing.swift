@@ -1,3 +1,4 @@
+import Backends
 import BookingCore
 import Foundation
 import Hummingbird
@@ -40,7 +41,10 @@ enum HTTPServing {
     /// `bindsFaultOrigin`: each request runs with `FaultOrigin.label` from its header (a
     /// fault-controlled service only).
     /// `workers`: requests are served as sync workers would serve them (`SyncWorkers`).
-    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false, workers: SyncWorkers? = nil) -> Router<BasicRequestContext> {
+    /// `timings`: every request is timed (`TimingMiddleware`) and the timings are served.
+    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false, workers: SyncWorkers? = nil,
+                       timings: TimingRecorder? = nil) -> Router<BasicRequestContext> {
+        let routes = routes + (timings.map(TimingHTTP.routes) ?? [])
         var paths: [PathMethods] = []
         for route in routes {
             if let index = paths.firstIndex(where: { $0.segments == route.path.split(separator: "/") }) {
@@ -53,11 +57,21 @@ enum HTTPServing {
         // First: a middleware wraps only the routes added after it, and the not-found responder.
         router.add(middleware: JSONErrorMiddleware(paths: paths))
         if bindsFaultOrigin { router.add(middleware: FaultOriginMiddleware()) }
+        if let timings { router.add(middleware: TimingMiddleware(recorder: timings)) }
         if let workers { router.add(middleware: SyncWorkersMiddleware(workers: workers)) }
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }
         return router
+    }
+
+    /// A service's root below which the driver's `/_overbook` routes sit: its URL without a
+    /// trailing `/` or `/api` (`http://127.0.0.1:5001/api` -> `http://127.0.0.1:5001`).
+    static func serviceRoot(_ url: String) -> String {
+        var root = url
+        while root.hasSuffix("/") { root.removeLast() }
+        if root.hasSuffix("/api") { root.removeLast(4) }
+        return root
     }
 
     /// The request body, at most `maxBodyBytes`.

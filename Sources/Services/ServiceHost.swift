@@ -17,6 +17,8 @@ public struct InventoryServerOptions: Sendable {
     public var faultControl: ControlledFaultPoints?
     /// Sync workers (`overbook serve --workers`); `nil`, as by default: every request at once.
     public var workers: SyncWorkers?
+    /// `overbook serve --record-timings`; `nil`, as by default: nothing recorded.
+    public var timings: TimingRecorder?
 
     public init(databaseURL: String, decrement: InventoryService.Decrement = .readModifyWrite, poolSize: Int = 10,
                 faultControl: ControlledFaultPoints? = nil) {
@@ -42,6 +44,8 @@ public struct BookingServerOptions: Sendable {
     public var faultControl: ControlledFaultPoints?
     /// Sync workers (`overbook serve --workers`); `nil`, as by default: every request at once.
     public var workers: SyncWorkers?
+    /// `overbook serve --record-timings`; `nil`, as by default: nothing recorded.
+    public var timings: TimingRecorder?
 
     public init(databaseURL: String, redisURL: String, inventoryURL: String,
                 configuration: BookingConfiguration = BookingConfiguration(),
@@ -69,7 +73,8 @@ public struct ServiceInstance: Sendable {
     /// the service from starting: it answers 503 until the database is back.
     public static func inventory(_ options: InventoryServerOptions, logger: Logger = ServiceInstance.defaultLogger("inventory")) async throws(ServiceConfigurationError) -> ServiceInstance {
         let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-inventory", what: "inventory database",
-                                statementFaults: options.faultControl?.statements)
+                                statementFaults: options.faultControl?.statements,
+                                timer: options.timings.map { HopTimer($0, .inventoryPostgres) })
         do {
             try await InventorySchema.migrate(pool)
         } catch {
@@ -78,7 +83,8 @@ public struct ServiceInstance: Sendable {
         let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement,
                                        faults: options.faultControl)
         let routes = InventoryHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers).buildResponder()) {
+        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers,
+                                                                                timings: options.timings).buildResponder()) {
             await pool.close()
         }
     }
@@ -86,17 +92,20 @@ public struct ServiceInstance: Sendable {
     /// One booking replica: Redis lock, PostgreSQL store, HTTP to the inventory, the wall clock.
     public static func booking(_ options: BookingServerOptions, logger: Logger = ServiceInstance.defaultLogger("booking")) async throws(ServiceConfigurationError) -> ServiceInstance {
         let pool = try makePool(url: options.databaseURL, size: options.poolSize, name: "overbook-booking", what: "booking database",
-                                statementFaults: options.faultControl?.statements)
+                                statementFaults: options.faultControl?.statements,
+                                timer: options.timings.map { HopTimer($0, .bookingPostgres) })
         let lock: RedisLockService
         do {
-            lock = try RedisLockService(url: options.redisURL, connections: max(1, options.redisConnections))
+            lock = try RedisLockService(url: options.redisURL, connections: max(1, options.redisConnections),
+                                        timer: options.timings.map { HopTimer($0, .bookingRedis) })
         } catch {
             throw ServiceConfigurationError("Redis: \(error)")
         }
         let client = makeHTTPClient(connections: options.inventoryConnections)
         let inventory: HTTPRemoteService<InventoryRequest>
         do {
-            inventory = try HTTPRemoteService(baseURL: options.inventoryURL, client: client)
+            inventory = try HTTPRemoteService(baseURL: options.inventoryURL, client: client,
+                                              timer: options.timings.map { HopTimer($0, .bookingInventory) })
         } catch {
             try? await client.shutdown()
             throw ServiceConfigurationError("--inventory-url: \(error)")
@@ -106,26 +115,37 @@ public struct ServiceInstance: Sendable {
         } catch {
             logger.warning("could not migrate the booking database yet (\(error)); serving anyway, answering 503 while it is unreachable")
         }
-        let service = BookingService(clock: ContinuousClock(), lock: lock, database: PostgresBookingDatabase(pool: pool),
-                                     inventory: inventory, ids: UUIDIdentifiers(), faults: options.faultControl ?? NoFaultPoints(),
-                                     configuration: options.configuration, background: TaskBackgroundWork())
-        // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
-        service.startRecovery()
-        let routes = BookingHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers).buildResponder()) {
+        // Recording timings, the lock's back-off sleeps are waits, not the request's own time.
+        let apiRoutes = options.timings == nil
+            ? bookingRoutes(clock: ContinuousClock(), lock: lock, pool: pool, inventory: inventory, options: options)
+            : bookingRoutes(clock: SleepRecordingClock(), lock: lock, pool: pool, inventory: inventory, options: options)
+        let routes = apiRoutes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
+        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers,
+                                                                              timings: options.timings).buildResponder()) {
             try? await client.shutdown()
             await lock.close()
             await pool.close()
         }
     }
 
+    private static func bookingRoutes<C: Clock<Duration>>(clock: C, lock: RedisLockService, pool: PostgresPool,
+                                                          inventory: HTTPRemoteService<InventoryRequest>,
+                                                          options: BookingServerOptions) -> [HTTPServing.Route] {
+        let service = BookingService(clock: clock, lock: lock, database: PostgresBookingDatabase(pool: pool),
+                                     inventory: inventory, ids: UUIDIdentifiers(), faults: options.faultControl ?? NoFaultPoints(),
+                                     configuration: options.configuration, background: TaskBackgroundWork())
+        // A replica that starts (or restarts) first finishes sagas a crashed one left pending.
+        service.startRecovery()
+        return BookingHTTPService(service: service).routes
+    }
+
     static func makePool(url: String, size: Int, name: String, what: String,
-                         statementFaults: StatementFaults? = nil) throws(ServiceConfigurationError) -> PostgresPool {
+                         statementFaults: StatementFaults? = nil, timer: HopTimer? = nil) throws(ServiceConfigurationError) -> PostgresPool {
         do {
             // Migrations at start re-run `CREATE ... IF NOT EXISTS`; their NOTICEs are noise in the log.
             return PostgresPool(configuration: try PostgresConfiguration(url: url, poolSize: size, applicationName: name,
                                                                          settings: ["client_min_messages": "warning"]),
-                                statementFaults: statementFaults)
+                                statementFaults: statementFaults, timer: timer)
         } catch {
             throw ServiceConfigurationError("\(what): \(error)")
         }

@@ -25,7 +25,9 @@ public final class SyncWorkers: Sendable {
     /// Runs `body` holding a worker, waiting for one if all are busy; `nil` without running
     /// it if `backlog` requests already wait.
     func serve<T>(_ body: () async throws -> T) async rethrows -> T? {
+        let queued = ContinuousClock.now
         guard let worker = await pool.acquire(waitingAtMost: backlog) else { return nil }
+        RequestTimer.current?.addWait(ContinuousClock.now - queued)
         defer { pool.release(worker) }
         return try await body()
     }
@@ -34,13 +36,13 @@ public final class SyncWorkers: Sendable {
     public var waiting: Int { pool.waiting }
 }
 
-/// Every request but the driver's fault control (which must reach a service whose workers are
-/// all parked at a barrier) takes a worker for its whole handling.
+/// Every request but the driver's own routes (fault control must reach a service whose
+/// workers are all parked at a barrier) takes a worker for its whole handling.
 struct SyncWorkersMiddleware<Context: RequestContext>: RouterMiddleware {
     let workers: SyncWorkers
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !request.uri.path.hasPrefix(FaultControlHTTP.root) else { return try await next(request, context) }
+        guard !request.uri.path.hasPrefix("/_overbook/") else { return try await next(request, context) }
         guard let response = try await workers.serve({ try await next(request, context) }) else {
             return HTTPServing.response(InputProblem(status: StatusCode.serviceUnavailable, Serving.backlogFullMessage))
         }

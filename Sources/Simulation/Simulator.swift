@@ -443,11 +443,3 @@ public final class Simulator: TaskExecutor, @unchecked Sendable {
         if self.failure == nil { self.failure = failure }
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds (truncating below a nanosecond), as virtual time counts them.
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
-    }
-}

@@ -104,9 +104,11 @@ func loadScenario(_ path: String) throws -> Scenario {
 
 /// The real stack for `body` (see `RealSession`), its progress on stderr; a set-up failure is
 /// an error message and exit status 2.
-func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, armFaults: Bool = false, command: String = "real",
-                                _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
-    try realSession(command) { try RealSession.with(locations, scenarios: scenarios, users: users, armFaults: armFaults, progress: $0, body) }
+func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scenario], users: Int, armFaults: Bool = false, recordTimings: Bool = false,
+                                command: String = "real", _ body: @escaping @Sendable (RealStack) async throws -> T) throws -> T {
+    try realSession(command) {
+        try RealSession.with(locations, scenarios: scenarios, users: users, armFaults: armFaults, recordTimings: recordTimings, progress: $0, body)
+    }
 }
 
 /// Runs a `RealSession` call with `overbook COMMAND: ...` progress lines on stderr; a set-up

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import BookingCore
 import RealHarness
 import Foundation
@@ -41,6 +42,9 @@ struct ServeOptions: ParsableArguments {
     @Flag(help: "Serve /_overbook/faults, through which a driver (overbook real) parks, holds or crashes requests at this service's fault points. Loopback --host only; off by default.")
     var faultControl = false
 
+    @Flag(help: "Time every request and every call to Redis, PostgreSQL and the inventory, and serve the timings on /_overbook/timings (what overbook calibrate reads). Loopback --host only; off by default.")
+    var recordTimings = false
+
     func parsedVariant() throws -> Variant {
         try VariantOption.parse(variant)
     }
@@ -54,13 +58,20 @@ struct ServeOptions: ParsableArguments {
         guard !faultControl || FaultControlAddress.isLoopback(host) else {
             throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
         }
+        guard !recordTimings || FaultControlAddress.isLoopback(host) else {
+            throw ValidationError("--record-timings serves what this service measured to anyone who reaches the port; it needs a loopback --host (127.0.0.1), got \(host)")
+        }
         _ = try parsedVariant()
     }
 
     /// The announcement's note when the fault points are armed, so a log shows it.
     var faultControlNote: String {
         (workers.map { ", \($0) sync workers, backlog \(backlog)" } ?? "") + (faultControl ? ", fault control on /_overbook/faults" : "")
+            + (recordTimings ? ", timings on /_overbook/timings" : "")
     }
+
+    /// Where the service records its timings, with `--record-timings`.
+    func timingRecorder() -> TimingRecorder? { recordTimings ? TimingRecorder() : nil }
 
     /// The sync workers `--workers` asks for, if any.
     var syncWorkers: SyncWorkers? { workers.map { SyncWorkers(workers: $0, backlog: backlog) } }
@@ -91,12 +102,13 @@ struct ServeInventoryCommand: ParsableCommand {
         let variant = try options.parsedVariant()
         let decrement = variant.inventoryDecrement
         let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
-        let (faultControl, note, workers) = (options.faultControl, options.faultControlNote, options.syncWorkers)
+        let (faultControl, note, workers, timings) = (options.faultControl, options.faultControlNote, options.syncWorkers, options.timingRecorder())
         try runService {
             if seedData { try await ServiceInstance.seedInventory(databaseURL: url) }
             var serverOptions = InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
                                                        faultControl: faultControl ? .inventory() : nil)
             serverOptions.workers = workers
+            serverOptions.timings = timings
             let instance = try await ServiceInstance.inventory(serverOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in
                 announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue)\(note))")
@@ -161,6 +173,7 @@ struct ServeBookingCommand: ParsableCommand {
                                                  redisConnections: redisConnections, inventoryConnections: inventoryConnections,
                                                  faultControl: options.faultControl ? .booking() : nil)
         serverOptions.workers = options.syncWorkers
+        serverOptions.timings = options.timingRecorder()
         let bookingOptions = serverOptions
         let (host, port, inventoryURL, note) = (options.host, port, inventoryURL, options.faultControlNote)
         try runService {

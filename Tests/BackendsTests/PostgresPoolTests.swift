@@ -105,24 +105,30 @@ struct PostgresPoolTests {
     }
 
     @Test func blockingCallsStayOffTheCooperativePool() async throws {
-        // Twenty statements that each block their connection for 2 s, on a machine whose
-        // cooperative pool may have two threads: if the blocking ran there, at most two would
-        // be in the server at once; off the pool all twenty are. Counted in the server itself
-        // (pg_stat_activity), from a twenty-first connection, so a loaded machine's slowness
-        // cannot pass or fail it.
-        try await withTestDatabase(poolSize: 21) { db in
+        // Twenty statements that each block their connection, on a machine whose cooperative
+        // pool may have two threads: if the blocking ran there, at most two would be in the
+        // server at once; off the pool all twenty are. They wait on an advisory lock this test
+        // holds until it has counted them in the server itself (pg_stat_activity, from another
+        // connection), so however slow a loaded machine is, none can finish before it is seen.
+        try await withTestDatabase(poolSize: 22) { db in
+            let holder = try await db.pool.begin()
+            _ = try await holder.execute("SELECT pg_advisory_xact_lock(4242)")
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<20 { group.addTask { _ = try await db.pool.execute("SELECT pg_sleep(2) AS overbook_blocking_test") } }
+                for _ in 0..<20 {
+                    group.addTask { _ = try await db.pool.execute("SELECT pg_advisory_xact_lock_shared(4242) AS overbook_blocking_test") }
+                }
                 var most = 0
                 let clock = ContinuousClock()
-                let deadline = clock.now.advanced(by: .seconds(30))
+                let deadline = clock.now.advanced(by: .seconds(60))
                 while most < 20, clock.now < deadline {
                     let rows = try await db.pool.execute("""
-                        SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2) AS overbook_blocking_test' AND state = 'active'
+                        SELECT count(*) FROM pg_stat_activity
+                        WHERE query = 'SELECT pg_advisory_xact_lock_shared(4242) AS overbook_blocking_test' AND wait_event_type = 'Lock'
                         """)
                     most = max(most, try rows.int(row: 0, column: 0))
                     try await Task.sleep(for: .milliseconds(20))
                 }
+                await holder.rollback()
                 #expect(most == 20, "statements blocking at once: \(most)")
                 try await group.waitForAll()
             }

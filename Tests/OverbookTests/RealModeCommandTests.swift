@@ -191,10 +191,15 @@ func httpPost(_ url: String, _ json: String) async throws -> (status: Int, body:
 
 /// The HTTP status of a GET.
 func httpStatus(_ url: String) async throws -> Int {
+    try await httpGet(url).status
+}
+
+/// A GET: the status and the body.
+func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)
     request.timeoutInterval = 10
-    let (_, response) = try await URLSession.shared.data(for: request)
-    return (response as? HTTPURLResponse)?.statusCode ?? -1
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? -1, String(decoding: data, as: UTF8.self))
 }
 
 /// Processes whose environment carries a marker, and their children: every descendant of a

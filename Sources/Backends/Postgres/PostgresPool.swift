@@ -13,10 +13,13 @@ public final class PostgresPool: Sendable {
     let sessions: SessionPool<PostgresSession>
     /// The per-statement faults a fault-controlled service arms; `nil` in every plain pool.
     let statementFaults: StatementFaults?
+    /// Times every statement's round trip (`overbook serve --record-timings`); `nil` otherwise.
+    let timer: HopTimer?
 
-    public init(configuration: PostgresConfiguration, statementFaults: StatementFaults? = nil) {
+    public init(configuration: PostgresConfiguration, statementFaults: StatementFaults? = nil, timer: HopTimer? = nil) {
         self.configuration = configuration
         self.statementFaults = statementFaults
+        self.timer = timer
         sessions = SessionPool(sessions: (0..<max(1, configuration.poolSize)).map {
             PostgresSession(configuration: configuration, index: $0)
         })
@@ -42,8 +45,10 @@ public final class PostgresPool: Sendable {
         let session = await sessions.acquire()
         defer { sessions.release(session) }
         let faults = statementFaults
-        return try await session.thread.run { () throws(StoreError) -> PostgresRows in
-            try session.execute(sql, parameters, retryIfStale: retryIfStale, faults: faults)
+        return try await timedRoundTrip(timer) { () async throws(StoreError) -> PostgresRows in
+            try await session.thread.run { () throws(StoreError) -> PostgresRows in
+                try session.execute(sql, parameters, retryIfStale: retryIfStale, faults: faults)
+            }
         }
     }
 
@@ -52,12 +57,14 @@ public final class PostgresPool: Sendable {
     public func begin() async throws(StoreError) -> PostgresTransaction {
         let session = await sessions.acquire()
         do throws(StoreError) {
-            let (generation, pid) = try await session.thread.run { () throws(StoreError) -> (Int, Int) in
-                _ = try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED", retryIfStale: true)
-                return (session.generation, session.backendPID)
+            let (generation, pid) = try await timedRoundTrip(timer) { () async throws(StoreError) -> (Int, Int) in
+                try await session.thread.run { () throws(StoreError) -> (Int, Int) in
+                    _ = try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED", retryIfStale: true)
+                    return (session.generation, session.backendPID)
+                }
             }
             return PostgresTransaction(pool: sessions, session: session, generation: generation, backendPID: pid,
-                                       statementFaults: statementFaults)
+                                       statementFaults: statementFaults, timer: timer)
         } catch {
             sessions.release(session)
             throw error
@@ -105,14 +112,16 @@ public final class PostgresTransaction: Sendable {
     /// `pg_terminate_backend` in fault tests.
     public let backendPID: Int
     private let statementFaults: StatementFaults?
+    private let timer: HopTimer?
 
     init(pool: SessionPool<PostgresSession>, session: PostgresSession, generation: Int, backendPID: Int,
-         statementFaults: StatementFaults?) {
+         statementFaults: StatementFaults?, timer: HopTimer?) {
         self.pool = pool
         self.session = session
         self.generation = generation
         self.backendPID = backendPID
         self.statementFaults = statementFaults
+        self.timer = timer
     }
 
     deinit {
@@ -127,7 +136,7 @@ public final class PostgresTransaction: Sendable {
     /// Runs one statement in this transaction with `PQexecParams`.
     public func execute(_ sql: String, _ parameters: [PostgresValue] = []) async throws(StoreError) -> PostgresRows {
         guard isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
-        return try await session.thread.run { () throws(StoreError) -> PostgresRows in
+        return try await onSession { () throws(StoreError) -> PostgresRows in
             // Checked again on the thread: an earlier statement queued before this one may
             // have failed and closed the transaction, and its connection may already serve
             // someone else.
@@ -145,7 +154,7 @@ public final class PostgresTransaction: Sendable {
     /// connection the outcome is unknown (`.connectionLost`).
     public func commit() async throws(StoreError) {
         guard isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
-        try await session.thread.run { () throws(StoreError) in
+        try await onSession { () throws(StoreError) in
             guard self.isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
             do throws(StoreError) {
                 _ = try self.session.execute("COMMIT", generation: self.generation)
@@ -160,7 +169,12 @@ public final class PostgresTransaction: Sendable {
     /// `ROLLBACK`; a no-op on a transaction that is already over.
     public func rollback() async {
         guard isOpen.load(ordering: .acquiring) else { return }
-        await session.thread.run { self.end(rollingBack: true) }
+        await onSession { self.end(rollingBack: true) }
+    }
+
+    /// Runs `body` on the session's thread: one round trip to the server.
+    private func onSession<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        try await timedRoundTrip(timer) { () async throws(E) -> T in try await session.thread.run(body) }
     }
 
     /// On the session's thread: closes the transaction once and hands the connection back.

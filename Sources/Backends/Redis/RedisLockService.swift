@@ -16,9 +16,12 @@ public final class RedisLockService: LockService {
 
     public let configuration: RedisConfiguration
     private let pool: SessionPool<RedisSession>
+    /// Times every command's round trip (`overbook serve --record-timings`); `nil` otherwise.
+    private let timer: HopTimer?
 
-    public init(configuration: RedisConfiguration) {
+    public init(configuration: RedisConfiguration, timer: HopTimer? = nil) {
         self.configuration = configuration
+        self.timer = timer
         pool = SessionPool(sessions: (0..<max(1, configuration.connections)).map {
             RedisSession(configuration: configuration, index: $0)
         })
@@ -26,9 +29,10 @@ public final class RedisLockService: LockService {
 
     /// - Parameter url: `redis://host:port[/db]`; see `RedisConfiguration(url:)`.
     public convenience init(url: String, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(2),
-                            connections: Int = 4) throws(BackendConfigurationError) {
+                            connections: Int = 4, timer: HopTimer? = nil) throws(BackendConfigurationError) {
         self.init(configuration: try RedisConfiguration(url: url, connectTimeout: connectTimeout,
-                                                        commandTimeout: commandTimeout, connections: connections))
+                                                        commandTimeout: commandTimeout, connections: connections),
+                  timer: timer)
     }
 
     public func acquire(key: String, token: String, ttl: Duration) async throws(LockError) -> Bool {
@@ -144,7 +148,7 @@ public final class RedisLockService: LockService {
     func command(_ arguments: [String]) async throws(LockError) -> RedisReply {
         let session = await pool.acquire()
         defer { pool.release(session) }
-        return try await session.command(arguments)
+        return try await timedRoundTrip(timer) { () async throws(LockError) -> RedisReply in try await session.command(arguments) }
     }
 
     /// Redis wants whole milliseconds and refuses 0, so a TTL rounds up to at least 1 ms.
