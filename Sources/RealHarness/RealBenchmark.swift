@@ -16,11 +16,22 @@ public enum RealBenchmark {
     /// 200 users over 20 room-nights (20 rooms x 1 night, capacity 10 each, 10 users per room),
     /// all at once unless `spread` spreads their arrivals.
     public static func load200(variant: Variant, spread: Duration) -> Scenario {
+        roomNights(20, firstRoom: 101, variant: variant, spread: spread)
+    }
+
+    /// 2,000 users over 200 room-nights (200 rooms x 1 night, capacity 10 each, 10 users per
+    /// room), all at once unless `spread` spreads their arrivals: every user can be booked, so
+    /// the figure is throughput, not contention.
+    public static func load2000(variant: Variant, spread: Duration) -> Scenario {
+        roomNights(200, firstRoom: 1_001, variant: variant, spread: spread)
+    }
+
+    static func roomNights(_ count: Int, firstRoom: Int, variant: Variant, spread: Duration) -> Scenario {
         let night = Night(iso: "2026-04-01")!
-        let rooms = (1...20).map { RoomSpec(id: RoomID(100 + $0), name: "Bench Room \($0)", capacity: 10) }
+        let rooms = (0..<count).map { RoomSpec(id: RoomID(firstRoom + $0), name: "Bench Room \($0 + 1)", capacity: 10) }
         let arrival: Arrival = spread > .zero ? .uniform(.zero, spread) : .at(.zero)
         let users = rooms.map { UserGroup(count: 10, stay: Stay(room: $0.id, checkIn: night, checkOut: night.adding(days: 1))!, arrival: arrival) }
-        return Scenario(name: "load-200", summary: "200 users over 20 room-nights", variant: variant, rooms: rooms,
+        return Scenario(name: "load-\(count * 10)", summary: "\(count * 10) users over \(count) room-nights", variant: variant, rooms: rooms,
                         inventoryNights: [night], users: users)
     }
 
@@ -40,6 +51,7 @@ public enum RealBenchmark {
         // the distribution is mostly the seed's lock backoff (sleeps of 0.1, 0.2 and 0.4 s).
         let booked = LatencyStatistics(rounds.flatMap { $0.verdict.observation.outcomes.compactMap { $0.status == StatusCode.created ? $0.latency : nil } })
         let failed = rounds.filter { !$0.verdict.passed }.count
+        let violated = Set(rounds.flatMap { $0.verdict.violatedInvariants }).sorted().map(\.rawValue).joined(separator: ", ")
         func ms(_ nanoseconds: Int64) -> String { String(format: "%.1f ms", Double(nanoseconds) / 1e6) }
         return """
             \(scenario.name) (\(scenario.summary), \(rounds.count) rounds):
@@ -50,7 +62,25 @@ public enum RealBenchmark {
             mean \(ms(statistics.mean)), max \(ms(statistics.max))
               201s only: p50 \(ms(booked.median)), p95 \(ms(booked.p95)), min \(ms(booked.min))
               statuses: \(mixText)
-              invariants: \(failed == 0 ? "held in every round" : "violated in \(failed) of \(rounds.count) rounds")
+              invariants: \(failed == 0 ? "held in every round" : "violated in \(failed) of \(rounds.count) rounds: \(violated)")
+            """
+    }
+
+    /// The load's bookings/s beside the databases' own limit for it (`DirectSQLLimit`), both
+    /// pooled over their rounds, and the share of the limit the services reach.
+    public static func describeLimit(_ scenario: Scenario, _ rounds: [(verdict: RunVerdict, duration: Int64)],
+                                     limits: [DirectSQLLimit.Result]) -> String {
+        let booked = rounds.map { $0.verdict.observation.outcomes.filter { $0.status == StatusCode.created }.count }.reduce(0, +)
+        let seconds = Double(rounds.map(\.duration).reduce(0, +)) / 1e9
+        let http = seconds > 0 ? Double(booked) / seconds : 0
+        let limitSeconds = Double(limits.map(\.duration).reduce(0, +)) / 1e9
+        let limitBooked = limits.map(\.bookings).reduce(0, +)
+        let limit = limitSeconds > 0 ? Double(limitBooked) / limitSeconds : 0
+        return """
+              direct-SQL limit (the saga's writes over libpq, \(limits.count) rounds, \(RealStack.servicePoolSize) inventory + \
+            \(RealStack.servicePoolSize * scenario.bookingReplicas) booking connections): \(String(format: "%.0f", limit)) bookings/s \
+            (\(limitBooked) of \(limits.map(\.attempts).reduce(0, +)) in \(String(format: "%.3f", limitSeconds)) s); \
+            over HTTP: \(String(format: "%.0f", http)) bookings/s = \(limit > 0 ? String(format: "%.0f%%", 100 * http / limit) : "-") of the limit
             """
     }
 }

@@ -154,6 +154,9 @@ public final class RealStack: Sendable {
 
     // MARK: Services
 
+    /// PostgreSQL connections each service holds (`serve --pool-size`).
+    public static let servicePoolSize = 10
+
     static func workerArguments(_ serving: Serving) -> [String] {
         guard let workers = serving.workers else { return [] }
         return ["--workers", "\(workers)", "--backlog", "\(serving.backlog)"]
@@ -183,6 +186,7 @@ public final class RealStack: Sendable {
         // Armed for a scenario with faults only: proxies on every hop, and every service's
         // fault points served on its loopback port (`serve --fault-control`).
         let faultControl = (armFaults ? ["--fault-control"] : []) + (recordTimings ? ["--record-timings"] : [])
+            + ["--pool-size", "\(Self.servicePoolSize)"]
         let count = max(1, replicas)
         var inventoryDatabaseURL = self.inventoryDatabaseURL
         if armFaults {

@@ -15,7 +15,13 @@ struct BenchRealCommand: ParsableCommand {
 
           seed-50: the seed experiment, 50 users confirm room 1 (capacity 1) at once;
           load-200: 200 users over 20 room-nights (20 rooms x 1 night, capacity 10 each, 10 \
-        users per room), all at once unless --spread-ms spreads their arrivals.
+        users per room), all at once unless --spread-ms spreads their arrivals;
+          load-2000: 2,000 users over 200 room-nights, likewise (--no-2000 to leave it out).
+
+        After load-2000, the databases' own limit for it: every user's writes of the crash-safe \
+        saga (insert pending, record the reservation and take the night with the guarded \
+        UPDATE, confirm), the statements the services send, sent straight over libpq with as \
+        many connections as the services hold; load-2000's bookings/s is printed as a share of it.
 
         Prints, per load: bookings/s (201s over the round's wall-clock duration, first send to \
         last answer), requests/s, the status mix, p50/p95/p99 latency (every answered request of \
@@ -32,8 +38,11 @@ struct BenchRealCommand: ParsableCommand {
     @Option(help: VariantOption.help)
     var variant = "seed"
 
-    @Option(help: "Spread the 200 users' arrivals uniformly over this many milliseconds (0: all at once).")
+    @Option(help: "Spread the 200 and 2,000 users' arrivals uniformly over this many milliseconds (0: all at once).")
     var spreadMs: Int64 = 0
+
+    @Flag(name: .customLong("no-2000"), help: "Leave out the 2,000-user load and the direct-SQL limit.")
+    var no2000 = false
 
     @OptionGroup var backends: BackendOptions
 
@@ -46,11 +55,13 @@ struct BenchRealCommand: ParsableCommand {
     func run() throws {
         warnIfDebugBuild()
         let variant = try VariantOption.parse(self.variant)
-        let loads = [RealBenchmark.seed50(variant: variant), RealBenchmark.load200(variant: variant, spread: .milliseconds(spreadMs))]
+        let spread = Duration.milliseconds(spreadMs)
+        let loads = [RealBenchmark.seed50(variant: variant), RealBenchmark.load200(variant: variant, spread: spread)]
+            + (no2000 ? [] : [RealBenchmark.load2000(variant: variant, spread: spread)])
         let rounds = self.rounds
         print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
               + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
-        let lines = try withRealStack(backends.locations, scenarios: loads, users: 200, command: "bench-real") { stack in
+        let lines = try withRealStack(backends.locations, scenarios: loads, users: loads.map(\.userCount).max()!, command: "bench-real") { stack in
             var lines: [String] = []
             for scenario in loads {
                 let runner = RealRun(stack: stack, scenario: scenario)
@@ -58,7 +69,16 @@ struct BenchRealCommand: ParsableCommand {
                 let measured = try await runner.judged(1...UInt64(rounds)) { round, verdict, duration in
                     Console.progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
                 }
-                lines.append(RealBenchmark.describe(scenario, measured.map { ($0.verdict, $0.duration) }))
+                let rounds = measured.map { ($0.verdict, $0.duration) }
+                lines.append(RealBenchmark.describe(scenario, rounds))
+                guard scenario.userCount >= 2_000 else { continue }
+                Console.progress("\(scenario.name): the databases' own limit, over libpq...\n")
+                var limits: [DirectSQLLimit.Result] = []
+                for _ in 1...max(1, rounds.count) {
+                    limits.append(try await DirectSQLLimit.measure(scenario, on: stack, inventoryConnections: RealStack.servicePoolSize,
+                                                                   bookingConnections: RealStack.servicePoolSize * scenario.bookingReplicas))
+                }
+                lines.append(RealBenchmark.describeLimit(scenario, rounds, limits: limits))
             }
             return lines
         }
