@@ -327,9 +327,9 @@ extension RealReport {
             return LatencyStatistics(batch.latencies)
         }
         let (real, virtual) = (pooledLatency(real), pooledLatency(simulated))
-        return "latency: real (wall-clock) p95 \(formatSeconds(real.p95)), mean \(formatSeconds(real.mean)); "
+        return "latency: real (wall-clock) p95 \(formatSeconds(real.p95)), p50 \(formatSeconds(real.median)), mean \(formatSeconds(real.mean)); "
             + "simulated (\(simulated.count == 1 ? "seed 1" : "seeds 1-\(simulated.count)"), virtual time) "
-            + "p95 \(formatSeconds(virtual.p95)), mean \(formatSeconds(virtual.mean))"
+            + "p95 \(formatSeconds(virtual.p95)), p50 \(formatSeconds(virtual.median)), mean \(formatSeconds(virtual.mean))"
     }
 
     /// The `overbook run` command that gives `simulatedCounterparts`, naming what real mode
