@@ -168,7 +168,7 @@ public struct Stay: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One row of the inventory's `availability` table: room and night.
-public struct RoomNight: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct RoomNight: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public let room: RoomID
     public let night: Night
     public init(room: RoomID, night: Night) {

@@ -31,18 +31,26 @@ public struct ProgressMeter {
         }
         let time = now()
         let rate = Double(done) / max(1e-9, time - start)
+        let left = done == total || rate <= 0 ? "" : ", about \(Self.duration(Double(total - done) / rate)) left"
         if onTerminal {
             guard time - lastDraw > 0.1 || done == total else { return }
             lastDraw = time
             let width = 30
             let filled = width * done / total
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            write("\r\(label) [\(bar)] \(done)/\(total)  \(Int(rate)) runs/s  failures: \(failures)" + (done == total ? "\n" : ""))
+            write("\r\(label) [\(bar)] \(done)/\(total)  \(Int(rate)) runs/s\(left)  failures: \(failures)  " + (done == total ? "\n" : ""))
         } else {
             let tenth = done * 10 / total
             guard tenth > lastTenth else { return }
             lastTenth = tenth
-            write("\(label): \(done)/\(total) runs, \(Int(rate)) runs/s, failures: \(failures)\n")
+            write("\(label): \(done)/\(total) runs, \(Int(rate)) runs/s\(left), failures: \(failures)\n")
         }
+    }
+
+    /// `42 s`, `7 min`, `3.2 h`: an estimate, so coarse.
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 90 { return "\(Int(seconds.rounded())) s" }
+        if seconds < 5_400 { return "\(Int((seconds / 60).rounded())) min" }
+        return "\(Int((seconds / 360).rounded()) / 10).\(Int((seconds / 360).rounded()) % 10) h"
     }
 }

@@ -248,3 +248,79 @@ public enum SummaryText {
         return text
     }
 }
+
+/// A sweep's summary as a shard file holds it (`sweep --output`, `overbook merge`): every
+/// table as a list sorted by its key, so the same summary is always the same bytes.
+extension BatchSummary: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case runs, failedRuns = "failed_runs", unsafeRuns = "unsafe_runs", statusTotals = "status_totals"
+        case successesPerRun = "successes_per_run", unavailablePerRun = "unavailable_per_run", latencies
+        case worstRunP95 = "worst_run_p95", failures, criteria, firstFailingSeed = "first_failing_seed", steps, coverage
+        case activeFaultRuns = "active_fault_runs"
+    }
+
+    struct Tally<Key: Codable & Sendable>: Codable, Sendable {
+        var key: Key
+        var runs: Int
+    }
+
+    struct Worst: Codable, Sendable {
+        var seed: UInt64
+        var p95: Int64
+    }
+
+    struct Failure: Codable, Sendable {
+        var invariant: Invariant
+        var runs: Int
+        var firstSeed: UInt64
+        var example: Violation
+        enum CodingKeys: String, CodingKey { case invariant, runs, firstSeed = "first_seed", example }
+    }
+
+    struct CriterionTally: Codable, Sendable {
+        var title: String
+        var passed: Int
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(runs, forKey: .runs)
+        try container.encode(failedRuns, forKey: .failedRuns)
+        try container.encode(unsafeRuns, forKey: .unsafeRuns)
+        // `null` status (no answer) sorts last.
+        try container.encode(statusTotals.sorted { ($0.key ?? .max) < ($1.key ?? .max) }.map { Tally(key: $0.key, runs: $0.value) }, forKey: .statusTotals)
+        try container.encode(successesPerRun.sorted { $0.key < $1.key }.map { Tally(key: $0.key, runs: $0.value) }, forKey: .successesPerRun)
+        try container.encode(unavailablePerRun.sorted { $0.key < $1.key }.map { Tally(key: $0.key, runs: $0.value) }, forKey: .unavailablePerRun)
+        try container.encode(latencies.sorted(), forKey: .latencies)
+        try container.encodeIfPresent(worstRunP95.map { Worst(seed: $0.seed, p95: $0.p95) }, forKey: .worstRunP95)
+        try container.encode(failures.sorted { $0.key < $1.key }.map {
+            Failure(invariant: $0.key, runs: $0.value.count, firstSeed: $0.value.firstSeed, example: $0.value.example)
+        }, forKey: .failures)
+        try container.encode(criteriaOrder.map { CriterionTally(title: $0, passed: criteriaPassed[$0] ?? 0) }, forKey: .criteria)
+        try container.encodeIfPresent(firstFailingSeed, forKey: .firstFailingSeed)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(coverage, forKey: .coverage)
+        try container.encode(activeFaultRuns.sorted { $0.key < $1.key }.map { Tally(key: $0.key, runs: $0.value) }, forKey: .activeFaultRuns)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        runs = try container.decode(Int.self, forKey: .runs)
+        failedRuns = try container.decode(Int.self, forKey: .failedRuns)
+        unsafeRuns = try container.decode(Int.self, forKey: .unsafeRuns)
+        statusTotals = Dictionary(try container.decode([Tally<Int?>].self, forKey: .statusTotals).map { ($0.key, $0.runs) }, uniquingKeysWith: +)
+        successesPerRun = Dictionary(try container.decode([Tally<Int>].self, forKey: .successesPerRun).map { ($0.key, $0.runs) }, uniquingKeysWith: +)
+        unavailablePerRun = Dictionary(try container.decode([Tally<Int>].self, forKey: .unavailablePerRun).map { ($0.key, $0.runs) }, uniquingKeysWith: +)
+        latencies = try container.decode([Int64].self, forKey: .latencies)
+        worstRunP95 = try container.decodeIfPresent(Worst.self, forKey: .worstRunP95).map { ($0.seed, $0.p95) }
+        failures = Dictionary(try container.decode([Failure].self, forKey: .failures).map { ($0.invariant, ($0.runs, $0.firstSeed, $0.example)) },
+                              uniquingKeysWith: { first, _ in first })
+        let criteria = try container.decode([CriterionTally].self, forKey: .criteria)
+        criteriaOrder = criteria.map(\.title)
+        criteriaPassed = Dictionary(criteria.map { ($0.title, $0.passed) }, uniquingKeysWith: +)
+        firstFailingSeed = try container.decodeIfPresent(UInt64.self, forKey: .firstFailingSeed)
+        steps = try container.decode(Int.self, forKey: .steps)
+        coverage = try container.decode(Coverage.self, forKey: .coverage)
+        activeFaultRuns = Dictionary(try container.decode([Tally<FaultKind>].self, forKey: .activeFaultRuns).map { ($0.key, $0.runs) }, uniquingKeysWith: +)
+    }
+}

@@ -6,16 +6,26 @@ extension ParallelSweep.Outcome {
     /// when a seed failed, the first failing seed and per invariant its count, first seed, when a
     /// worker found it and `replay(seed)`, the command that replays that seed.
     public func sweepText(firstSeed: UInt64, jobs: Int, replay: (UInt64) -> String) -> String {
-        var lines = [String(format: "Throughput: %d seeds in %.2f s = %.0f seeds/s with %d job(s)",
-                            batch.runs, elapsed, Double(batch.runs) / elapsed, jobs)]
-        guard let first = batch.firstFailingSeed else { return lines.joined(separator: "\n") }
-        lines.append("First failing seed: \(first), \(first - firstSeed + 1) seeds into the range")
-        lines.append("\nFailures by invariant (first seed, wall time until a worker found it, replay):")
+        let throughput = String(format: "Throughput: %d seeds in %.2f s = %.0f seeds/s with %d job(s)",
+                                batch.runs, elapsed, Double(batch.runs) / elapsed, jobs)
+        let failures = SweepMergeText.failures(batch, firstSeed: firstSeed, replay: replay, found: firstFound)
+        return failures.isEmpty ? throughput : throughput + "\n" + failures
+    }
+}
+
+public enum SweepMergeText {
+    /// The failures by invariant, each with its first seed and replay command (and, from a
+    /// sweep that ran here, how long until a worker found it); empty when every seed passed.
+    public static func failures(_ batch: BatchSummary, firstSeed: UInt64, replay: (UInt64) -> String,
+                                found: [Invariant: Double]? = nil) -> String {
+        guard let first = batch.firstFailingSeed else { return "" }
+        var lines = ["First failing seed: \(first), \(first - firstSeed + 1) seeds into the range"]
+        lines.append("\nFailures by invariant (first seed\(found == nil ? "" : ", wall time until a worker found it"), replay):")
         for invariant in Invariant.allCases {
             guard let failure = batch.failures[invariant] else { continue }
-            let found = firstFound[invariant].map { String(format: "found after %.2f s", $0) } ?? ""
+            let when = found.map { found in ", " + (found[invariant].map { String(format: "found after %.2f s", $0) } ?? "") } ?? ""
             lines.append("  \(invariant.rawValue): \(failure.count) seeds; first seed \(failure.firstSeed) "
-                         + "(\(failure.firstSeed - firstSeed + 1) seeds in), \(found)")
+                         + "(\(failure.firstSeed - firstSeed + 1) seeds in)\(when)")
             lines.append("    \(replay(failure.firstSeed))")
         }
         return lines.joined(separator: "\n")

@@ -47,7 +47,7 @@ public struct ProcessID: Hashable, Sendable, Comparable, CustomStringConvertible
 
 /// A process as one incarnation: after a crash and restart the same `ProcessID` runs as a new
 /// incarnation, and the old one's parked tasks are never resumed.
-public struct ProcessContext: Hashable, Sendable, CustomStringConvertible {
+public struct ProcessContext: Hashable, Sendable, CustomStringConvertible, Codable {
     public var id: ProcessID
     public var incarnation: Int
     public init(id: ProcessID, incarnation: Int) {

@@ -3,7 +3,7 @@ import BookingCore
 /// A broken invariant, as facts: what was seen, where (room-night), whom it involves (users,
 /// requests, bookings) and when. The sentence a person reads is rendered from these fields, so
 /// no reader ever has to parse it back.
-public struct Violation: Hashable, Sendable, CustomStringConvertible {
+public struct Violation: Hashable, Sendable, CustomStringConvertible, Codable {
     /// When it was seen (virtual time, or real time since the run began).
     public var time: Int64
     public var finding: Finding
@@ -25,7 +25,7 @@ public struct Violation: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A confirmed booking and the user who holds it.
-public struct BookingHolder: Hashable, Sendable {
+public struct BookingHolder: Hashable, Sendable, Codable {
     public var booking: BookingID
     public var user: UserID
     public init(booking: BookingID, user: UserID) {
@@ -35,7 +35,7 @@ public struct BookingHolder: Hashable, Sendable {
 }
 
 /// What exactly was seen to break an invariant.
-public enum Finding: Hashable, Sendable {
+public enum Finding: Hashable, Sendable, Codable {
     /// An inventory row went below zero.
     case oversold(RoomNight, available: Int)
     /// More confirmed bookings for a room-night than its capacity.
@@ -142,7 +142,7 @@ public enum Finding: Hashable, Sendable {
 }
 
 /// The history checker's counterexample, as a violation carries it.
-public struct NonLinearizableFinding: Hashable, Sendable {
+public struct NonLinearizableFinding: Hashable, Sendable, Codable {
     /// The checker's sentence: which answers no order of the confirms explains, and why.
     public var explanation: String
     /// The requests of the minimal conflict, in the order the sentence names them.

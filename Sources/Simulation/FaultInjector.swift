@@ -55,7 +55,7 @@ public enum CoverageMark: String, CaseIterable, Sendable, Hashable, Comparable {
 }
 
 /// Counts of `CoverageMark`s, indexed by ordinal.
-public struct Coverage: Sendable, Hashable {
+public struct Coverage: Sendable, Hashable, Codable {
     public private(set) var counts = [Int](repeating: 0, count: CoverageMark.allCases.count)
     public init() {}
     public mutating func hit(_ mark: CoverageMark) { counts[mark.ordinal] += 1 }

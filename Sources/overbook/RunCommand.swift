@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
+import Scenarios
 import Simulation
 
 struct ScenarioOptions: ParsableArguments {
@@ -36,9 +37,12 @@ struct ScenarioOptions: ParsableArguments {
 
     var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
 
-    /// The scenario file with --variant applied (before any per-seed profile).
-    func loadBase() throws -> Scenario {
-        var scenario = try loadScenario(self.scenario)
+    /// The scenario file (or, from a shard file, its recorded `text`) with --variant applied
+    /// (before any per-seed profile).
+    func loadBase(text: String? = nil) throws -> Scenario {
+        var scenario = try text.map { text in
+            try exitingWithStatus2(on: ScenarioError.self) { try ScenarioLoader.parse(yaml: text, file: self.scenario) }
+        } ?? loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let unavailableMeans { scenario.unavailableMeaningOverride = unavailableMeans }
         return scenario
@@ -52,6 +56,25 @@ struct ScenarioOptions: ParsableArguments {
     /// A schedule of `seed` alone (no choices listed): what shrinking a seed starts from.
     func schedule(seed: UInt64, variant: Variant) -> ScheduleFile {
         ScheduleFile(scenario: scenario, seed: seed, variant: variant.rawValue, profile: faultProfile?.name, swarm: swarm, choices: [])
+    }
+
+    /// The options that change what a seed runs, as a shard file records them.
+    var recorded: [String: String] {
+        var options: [String: String] = [:]
+        if let variant { options["variant"] = variant }
+        if let profile { options["profile"] = profile }
+        if swarm { options["swarm"] = "true" }
+        if let unavailableMeans { options["unavailable-means"] = unavailableMeans.rawValue }
+        return options
+    }
+
+    /// The options a shard file recorded, for the scenario file it names.
+    static func recorded(_ options: [String: String], scenario: String) throws -> ScenarioOptions {
+        var arguments = [scenario]
+        for (name, value) in options.sorted(by: { $0.key < $1.key }) {
+            arguments += value == "true" && name == "swarm" ? ["--swarm"] : ["--\(name)", value]
+        }
+        return try ScenarioOptions.parse(arguments)
     }
 
     /// How a seed of these options is replayed, for printed replay commands.

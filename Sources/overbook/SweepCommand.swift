@@ -27,6 +27,13 @@ struct SweepCommand: ParsableCommand {
           overbook sweep scenarios/seed-experiment.yaml --seeds 1..10000 --swarm --jobs 2
           overbook sweep scenarios/overlapping-stays.yaml --seeds 1..1000 --stop-on-failure
           overbook sweep scenarios/seed-experiment.yaml --seeds 1..100000 --swarm --variant atomic+idempotent+crash-safe
+
+        Sharded over machines: each runs `--shard I/N` (or `--shard auto/N`, the index from \
+        JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, 0-based) with `--output shard-I.json`, \
+        the I-th of N contiguous slices of the range; `overbook merge shard-*.json` then gives \
+        the summary, exit status and report one sweep over the whole range gives:
+          overbook sweep scenarios/seed-experiment.yaml --seeds 1..1000000 --swarm --shard auto/20 --output /results/shard.json
+          overbook merge /results/shard-*.json
         """
     )
 
@@ -53,10 +60,17 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Where the shrunk schedule file goes.")
     var scheduleDir = "reports/schedules"
 
+    @Option(help: "Run only the I-th of N contiguous slices of the seeds: I/N, or auto/N (the 0-based index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID).")
+    var shard: String?
+
+    @Option(help: "Write the sweep's whole result as JSON (docs/sweep-output.md); a shard's file is what `overbook merge` reads.")
+    var output: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     mutating func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        _ = try sliceToRun()
         for name in stopOn?.split(separator: ",") ?? [] where Invariant(rawValue: String(name)) == nil {
             throw ValidationError("--stop-on: unknown invariant '\(name)'; use: \(Invariant.names)")
         }
@@ -67,18 +81,37 @@ struct SweepCommand: ParsableCommand {
         return Set(stopOn?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
     }
 
+    /// `--shard`, parsed, and the seeds it leaves this process (all of `--seeds` without one;
+    /// `nil` for a shard that gets no seed).
+    func sliceToRun() throws -> (shard: SweepShard?, seeds: ClosedRange<UInt64>?) {
+        guard let shard else { return (nil, seeds.range) }
+        do {
+            let parsed = try SweepShard.parse(shard, environment: ProcessInfo.processInfo.environment)
+            return (parsed, try parsed.slice(of: seeds.range))
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     func run() throws {
         let base = try options.loadBase()
-        let seeds = self.seeds.range
+        let (shard, slice) = try sliceToRun()
+        guard let seeds = slice else {
+            print("shard \(shard!): no seed of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound) falls to it (more shards than seeds)")
+            try writeOutput(BatchSummary(), shard: shard, ran: nil, stoppedEarly: false, elapsed: 0)
+            return
+        }
         logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
                       extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
-                              "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"])
+                              "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
+                        + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
         let options = self.options
         let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet) { seed in
             Verdicts.simulate(options.scenario(base, seed: seed), seed: seed)
         }
-        let outcome = sweep.run(label: "sweep")
+        let outcome = sweep.run(label: shard.map { "shard \($0)" } ?? "sweep")
         let batch = outcome.batch
+        try writeOutput(batch, shard: shard, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
         Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
                         wallSeconds: outcome.elapsed)
@@ -92,5 +125,19 @@ struct SweepCommand: ParsableCommand {
                                 options: options, writeReport: !reportOptions.noReport, directory: scheduleDir, budget: shrinkBudget)
         }
         throw ExitCode(1)
+    }
+
+    /// `--output`: the record `overbook merge` reads.
+    func writeOutput(_ batch: BatchSummary, shard: SweepShard?, ran: ClosedRange<UInt64>?, stoppedEarly: Bool, elapsed: Double) throws {
+        guard let output else { return }
+        let record = SweepRecord(build: BuildIdentity.current, scenarioPath: options.scenario,
+                                 scenarioText: try String(contentsOfFile: options.scenario, encoding: .utf8), options: options.recorded,
+                                 seeds: seeds.range, shard: shard, ran: ran, stoppedEarly: stoppedEarly, summary: batch, elapsedSeconds: elapsed)
+        do {
+            try SweepRecordFile.write(record, to: output)
+        } catch {
+            throw ValidationError("cannot write --output \(output): \(error.localizedDescription)")
+        }
+        print("sweep result: \(output)")
     }
 }

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// A sweep split into shards and merged says what the sweep says (`sweep --shard`, `merge`).
+@Suite struct ShardedSweepTests {
+    /// The summary a sweep prints, without its progress, invocation and timing lines (the
+    /// "found after" wall times are the one thing a merge cannot know).
+    static func summary(_ output: String) -> String {
+        output.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("overbook ") && !$0.hasPrefix("sweep result: ") && !$0.hasPrefix("Throughput: ") }
+            .map { $0.replacingOccurrences(of: #", found after [0-9.]+ s"#, with: "", options: .regularExpression)
+                .replacingOccurrences(of: "first seed, wall time until a worker found it, replay", with: "first seed, replay") }
+            .joined(separator: "\n")
+    }
+
+    @Test func fourShardsMergedSayWhatOneSweepSays() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let common = ["sweep", "scenarios/seed-experiment.yaml", "--seeds", "1..240", "--swarm", "--no-report", "--no-shrink"]
+        let whole = try OverbookBinary.run(common + ["--output", scratch.file("all.json").path])
+        #expect(whole.status == 1, "the seed algorithm fails some swarm seeds: \(whole.error)")
+        var shards: [String] = []
+        for index in 1...4 {
+            let path = scratch.file("shard-\(index).json").path
+            // One shard the way an Indexed Job runs it: its index from the environment.
+            let shard = index == 3
+                ? try OverbookBinary.run(common + ["--shard", "auto/4", "--output", path],
+                                         environment: ProcessInfo.processInfo.environment.merging(["JOB_COMPLETION_INDEX": "2"]) { $1 })
+                : try OverbookBinary.run(common + ["--shard", "\(index)/4", "--jobs", "1", "--output", path])
+            #expect(shard.output.contains("shard=\(index)/4 of 1..240"), "\(shard.output)")
+            shards.append(path)
+        }
+        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--output", scratch.file("merged.json").path])
+        #expect(merged.status == whole.status, "\(merged.error)")
+        #expect(merged.output.hasPrefix("overbook merge: 4 shard file(s) of scenarios/seed-experiment.yaml seeds 1..240 (swarm=true)"))
+        #expect(Self.summary(merged.output) == Self.summary(whole.output))
+        let (all, folded) = try (JSONSerialization.jsonObject(with: Data(contentsOf: scratch.file("all.json"))) as! [String: Any],
+                                 JSONSerialization.jsonObject(with: Data(contentsOf: scratch.file("merged.json"))) as! [String: Any])
+        #expect(NSDictionary(dictionary: all["summary"] as! [String: Any]) == NSDictionary(dictionary: folded["summary"] as! [String: Any]))
+
+        let missing = try OverbookBinary.run(["merge"] + shards.dropLast() + ["--no-report"])
+        #expect(missing.status == 2)
+        #expect(missing.error.contains("missing shard 4/4 of seeds 1..240"), "\(missing.error)")
+        let other = scratch.file("other.json").path
+        _ = try OverbookBinary.run(common + ["--shard", "4/4", "--variant", "crash-safe", "--output", other])
+        let mismatched = try OverbookBinary.run(["merge"] + shards.dropLast() + [other, "--no-report"])
+        #expect(mismatched.status == 2)
+        #expect(mismatched.error.contains("\(other): options swarm=true variant=crash-safe, but \(shards[0]) has swarm=true"), "\(mismatched.error)")
+    }
+}
