@@ -25,6 +25,9 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "Also write the merged result, in the format of `sweep --output`.")
     var output: String?
 
+    @Option(help: "Write the merged sweep as a JUnit XML test run, as `sweep --junit` does.")
+    var junit: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     func validate() throws {
@@ -59,6 +62,10 @@ struct MergeCommand: ParsableCommand {
                         wallSeconds: merged.elapsedSeconds)
         print(SweepMergeText.failures(batch, firstSeed: seeds.lowerBound, replay: options.replay.seed))
         if let output { try SweepRecordFile.write(merged, to: output) }
+        if let junit {
+            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base), seeds: seeds, elapsedSeconds: merged.elapsedSeconds,
+                                                             replay: options.replay.seed), to: junit)
+        }
         if batch.firstFailingSeed != nil { throw ExitCode(1) }
     }
 }
@@ -68,6 +75,17 @@ enum SweepRecordFile {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(try record.json()).write(to: url, options: .atomic)
+    }
+
+    static func writeJUnit(_ xml: String, to path: String) throws {
+        do {
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try xml.write(to: url, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write --junit \(path): \(error.localizedDescription)")
+        }
+        print("junit: \(path)")
     }
 }
 

@@ -68,6 +68,12 @@ struct ScenarioOptions: ParsableArguments {
         return options
     }
 
+    /// A test suite's name for this scenario and these options, e.g. `seed-experiment --swarm`.
+    func suiteName(_ base: Scenario) -> String {
+        ([base.name] + recorded.sorted { $0.key < $1.key }.map { $0.value == "true" && $0.key == "swarm" ? "--swarm" : "--\($0.key) \($0.value)" })
+            .joined(separator: " ")
+    }
+
     /// The options a shard file recorded, for the scenario file it names.
     static func recorded(_ options: [String: String], scenario: String) throws -> ScenarioOptions {
         var arguments = [scenario]

@@ -66,6 +66,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Write the sweep's whole result as JSON (docs/sweep-output.md); a shard's file is what `overbook merge` reads.")
     var output: String?
 
+    @Option(help: "Write the sweep as a JUnit XML test run: one test case per invariant, failed with its first seed and replay command.")
+    var junit: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     mutating func validate() throws {
@@ -112,6 +115,10 @@ struct SweepCommand: ParsableCommand {
         let outcome = sweep.run(label: shard.map { "shard \($0)" } ?? "sweep")
         let batch = outcome.batch
         try writeOutput(batch, shard: shard, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
+        if let junit {
+            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base) + (shard.map { " shard \($0)" } ?? ""), seeds: seeds,
+                                                             elapsedSeconds: outcome.elapsed, replay: options.replay.seed), to: junit)
+        }
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
         Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
                         wallSeconds: outcome.elapsed)

@@ -1,5 +1,5 @@
 import BookingCore
-import Checking
+@testable import Checking
 import Foundation
 import RunObservation
 import Testing
@@ -63,5 +63,13 @@ import Testing
         let reread = try SweepRecord(json: bytes, file: "x.json")
         #expect(try reread.json() == bytes)
         #expect(throws: SweepMergeError.self) { try SweepRecord(json: Array("{}".utf8), file: "x.json") }
+    }
+
+    @Test func junitTextIsEscapedAndKeepsXMLsCharacterSet() {
+        #expect(JUnitReport.escaped(#"a<b & "c" 'd'>"#) == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;")
+        #expect(JUnitReport.escaped("tab\tok\u{1}bell") == "tab\tok?bell")
+        let xml = JUnitReport.sweep(BatchSummary(), suite: "s <x>", seeds: 1...3, elapsedSeconds: 1.5) { "overbook replay s.yaml --seed \($0)" }
+        #expect(xml.contains(#"<testsuite name="s &lt;x&gt;" tests="\#(Invariant.allCases.count)" failures="0" errors="0" skipped="0" time="1.500">"#), "\(xml)")
+        #expect(!xml.contains("<failure"))
     }
 }

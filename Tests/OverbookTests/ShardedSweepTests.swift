@@ -7,7 +7,7 @@ import Testing
     /// "found after" wall times are the one thing a merge cannot know).
     static func summary(_ output: String) -> String {
         output.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("overbook ") && !$0.hasPrefix("sweep result: ") && !$0.hasPrefix("Throughput: ") }
+            .filter { !$0.hasPrefix("overbook ") && !$0.hasPrefix("sweep result: ") && !$0.hasPrefix("junit: ") && !$0.hasPrefix("Throughput: ") }
             .map { $0.replacingOccurrences(of: #", found after [0-9.]+ s"#, with: "", options: .regularExpression)
                 .replacingOccurrences(of: "first seed, wall time until a worker found it, replay", with: "first seed, replay") }
             .joined(separator: "\n")
@@ -30,13 +30,24 @@ import Testing
             #expect(shard.output.contains("shard=\(index)/4 of 1..240"), "\(shard.output)")
             shards.append(path)
         }
-        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--output", scratch.file("merged.json").path])
+        let junit = scratch.file("merged.xml").path
+        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--output", scratch.file("merged.json").path, "--junit", junit])
         #expect(merged.status == whole.status, "\(merged.error)")
         #expect(merged.output.hasPrefix("overbook merge: 4 shard file(s) of scenarios/seed-experiment.yaml seeds 1..240 (swarm=true)"))
         #expect(Self.summary(merged.output) == Self.summary(whole.output))
         let (all, folded) = try (JSONSerialization.jsonObject(with: Data(contentsOf: scratch.file("all.json"))) as! [String: Any],
                                  JSONSerialization.jsonObject(with: Data(contentsOf: scratch.file("merged.json"))) as! [String: Any])
         #expect(NSDictionary(dictionary: all["summary"] as! [String: Any]) == NSDictionary(dictionary: folded["summary"] as! [String: Any]))
+
+        // The JUnit file: one test case per invariant, the broken ones failed with their first seed.
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.hasPrefix(#"<?xml version="1.0" encoding="UTF-8"?>"#))
+        #expect(xml.components(separatedBy: "<testcase ").count - 1 == 9, "\(xml)")
+        for line in merged.output.split(separator: "\n") where line.hasPrefix("  ") && line.contains(" seeds; first seed ") {
+            let name = line.dropFirst(2).prefix { $0 != ":" }
+            #expect(xml.contains(#"<testcase classname="overbook.invariants" name="\#(name)" time="0">"#), "\(name) failed in \(xml)")
+        }
+        #expect(xml.contains("replay: overbook replay scenarios/seed-experiment.yaml --swarm --seed "), "\(xml)")
 
         let missing = try OverbookBinary.run(["merge"] + shards.dropLast() + ["--no-report"])
         #expect(missing.status == 2)
