@@ -69,6 +69,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Write no HTML replay report for the counterexamples.")
     var noReport = false
 
+    @Option(help: "Write the search as a JUnit XML test run: one test case per invariant, failed by its counterexample's schedule and replay command.")
+    var junit: String?
+
     mutating func validate() throws {
         if let users, users < 1 { throw ValidationError("--users must be at least 1") }
         guard maxFaults >= 0, preemptions >= 0, maxDepth >= 1, depth >= 1 else {
@@ -100,13 +103,23 @@ struct CheckCommand: ParsableCommand {
         }
         Console.statusDone()
         print(report.summary(of: scenario, bounds: bounds))
+        var found: [Invariant: String] = [:]
+        defer {
+            if let junit {
+                let xml = JUnitReport.check(report, suite: options.suiteName(base) + " (\(strategy.rawValue), \(keep) users, up to \(maxFaults) faults)") {
+                    found[$0.invariant] ?? $0.message
+                }
+                try? SweepRecordFile.writeJUnit(xml, to: junit)
+            }
+        }
         guard !report.counterexamples.isEmpty else { return }
         let profile = options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil)
         for example in report.counterexamples {
             let file = example.schedule(scenarioPath: options.scenario, seed: seed, variant: scenario.variant, profile: profile,
                                         swarm: options.swarm, users: keep)
             let path = try scheduleFile { try file.write(named: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", in: scheduleDir) }
-            print(example.foundText(schedule: path, replay: options.replay.schedule(path)))
+            found[example.invariant] = example.foundText(schedule: path, replay: options.replay.schedule(path))
+            print(found[example.invariant]!)
             if !noReport {
                 writeScheduleReport(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers,
                                     options: options, schedule: path)

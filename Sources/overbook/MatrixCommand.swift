@@ -40,6 +40,9 @@ struct MatrixCommand: ParsableCommand {
     @Option(help: "Worker threads.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Write the matrix as a JUnit XML test run: per variant and profile, one test case per invariant.")
+    var junit: String?
+
     @OptionGroup var reportOptions: ReportOptions
 
     func run() throws {
@@ -50,7 +53,12 @@ struct MatrixCommand: ParsableCommand {
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
         print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
               + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
+        let elapsed = wallSeconds()
         let cells = MatrixCell.sweepAll(base, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs) { $0.run(label: $1) }
+        if let junit {
+            try SweepRecordFile.writeJUnit(JUnitReport.matrix(cells, suite: base.name, seeds: seedRange, elapsedSeconds: elapsed(),
+                                                              replay: replayCommand), to: junit)
+        }
         print(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
         writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
         if cells.contains(where: { $0.batch.failedRuns > 0 }) { throw ExitCode(1) }

@@ -58,4 +58,27 @@ import Testing
         #expect(mismatched.status == 2)
         #expect(mismatched.error.contains("\(other): options swarm=true variant=crash-safe, but \(shards[0]) has swarm=true"), "\(mismatched.error)")
     }
+
+    /// `check --junit` and `matrix --junit`: the same test-run shape, one case per invariant
+    /// (per cell for the matrix), a counterexample's schedule and replay in its failure.
+    @Test func checkAndMatrixWriteJUnit() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let checkXML = scratch.file("check.xml").path
+        let check = try OverbookBinary.run(["check", "scenarios/last-room-one-night.yaml", "--strategy", "exhaustive", "--users", "2",
+                                            "--max-faults", "1", "--no-report", "--no-shrink", "--schedule-dir", scratch.url.path, "--junit", checkXML])
+        #expect(check.status == 1, "the seed algorithm double-books: \(check.output)\(check.error)")
+        let xml = try String(contentsOfFile: checkXML, encoding: .utf8)
+        #expect(xml.contains(#"<testcase classname="overbook.exhaustive" name="bookings-within-capacity" time="0">"#), "\(xml)")
+        #expect(xml.contains("replay: overbook replay scenarios/last-room-one-night.yaml --schedule \(scratch.url.path)/"), "\(xml)")
+        #expect(xml.contains(#"<testcase classname="overbook.exhaustive" name="no-duplicate-booking" time="0"/>"#))
+
+        let matrixXML = scratch.file("matrix.xml").path
+        let matrix = try OverbookBinary.run(["matrix", "--seeds", "3", "--variants", "seed,crash-safe", "--profiles", "none,crashes",
+                                             "--jobs", "1", "--no-report", "--junit", matrixXML])
+        #expect([0, 1].contains(matrix.status), "\(matrix.error)")
+        let cells = try String(contentsOfFile: matrixXML, encoding: .utf8)
+        #expect(cells.components(separatedBy: "<testcase ").count - 1 == 4 * 9, "\(cells)")
+        #expect(cells.contains(#"classname="overbook.atomic+idempotent+crash-safe.crashes""#), "crash-safe implies its prerequisites in the name")
+    }
 }
