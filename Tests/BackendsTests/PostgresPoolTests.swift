@@ -135,6 +135,28 @@ struct PostgresPoolTests {
         }
     }
 
+    /// A query or change is prepared once per connection and then only executed; a new
+    /// connection (after the old one was killed) prepares afresh instead of naming a statement
+    /// the new server process never saw.
+    @Test func statementsArePreparedOncePerConnection() async throws {
+        try await withTestDatabase(poolSize: 1) { db in
+            for value in 1...3 { #expect(try await db.pool.execute("SELECT $1::int + 1 AS next", [.int(value)]).rows == [["\(value + 1)"]]) }
+            let listing = "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::int + 1%' ORDER BY statement"
+            #expect(try await db.pool.execute(listing).rows == [["SELECT $1::int + 1 AS next"]], "prepared once for three executions")
+            let pid = try await db.pool.execute("SELECT pg_backend_pid()").int(row: 0, column: 0)
+            try await db.terminate(backendPID: pid)
+            // The first statement after the kill finds the connection gone; the next connects afresh.
+            await #expect(throws: StoreError.self) { _ = try await db.pool.execute("SELECT $1::int + 1 AS next", [.int(9)]) }
+            #expect(try await db.pool.execute("SELECT $1::int + 1 AS next", [.int(9)]).rows == [["10"]])
+            #expect(try await db.pool.execute(listing).rows == [["SELECT $1::int + 1 AS next"]])
+            // Transaction control and utility statements are never prepared.
+            let transaction = try await db.pool.begin()
+            _ = try await transaction.execute("SET LOCAL statement_timeout = 5000")
+            try await transaction.commit()
+            #expect(try await db.pool.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SET %' OR statement LIKE 'BEGIN%' OR statement LIKE 'COMMIT%'").rows == [["0"]])
+        }
+    }
+
     @Test func downServerIsATypedErrorThatSaysWhatToDo() async throws {
         let pool = try PostgresPool(url: "postgresql://overbook@127.0.0.1:1/postgres", poolSize: 1)
         let result = await outcome { () async throws(StoreError) in try await PostgresInventoryDatabase(pool: pool).rooms() }

@@ -14,6 +14,13 @@ final class PostgresSession: @unchecked Sendable {
     /// began on, so a reconnect in between can never run its later statements outside it.
     private(set) var generation = 0
     private(set) var backendPID = 0
+    /// The statements prepared on the current connection (SQL text to statement name): each
+    /// is parsed and planned by the server once per connection, not once per execution,
+    /// which is most of what a short statement costs PostgreSQL.
+    private var prepared: [String: String] = [:]
+    /// Past this many per connection, statements run unprepared (a bound on server memory
+    /// should some caller build its SQL text from values).
+    static let preparedLimit = 128
 
     init(configuration: PostgresConfiguration, index: Int) {
         self.configuration = configuration
@@ -28,7 +35,8 @@ final class PostgresSession: @unchecked Sendable {
 
     // MARK: On `thread` only
 
-    /// Runs one statement with `PQexecParams`.
+    /// Runs one statement: prepared on first use on this connection (see `prepared`), then
+    /// `PQexecPrepared`; `PQexecParams` for what is not prepared.
     ///
     /// - Parameters:
     ///   - generation: when given, the statement belongs to a transaction begun on that
@@ -47,7 +55,7 @@ final class PostgresSession: @unchecked Sendable {
             let reused = connection != nil
             let connection = try connected()
             do throws(StoreError) {
-                return try Self.run(sql, parameters, on: connection)
+                return try run(sql, parameters, on: connection)
             } catch {
                 if PQstatus(connection) != CONNECTION_OK || error.isConnectionLoss {
                     disconnect()
@@ -134,6 +142,7 @@ final class PostgresSession: @unchecked Sendable {
             throw StoreError.connectionLost("cannot connect to PostgreSQL: \(detail); check that PostgreSQL is running and that the URL (host, port, user, database) is right")
         }
         self.connection = connection
+        prepared = [:]
         generation += 1
         backendPID = Int(PQbackendPID(connection))
         return connection
@@ -143,9 +152,10 @@ final class PostgresSession: @unchecked Sendable {
         if let connection { PQfinish(connection) }
         connection = nil
         backendPID = 0
+        prepared = [:]
     }
 
-    private static func run(_ sql: String, _ parameters: [PostgresValue], on connection: OpaquePointer) throws(StoreError) -> PostgresRows {
+    private func run(_ sql: String, _ parameters: [PostgresValue], on connection: OpaquePointer) throws(StoreError) -> PostgresRows {
         let texts = parameters.map(\.textFormat)
         if texts.contains(where: { $0?.utf8.contains(0) == true }) {
             // PostgreSQL text cannot hold NUL, and a C string would silently cut it off.
@@ -154,18 +164,50 @@ final class PostgresSession: @unchecked Sendable {
         let copies = texts.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let values = copies.map { $0.map { UnsafePointer($0) } }
-        guard let result = PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0) else {
+        let result: OpaquePointer?
+        if let name = try statementName(for: sql, on: connection) {
+            result = PQexecPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
+        } else {
+            result = PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        let succeeded = try Self.checked(result, on: connection)
+        defer { PQclear(succeeded) }
+        return Self.rows(of: succeeded)
+    }
+
+    /// The name `sql` is prepared under on this connection, preparing it first; `nil` for a
+    /// statement that is not prepared: anything but a plain query or change (`BEGIN`, `SET`,
+    /// `DO`, DDL) and anything past `preparedLimit`.
+    private func statementName(for sql: String, on connection: OpaquePointer) throws(StoreError) -> String? {
+        if let name = prepared[sql] { return name }
+        guard prepared.count < Self.preparedLimit, Self.isPreparable(sql) else { return nil }
+        let name = "overbook_\(prepared.count + 1)"
+        PQclear(try Self.checked(PQprepare(connection, name, sql, 0, nil), on: connection))
+        prepared[sql] = name
+        return name
+    }
+
+    static func isPreparable(_ sql: String) -> Bool {
+        let keyword = sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" }.prefix { $0.isLetter }.uppercased()
+        return ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(keyword)
+    }
+
+    /// `result` if it succeeded; its error (the connection's, without one) otherwise, cleared.
+    private static func checked(_ result: OpaquePointer?, on connection: OpaquePointer) throws(StoreError) -> OpaquePointer {
+        guard let result else {
             if PQstatus(connection) != CONNECTION_OK { throw StoreError.connectionLost(message(of: connection)) }
             throw StoreError.server(sqlstate: "53200", message: message(of: connection))
         }
-        defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            return rows(of: result)
+            return result
         default:
-            throw error(of: result, on: connection)
+            let failure = error(of: result, on: connection)
+            PQclear(result)
+            throw failure
         }
     }
+
 
     private static func rows(of result: OpaquePointer) -> PostgresRows {
         let columnCount = Int(PQnfields(result))
