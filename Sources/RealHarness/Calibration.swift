@@ -52,8 +52,8 @@ public struct Calibration: Sendable {
         async throws -> Calibration {
         let clients = TimingRecorder()
         let replicas = stack.replicas.map { TimingClient(serviceURL: $0.baseURL, client: stack.client) }
-        let inventory = try stack.inventory.map { TimingClient(serviceURL: $0.baseURL, client: stack.client) }
-            ?? { throw RealModeError("the inventory service is not running") }()
+        guard let inventoryService = stack.inventory else { throw RealModeError("the inventory service is not running; start the services first") }
+        let inventory = TimingClient(serviceURL: inventoryService.baseURL, client: stack.client)
         for service in replicas + [inventory] { _ = try await service.samples(reset: true) }
         let run = RealRun(stack: stack, scenario: scenario, clientTimer: HopTimer(clients, .clientBooking))
         let judged = try await run.judged(1...UInt64(max(1, runs)), finished: finished)
