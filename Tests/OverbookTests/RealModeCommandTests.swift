@@ -562,7 +562,7 @@ let validationFailureStatus: Int32 = 64
     @Test func benchRealPrintsItsFigures() async throws {
         // A Redis database of its own: each round deletes every lock:* key in it, which would
         // free a lock another suite's parked request holds.
-        let redis = try RealModeServers.redisURL(database: 13)
+        let redis = try RealModeServers.redisURL(database: 6)
         try await RealModeServers.withDatabases(2) { databases in
             let result = try OverbookBinary.run(["bench-real", "--rounds", "1", "--no-2000", "--redis-url", redis,
                                                  "--inventory-database-url", databases[0], "--booking-database-url", databases[1]])

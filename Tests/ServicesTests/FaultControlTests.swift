@@ -14,7 +14,8 @@ import Testing
         get throws {
             var overrides = ServiceFixture.Overrides()
             overrides.faultControl = true
-            overrides.redisURL = try TestServers.redisURL().replacingOccurrences(of: "/9", with: "/13")
+            // Database 5: no other suite uses it (the real-mode command tests take 7, 8, 10 to 14 and 6).
+            overrides.redisURL = try TestServers.redisURL().replacingOccurrences(of: "/9", with: "/5")
             return overrides
         }
     }
