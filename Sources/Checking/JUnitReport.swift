@@ -82,10 +82,9 @@ public enum JUnitReport {
                    elapsedSeconds: report.seconds)
     }
 
+    /// `1.234`: JUnit's seconds, to the millisecond.
     static func seconds(_ value: Double) -> String {
-        let millis = Int64((max(0, value) * 1000).rounded())
-        let fraction = String(millis % 1000)
-        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        String(formatSeconds(Int64((max(0, value) * 1e9).rounded())).dropLast())
     }
 
     /// Text for an XML attribute or element.
