@@ -6,7 +6,16 @@ import Testing
     /// Every hop and both services get samples; the written file is the scenario with its
     /// latency and service times replaced (its comments and other keys as they were), and it
     /// runs in the simulator.
-    @Test func calibrateMeasuresEveryHopAndWritesARunnableScenario() throws {
+    @Test func calibrateMeasuresEveryHopAndWritesARunnableScenario() async throws {
+        // On the shared test servers (fresh databases, Redis database 3): throwaway servers of
+        // its own would start beside BackendFailureTests, whose restarts free their ports.
+        let redis = try RealModeServers.redisURL(database: 3)
+        try await RealModeServers.withDatabases(2) { databases in
+            try Self.calibrate(backends: ["--redis-url", redis, "--inventory-database-url", databases[0], "--booking-database-url", databases[1]])
+        }
+    }
+
+    static func calibrate(backends: [String]) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let scenario = scratch.file("workers.yaml").path
@@ -25,7 +34,7 @@ import Testing
 
             """.write(toFile: scenario, atomically: true, encoding: .utf8)
         let output = scratch.file("calibrated.yaml").path
-        let result = try OverbookBinary.run(["calibrate", scenario, "--runs", "2", "--simulated-runs", "20", "--output", output])
+        let result = try OverbookBinary.run(["calibrate", scenario, "--runs", "2", "--simulated-runs", "20", "--output", output] + backends)
         #expect(result.status == 0, "\(result.output)\(result.error)")
         for name in ["client-booking", "booking-redis", "booking-postgres", "booking-inventory", "inventory-postgres",
                      "booking service time", "inventory service time"] {

@@ -11,7 +11,17 @@ import Testing
         // 2 room-nights of capacity 10, 25 users for them: 20 confirmed, 5 cancelled.
         var scenario = RealBenchmark.roomNights(2, firstRoom: 501, variant: .lockFree, spread: .zero)
         scenario.users[0].count = 15
-        let stack = try await RealStack.start(BackendLocations(), users: scenario.userCount, progress: { _ in })
+        // On the shared test servers (fresh databases, a Redis database of its own): a suite
+        // that starts throwaway servers of its own runs beside BackendFailureTests, whose
+        // restarts free their ports for a moment.
+        let server = try TestServers.postgresURL()
+        let admin = try PostgresPool(url: server, poolSize: 1)
+        let names = [TestServers.uniqueName("direct_inventory"), TestServers.uniqueName("direct_booking")]
+        for name in names { try await PostgresAdmin.createDatabase(named: name, on: admin) }
+        let redis = try TestServers.redisURL().replacingOccurrences(of: "/9", with: "/4")
+        let stack = try await RealStack.start(BackendLocations(redisURL: redis, inventoryDatabaseURL: try ServiceFixture.databaseURL(server, names[0]),
+                                                               bookingDatabaseURL: try ServiceFixture.databaseURL(server, names[1])),
+                                              users: scenario.userCount, progress: { _ in })
         do {
             try await stack.seed(scenario)
             let result = try await DirectSQLLimit.measure(scenario, on: stack, inventoryConnections: 2, bookingConnections: 3)
@@ -28,8 +38,12 @@ import Testing
             }
         } catch {
             await stack.shutdown()
+            for name in names { try? await PostgresAdmin.dropDatabase(named: name, on: admin) }
+            await admin.close()
             throw error
         }
         await stack.shutdown()
+        for name in names { try? await PostgresAdmin.dropDatabase(named: name, on: admin) }
+        await admin.close()
     }
 }
