@@ -20,26 +20,44 @@ public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws
     return try outcome.withLock { $0! }.get()
 }
 
-/// A port on 127.0.0.1 that was free a moment ago. Another process may take it before the
-/// server binds it; callers retry on another port when the server does not come up.
+/// A port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range
+/// (`ip_local_port_range`): the kernel hands out ports of that range to every outgoing connection
+/// and every bind to port 0, so a server restarted on an ephemeral port can find it taken by a
+/// client socket of anyone's, while a port below the range is only ever taken by a bind that
+/// names it. Another process may still take it before the server binds it; callers retry on
+/// another port when the server does not come up.
 public func freeLoopbackPort() throws(RealModeError) -> Int {
+    let (ephemeralLow, _) = ephemeralPortRange()
+    let candidates = 10_000..<max(10_001, ephemeralLow)
+    for _ in 0..<200 {
+        let port = Int.random(in: candidates)
+        if try canBindLoopback(port: port) { return port }
+    }
+    throw RealModeError("no free port on 127.0.0.1 in \(candidates.lowerBound)...\(candidates.upperBound - 1) after 200 tries")
+}
+
+/// The kernel's ephemeral port range; Linux's default when it cannot be read.
+func ephemeralPortRange() -> (Int, Int) {
+    let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+    let numbers = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+    return numbers.count == 2 ? (numbers[0], numbers[1]) : (32_768, 60_999)
+}
+
+/// Whether 127.0.0.1:`port` can be bound now (with SO_REUSEADDR, as servers bind).
+func canBindLoopback(port: Int) throws(RealModeError) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RealModeError("could not open a socket to find a free port (errno \(errno))") }
     defer { close(fd) }
+    var reuse: Int32 = 1
+    _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0 else { throw RealModeError("could not bind 127.0.0.1:0 to find a free port (errno \(errno))") }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw RealModeError("getsockname failed (errno \(errno))") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return bound == 0
 }
 
 /// Something real mode could not set up or keep running; the message says what to do.

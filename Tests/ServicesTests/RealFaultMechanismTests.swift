@@ -133,19 +133,21 @@ import Glibc
     /// back empty: every key lost, including one with no TTL.
     /// redis-failover: a replica fed through a link that holds the stream back misses the
     /// primary's last writes; promoted, it has the older lock and not the newer, which a second
-    /// holder then takes.
+    /// holder then takes. The lag is long enough that a full suite's load on 2 cores cannot
+    /// stretch the write and the promotion past it (with 3 s, one run in many saw the newer
+    /// lock arrive).
     @Test func aFailoverLosesTheLastLockWrite() async throws {
         let directory = try ThrowawayServers.makeDirectory(readableBy: nil)
         defer { try? FileManager.default.removeItem(at: directory) }
         let (redis, url) = try await ThrowawayServers.startRedis(tools: try ThrowawayServers.ServerTools.find(), directory: directory)
         let replica = try await ThrowawayServers.startLaggingReplica(ofPort: try #require(URLComponents(string: url)?.port),
-                                                                     lag: .seconds(3), directory: directory)
+                                                                     lag: .seconds(6), directory: directory)
         let primary = try RedisLockService(url: url, commandTimeout: .seconds(1), connections: 1)
         let promoted = try RedisLockService(url: replica.url, commandTimeout: .seconds(1), connections: 1)
         do {
             #expect(try await primary.acquire(key: "lock:older", token: "t1", ttl: .seconds(60)))
             let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: .seconds(10))
+            let deadline = clock.now.advanced(by: .seconds(20))
             while try await promoted.holder(of: "lock:older") == nil, clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(try await promoted.holder(of: "lock:older") == "t1", "replicated once the lag has passed")
             #expect(try await primary.acquire(key: "lock:newer", token: "t2", ttl: .seconds(60)))
