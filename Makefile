@@ -2,7 +2,8 @@
 #
 #   make run      set up, build (release), run a scenario: SCENARIO=path ARGS='...'
 #   make test     set up, run `swift test` against a throwaway Redis and PostgreSQL,
-#                 then `make fuzz`, then the Examples/ package
+#                 check deploy/ (scripts/check-deploy.sh), then `make fuzz`, then the
+#                 Examples/ package
 #   make fuzz     set up, build, fuzz both HTTP services with schemathesis (scripts/fuzz-api.sh)
 #   make bench    set up, build (release), `overbook bench` (ARGS='...')
 #   make examples build and run the Examples/ package (a variant defined outside Overbook)
@@ -11,7 +12,9 @@
 #   make distclean  remove the whole build folder
 #
 # Variables: SCRATCH_PATH (build folder, default .build), TEST_ARGS (passed to
-# `swift test`, e.g. TEST_ARGS='--filter SimulationTests'), SWIFT (default swift).
+# `swift test`, e.g. TEST_ARGS='--filter SimulationTests'), SWIFT (default swift),
+# SETUP_ARGS (to scripts/setup.sh: --build-only), SWIFT_BUILD_ARGS (to the release build;
+# deploy/Dockerfile passes --static-swift-stdlib).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -30,6 +33,8 @@ SCRATCH_PATH ?= .build
 SCENARIO     ?= scenarios/seed-experiment.yaml
 ARGS         ?=
 TEST_ARGS    ?=
+SETUP_ARGS   ?=
+SWIFT_BUILD_ARGS ?=
 OVERBOOK     := $(SCRATCH_PATH)/release/overbook
 # scripts/with-servers.sh builds into the same folder.
 export SCRATCH_PATH SWIFT
@@ -38,16 +43,16 @@ export SCRATCH_PATH SWIFT
 .PHONY: help setup build release run test fuzz bench examples clean distclean
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh $(SETUP_ARGS)
 
 build: setup
 	$(SWIFT) build --scratch-path $(SCRATCH_PATH)
 
 release: setup
-	$(SWIFT) build -c release --product overbook --scratch-path $(SCRATCH_PATH)
+	$(SWIFT) build -c release --product overbook --scratch-path $(SCRATCH_PATH) $(SWIFT_BUILD_ARGS)
 
 run: release
 	$(OVERBOOK) run $(SCENARIO) $(ARGS)
@@ -62,6 +67,7 @@ test: export SWIFT_DETERMINISTIC_HASHING := 1
 test: setup
 	python3 scripts/check-imports.py
 	scripts/with-servers.sh $(SWIFT) test --scratch-path $(SCRATCH_PATH) $(TEST_ARGS)
+	scripts/check-deploy.sh $(SCRATCH_PATH)/debug/overbook
 	scripts/with-servers.sh scripts/fuzz-api.sh
 	$(SWIFT) run --package-path Examples CheckFirst 20
 

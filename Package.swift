@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "BookingCore"]),
         .testTarget(name: "ContractTests", dependencies: ["Backends", "RunObservation", "Simulation", "BookingCore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Checking", "RunObservation", "Simulation", "BookingCore"]),
-        .testTarget(name: "OverbookTests", dependencies: ["overbook"], exclude: ["Golden"]),
+        .testTarget(name: "OverbookTests", dependencies: ["overbook", .product(name: "Yams", package: "Yams")], exclude: ["Golden"]),
         .testTarget(
             name: "ServicesTests",
             dependencies: [

@@ -14,13 +14,26 @@
 # instances on free loopback ports. While installing, service start-up is suppressed
 # (policy-rc.d) unless the machine already has its own policy.
 #
+# `scripts/setup.sh --build-only` (what deploy/Dockerfile's build stage runs) installs only what
+# building needs: the two client libraries, git and make; no servers, no virtual environments.
+#
 # Running this script cannot change the PATH of the shell that ran it. If swift is
 # not on PATH but the toolchain is at /opt/swift/usr/bin, it says so; `make` and
 # .ci/run add that directory to PATH themselves.
 set -euo pipefail
 
 SWIFT_FALLBACK_DIR=${SWIFT_FALLBACK_DIR:-/opt/swift/usr/bin}
-PACKAGES=(libhiredis-dev libpq-dev redis-server postgresql)
+build_only=false
+case ${1:-} in
+    "") ;;
+    --build-only) build_only=true ;;
+    *) printf 'setup: error: unknown option %s (usage: scripts/setup.sh [--build-only])\n' "$1" >&2; exit 2 ;;
+esac
+if $build_only; then
+    PACKAGES=(libhiredis-dev libpq-dev)
+else
+    PACKAGES=(libhiredis-dev libpq-dev redis-server postgresql)
+fi
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -36,8 +49,9 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
     is_installed "$pkg" || missing+=("$pkg")
 done
-# SwiftPM fetches package dependencies with git.
+# SwiftPM fetches package dependencies with git; the Makefile needs make.
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v make >/dev/null 2>&1 || missing+=(make)
 
 if ((${#missing[@]} > 0)); then
     say "installing missing Debian packages: ${missing[*]}"
@@ -71,18 +85,20 @@ if ((${#missing[@]} > 0)); then
     retry "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         die "apt-get install ${missing[*]} failed"
     for pkg in "${missing[@]}"; do
-        [[ $pkg == git ]] && continue
+        [[ $pkg == git || $pkg == make ]] && continue
         is_installed "$pkg" || die "package $pkg still not installed after apt-get install"
     done
     say "installed: ${missing[*]}"
 fi
 
 # The tools scripts/with-servers.sh uses.
-for tool in redis-server redis-cli psql pg_isready runuser; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found on PATH after installing packages"
-done
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
-    die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+if ! $build_only; then
+    for tool in redis-server redis-cli psql pg_isready runuser; do
+        command -v "$tool" >/dev/null 2>&1 || die "$tool not found on PATH after installing packages"
+    done
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+        die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+fi
 
 # Swift toolchain.
 if ! command -v swift >/dev/null 2>&1; then
@@ -96,19 +112,29 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 swift --version >/dev/null 2>&1 || die "'swift --version' failed; is the toolchain at $(command -v swift) complete?"
 
-# The API fuzzer (scripts/fuzz-api.sh): schemathesis and everything it needs, pinned with
-# hashes in scripts/requirements-fuzz.txt, in a virtual environment of the project's own,
-# .venv/. Installed when it is missing or the requirements file changed since.
-venv=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv
-requirements=$(dirname "${BASH_SOURCE[0]}")/requirements-fuzz.txt
-wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
-if [[ ! -x $venv/bin/schemathesis || $(cat "$venv/.requirements-fuzz.sha256" 2>/dev/null) != "$wanted" ]]; then
+$build_only && exit 0
+
+# A virtual environment of the project's own, DIR, with the pinned (hashed) REQUIREMENTS, installed
+# when TOOL is missing or the requirements file changed since; WHAT names it in the message.
+python_tools() {
+    local dir=$1 requirements=$2 tool=$3 what=$4 wanted marker
+    wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+    marker=$dir/.$(basename "$requirements").sha256
+    [[ -x $dir/bin/$tool && $(cat "$marker" 2>/dev/null) == "$wanted" ]] && return 0
     command -v python3 >/dev/null 2>&1 || die "python3 not found; install it (apt-get install python3 python3-venv)"
     python3 -c 'import venv, ensurepip' 2>/dev/null ||
         die "python3 $(python3 -c 'import sys; print(sys.version.split()[0])') cannot make a virtual environment; install python3-venv"
-    say "installing the API fuzzer into $venv ($(grep -m1 '^schemathesis==' "$requirements" | cut -d' ' -f1))"
-    [[ -x $venv/bin/python ]] || python3 -m venv "$venv" || die "python3 -m venv $venv failed"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" ||
-        die "pip install -r $requirements into $venv failed"
-    printf '%s\n' "$wanted" >"$venv/.requirements-fuzz.sha256"
-fi
+    say "installing $what into $dir"
+    [[ -x $dir/bin/python ]] || python3 -m venv "$dir" || die "python3 -m venv $dir failed"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" ||
+        die "pip install -r $requirements into $dir failed"
+    printf '%s\n' "$wanted" >"$marker"
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The API fuzzer (scripts/fuzz-api.sh): schemathesis and everything it needs.
+python_tools "$root/.venv" "$root/scripts/requirements-fuzz.txt" schemathesis \
+    "the API fuzzer ($(grep -m1 '^schemathesis==' "$root/scripts/requirements-fuzz.txt" | cut -d' ' -f1))"
+# The deployment validators (scripts/check-deploy.sh): compose-spec and Kubernetes schemas.
+python_tools "$root/.venv-deploy" "$root/scripts/requirements-deploy.txt" kubernetes-validate \
+    "the deployment validators (check-jsonschema, kubernetes-validate)"

@@ -24,6 +24,19 @@ public struct EnvironmentSetting: Hashable, Sendable {
         if let value = environment[variable], !value.isEmpty { return value }
         throw ServiceSettingError("\(option) is required (or set \(variable)), e.g. \(option) \(example)")
     }
+
+    /// The flag's value, else the environment's, else `fallback`: a setting with a default.
+    public func value(flag: String?, fallback: String,
+                      environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let value = environment[variable], !value.isEmpty { return value }
+        return fallback
+    }
+
+    /// Whether neither the flag nor the environment gives a value.
+    public func isUnset(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        (flag ?? "").isEmpty && (environment[variable] ?? "").isEmpty
+    }
 }
 
 /// A service setting that cannot be used, in words that say what to give instead.
@@ -40,6 +53,12 @@ public enum ServiceEnvironment {
     public static let bookingDatabaseURL = EnvironmentSetting(variable: "OVERBOOK_BOOKING_DATABASE_URL",
                                                               example: "postgresql://overbook@127.0.0.1:5432/booking_db")
     public static let redisURL = EnvironmentSetting(variable: "OVERBOOK_REDIS_URL", example: "redis://127.0.0.1:6379")
+    /// The booking service's view of the inventory's API root (a service name in a container network).
+    public static let inventoryURL = EnvironmentSetting(variable: "OVERBOOK_INVENTORY_URL", example: "http://127.0.0.1:5001/api")
+    /// The booking algorithm a service runs; both services of one deployment must agree.
+    public static let variant = EnvironmentSetting(variable: "OVERBOOK_VARIANT", example: "seed")
+    /// What `overbook health` asks when given no `--url` (an image's HEALTHCHECK sets it).
+    public static let healthURL = EnvironmentSetting(variable: "OVERBOOK_HEALTH_URL", example: "http://127.0.0.1:5002/api/health")
     /// Set by `overbook real` for the services it starts: its process id.
     public static let parentProcessVariable = "OVERBOOK_PARENT_PID"
 

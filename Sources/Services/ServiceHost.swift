@@ -218,11 +218,7 @@ extension ServiceInstance {
     /// database at `databaseURL` and inserts the seed experiment's rooms and nights. Rows that
     /// already exist are left as they are.
     public static func seedInventory(databaseURL: String) async throws {
-        let seed = Scenario.seedExperiment()
-        let pool = try PostgresPool(url: databaseURL, poolSize: 1)
-        try await InventorySchema.migrate(pool)
-        try await InventorySchema.seed(pool, rooms: seed.rooms, nights: seed.inventoryNights)
-        await pool.close()
+        try await DatabaseSetup.prepare(.inventory, url: databaseURL, seedData: true, patience: .zero)
     }
 }
 

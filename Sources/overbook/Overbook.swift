@@ -20,6 +20,7 @@ struct Overbook: ParsableCommand {
           overbook bench
         """,
         subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self, ShrinkCommand.self, SweepCommand.self, MatrixCommand.self, BenchCommand.self, HashesCommand.self,
-                      ServeCommand.self, RealCommand.self, CalibrateCommand.self, LoadCommand.self, ValidateCommand.self, BenchRealCommand.self, ServersCommand.self, MergeCommand.self]
+                      ServeCommand.self, RealCommand.self, CalibrateCommand.self, LoadCommand.self, ValidateCommand.self, BenchRealCommand.self, ServersCommand.self, MergeCommand.self,
+                      MigrateCommand.self, HealthCommand.self]
     )
 }

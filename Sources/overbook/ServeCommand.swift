@@ -30,8 +30,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "PostgreSQL connections in the pool (each with its own thread).")
     var poolSize = 10
 
-    @Option(help: VariantOption.help)
-    var variant = "seed"
+    @Option(help: "Algorithm variant: \(VariantOption.registry.syntax) (or set \(ServiceEnvironment.variant.variable)). Default: seed.")
+    var variant: String?
 
     @Option(help: "Serve as sync workers do (gunicorn's default): at most this many requests at once, the rest waiting their turn. Off by default: every request at once.")
     var workers: Int?
@@ -46,7 +46,9 @@ struct ServeOptions: ParsableArguments {
     var recordTimings = false
 
     func parsedVariant() throws -> Variant {
-        try VariantOption.parse(variant)
+        let fromEnvironment = (variant ?? "").isEmpty && !ServiceEnvironment.variant.isUnset(flag: nil)
+        return try VariantOption.parse(ServiceEnvironment.variant.value(flag: variant, fallback: "seed"),
+                                       option: fromEnvironment ? ServiceEnvironment.variant.variable : "--variant")
     }
 
     /// What both services check before they start: `port`, these options, then the variant.
@@ -131,8 +133,8 @@ struct ServeBookingCommand: ParsableCommand {
     @Option(name: .customLong("redis-url"), help: "Redis URL, redis://host:port[/db] (or set \(ServiceEnvironment.redisURL.variable)).")
     var redisURL: String?
 
-    @Option(name: .customLong("inventory-url"), help: "The inventory service's API root.")
-    var inventoryURL = "http://127.0.0.1:5001/api"
+    @Option(name: .customLong("inventory-url"), help: "The inventory service's API root (or set \(ServiceEnvironment.inventoryURL.variable)). Default: \(ServiceEnvironment.inventoryURL.example).")
+    var inventoryURL: String?
 
     @Option(name: .customLong("lock-ttl-ms"), help: "Lock TTL in milliseconds (the seed's SET NX EX 10).")
     var lockTTLMs: Int64 = 10_000
@@ -165,6 +167,7 @@ struct ServeBookingCommand: ParsableCommand {
     func run() throws {
         let databaseURL = try setting { try ServiceEnvironment.bookingDatabaseURL.value(flag: self.databaseURL, option: "--database-url") }
         let redisURL = try setting { try ServiceEnvironment.redisURL.value(flag: self.redisURL, option: "--redis-url") }
+        let inventoryURL = ServiceEnvironment.inventoryURL.value(flag: self.inventoryURL, fallback: ServiceEnvironment.inventoryURL.example)
         let variant = try options.parsedVariant()
         let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
                                                  inventoryTimeout: .milliseconds(inventoryTimeoutMs))
@@ -175,7 +178,7 @@ struct ServeBookingCommand: ParsableCommand {
         serverOptions.workers = options.syncWorkers
         serverOptions.timings = options.timingRecorder()
         let bookingOptions = serverOptions
-        let (host, port, inventoryURL, note) = (options.host, port, inventoryURL, options.faultControlNote)
+        let (host, port, note) = (options.host, port, options.faultControlNote)
         try runService {
             let instance = try await ServiceInstance.booking(bookingOptions)
             try await instance.runUntilSignalled(host: host, port: port) { bound in

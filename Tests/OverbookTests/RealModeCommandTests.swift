@@ -109,32 +109,67 @@ struct Scratch {
     }
 }
 
-/// `overbook serve ...` as a child process, its output in files of a scratch directory. It
-/// also gets OVERBOOK_PARENT_PID, so it stops by itself should this test process die.
-final class ServedService {
+/// A child process whose output goes to files of a scratch directory.
+class LoggedProcess: @unchecked Sendable {
     let process = Process()
     let output: URL
     let errors: URL
 
-    init(_ arguments: [String], in scratch: Scratch, name: String) throws {
-        output = scratch.file("\(name).out")
-        errors = scratch.file("\(name).err")
+    init(executable: URL, arguments: [String], environment: [String: String], directory: URL, logs: URL, name: String) throws {
+        output = logs.appendingPathComponent("\(name).out")
+        errors = logs.appendingPathComponent("\(name).err")
         let handles = try [output, errors].map { file in
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
             return try FileHandle(forWritingTo: file)
         }
         defer { for handle in handles { try? handle.close() } }
         (process.standardOutput, process.standardError, process.standardInput) = (handles[0], handles[1], FileHandle.nullDevice)
-        process.executableURL = OverbookBinary.url
-        process.arguments = ["serve"] + arguments
-        process.currentDirectoryURL = OverbookBinary.packageRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["OVERBOOK_PARENT_PID": "\(getpid())", "LOG_LEVEL": "warning"]) { $1 }
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = environment
         try process.run()
     }
 
     var stdout: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits up to `seconds` for the process to exit on its own: its status, or nil.
+    func exitStatus(within seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// SIGTERM, then up to 30 s to exit; its exit status, or `nil` if it had to be killed.
+    func terminate() -> Int32? {
+        guard process.isRunning else { return process.terminationReason == .exit ? process.terminationStatus : nil }
+        kill(process.processIdentifier, SIGTERM)
+        guard exitStatus(within: 30) != nil else {
+            stop()
+            return nil
+        }
+        return process.terminationReason == .exit ? process.terminationStatus : nil
+    }
+
+    /// For `defer`: whatever happened, the child is gone afterwards.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// `overbook serve ...` as a child process, its output in files of a scratch directory. It
+/// also gets OVERBOOK_PARENT_PID, so it stops by itself should this test process die.
+final class ServedService: LoggedProcess, @unchecked Sendable {
+    init(_ arguments: [String], in scratch: Scratch, name: String) throws {
+        try super.init(executable: OverbookBinary.url, arguments: ["serve"] + arguments,
+                       environment: ProcessInfo.processInfo.environment.merging(
+                           ["OVERBOOK_PARENT_PID": "\(getpid())", "LOG_LEVEL": "warning"]) { $1 },
+                       directory: OverbookBinary.packageRoot, logs: scratch.url, name: name)
+    }
 
     /// The API root from the `listening on http://127.0.0.1:PORT/api` line; `nil` if the
     /// service exits or prints none within a minute.
@@ -155,26 +190,7 @@ final class ServedService {
 
     /// Waits up to `seconds` for the process to exit on its own.
     func waitForExit(seconds: Int) -> Bool {
-        for _ in 0..<(seconds * 20) where process.isRunning { usleep(50_000) }
-        return !process.isRunning
-    }
-
-    /// SIGTERM, then up to 30 s to exit; its exit status, or `nil` if it had to be killed.
-    func terminate() -> Int32? {
-        guard process.isRunning else { return process.terminationReason == .exit ? process.terminationStatus : nil }
-        kill(process.processIdentifier, SIGTERM)
-        guard waitForExit(seconds: 30) else {
-            stop()
-            return nil
-        }
-        return process.terminationReason == .exit ? process.terminationStatus : nil
-    }
-
-    /// For `defer`: whatever happened, the child is gone afterwards.
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        exitStatus(within: Double(seconds)) != nil
     }
 }
 

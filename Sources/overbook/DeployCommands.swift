@@ -1,0 +1,95 @@
+import ArgumentParser
+import Backends
+import RealHarness
+import Foundation
+import Services
+
+/// The seed's `init_db.py` for a deployment: the one-shot step before the services start.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create the services' tables (and, with --seed-data, the seed's rooms) in their databases, then exit.",
+        discussion: """
+        Migrates each database whose URL is given (by flag or environment), waiting for the server \
+        to accept connections. Idempotent: the services migrate at start too, and seeding twice \
+        leaves existing rows as they are. deploy/compose.yaml and deploy/k8s run it before the \
+        services.
+
+        Example:
+          OVERBOOK_INVENTORY_DATABASE_URL=postgresql://... OVERBOOK_BOOKING_DATABASE_URL=postgresql://... \\
+              overbook migrate --seed-data
+        """
+    )
+
+    @Option(name: .customLong("inventory-database-url"), help: "PostgreSQL URL of inventory_db (or set \(ServiceEnvironment.inventoryDatabaseURL.variable)).")
+    var inventoryDatabaseURL: String?
+
+    @Option(name: .customLong("booking-database-url"), help: "PostgreSQL URL of booking_db (or set \(ServiceEnvironment.bookingDatabaseURL.variable)).")
+    var bookingDatabaseURL: String?
+
+    @Flag(help: "Insert the seed's 4 rooms and availability for 2026-03-01..30 into inventory_db.")
+    var seedData = false
+
+    @Option(help: "Seconds to wait for each database to accept connections.")
+    var wait: Double = 60
+
+    func validate() throws {
+        guard wait >= 0 else { throw ValidationError("--wait must be 0 or more seconds, got \(wait)") }
+        if targets().isEmpty {
+            throw ValidationError("nothing to migrate: give --inventory-database-url or --booking-database-url (or set \(ServiceEnvironment.inventoryDatabaseURL.variable) or \(ServiceEnvironment.bookingDatabaseURL.variable))")
+        }
+        if seedData && !targets().contains(where: { $0.database == .inventory }) {
+            throw ValidationError("--seed-data fills inventory_db: give --inventory-database-url (or set \(ServiceEnvironment.inventoryDatabaseURL.variable))")
+        }
+    }
+
+    /// The databases given, inventory first (its seed rows are what the booking service books).
+    func targets() -> [(database: DatabaseSetup.Database, url: String)] {
+        [(DatabaseSetup.Database.inventory, ServiceEnvironment.inventoryDatabaseURL, inventoryDatabaseURL),
+         (.booking, ServiceEnvironment.bookingDatabaseURL, bookingDatabaseURL)]
+            .compactMap { database, setting, flag in
+                setting.isUnset(flag: flag) ? nil : (database, setting.value(flag: flag, fallback: ""))
+            }
+    }
+
+    func run() throws {
+        let (targets, seedData, patience) = (targets(), seedData, Duration.milliseconds(Int64(wait * 1000)))
+        for target in targets {
+            let seeding = seedData && target.database == .inventory
+            try exitingWithStatus2(describing: { "could not migrate the \(target.database.rawValue) database: \(redacting(target.url, in: "\($0)"))" }) {
+                try runBlocking {
+                    try await DatabaseSetup.prepare(target.database, url: target.url, seedData: seeding, patience: patience,
+                                                    waiting: { Console.error($0) })
+                }
+            }
+            print("migrated the \(target.database.rawValue) database at \(redacted(target.url))\(seeding ? ", with the seed's rooms and nights" : "")")
+        }
+    }
+}
+
+/// A container's health check: the image has no curl.
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Exit 0 when a service's GET /api/health answers 200, 1 otherwise (a container health check).")
+
+    @Option(help: "The health endpoint (or set \(ServiceEnvironment.healthURL.variable)). Default: \(ServiceEnvironment.healthURL.example).")
+    var url: String?
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Double = 3
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive, got \(timeout)") }
+    }
+
+    func run() throws {
+        let url = ServiceEnvironment.healthURL.value(flag: self.url, fallback: ServiceEnvironment.healthURL.example)
+        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
+        if let problem = try runBlocking({ await HealthProbe.problem(url: url, timeout: timeout) }) {
+            Console.error(problem)
+            throw ExitCode(1)
+        }
+        print("\(url): healthy")
+    }
+}
