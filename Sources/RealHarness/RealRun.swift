@@ -171,12 +171,11 @@ public struct RealRun: Sendable {
         }
     }
 
-    /// A server that is down or still recovering (57P03: "the database system is starting up"
-    /// or "not yet accepting connections"; 57P01: terminated by a shutdown).
+    /// A server that is down or still recovering (`StoreError.isServerUnreachable`), or Redis
+    /// unreachable.
     static func isUnreachable(_ error: any Error) -> Bool {
         switch error {
-        case StoreError.connectionLost: true
-        case StoreError.server(let sqlstate, _): sqlstate == "57P03" || sqlstate == "57P01"
+        case let error as StoreError: error.isServerUnreachable
         case LockError.unavailable, LockError.timeout: true
         default: false
         }

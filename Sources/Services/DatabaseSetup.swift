@@ -28,7 +28,7 @@ public enum DatabaseSetup {
                 } catch {
                     failure = error
                 }
-                guard isStarting(failure), clock.now < deadline else { throw failure }
+                guard failure.isServerUnreachable, clock.now < deadline else { throw failure }
                 waiting("\(database.rawValue) database not ready (\(redacting(url, in: "\(failure)"))); trying again in 1 s")
                 try await Task.sleep(for: .seconds(1))
             }
@@ -49,17 +49,6 @@ public enum DatabaseSetup {
             }
         case .booking:
             try await BookingSchema.migrate(pool)
-        }
-    }
-
-    /// A server that refuses connections or is still recovering (57P03); anything else (a wrong
-    /// password, a missing database) will not mend by waiting.
-    static func isStarting(_ error: any Error) -> Bool {
-        switch error {
-        case StoreError.connectionLost(let detail):
-            !detail.contains("password") && !detail.contains("does not exist") && !detail.contains("no pg_hba.conf entry")
-        case StoreError.server(let sqlstate, _): sqlstate == "57P03"
-        default: false
         }
     }
 }
