@@ -142,6 +142,19 @@ public enum ResponseBody: Hashable, Sendable {
     case health(HealthBody)
     /// `{"success": false, "error": message}`.
     case error(String)
+    /// `{"success": false, "error": message, "outcome": "unknown"}`, sent with `503`: the request
+    /// may or may not have taken effect, and sending it again with the same request id finds
+    /// out which. The fixed variants answer it where the steps cannot tell (`FixedFlow`), so that
+    /// their plain `503` keeps meaning that nothing was written.
+    case outcomeUnknown(String)
+
+    /// The message of an error answer, whichever kind.
+    public var errorMessage: String? {
+        switch self {
+        case .error(let message), .outcomeUnknown(let message): message
+        default: nil
+        }
+    }
 }
 
 /// An answer: the seed's HTTP status code and body.
@@ -158,7 +171,15 @@ public struct APIResponse: Hashable, Sendable {
         APIResponse(status: status, body: .error(message))
     }
 
+    /// `503`, saying that whether the request took effect is unknown (`ResponseBody.outcomeUnknown`).
+    public static func outcomeUnknown(_ message: String) -> APIResponse {
+        APIResponse(status: StatusCode.serviceUnavailable, body: .outcomeUnknown(message))
+    }
+
     public var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// Whether the answer says the request's outcome is unknown.
+    public var saysOutcomeUnknown: Bool { if case .outcomeUnknown = body { true } else { false } }
 }
 
 /// Status codes the algorithms answer with, named after the seed's meaning for them.

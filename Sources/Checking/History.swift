@@ -113,7 +113,7 @@ public struct BookingHistory: Hashable, Sendable {
         operations.reserveCapacity(outcomes.count)
         for (index, client) in outcomes.enumerated() {
             guard let sentAt = client.sentAt else { continue }
-            var outcome = Self.outcome(status: client.status, error: client.error, unavailable: unavailable)
+            var outcome = Self.outcome(status: client.status, error: client.error, outcomeUnknown: client.outcomeUnknown, unavailable: unavailable)
             if case .booked = outcome { outcome = .booked(client.booking?.id) }
             operations.append(HistoryOperation(
                 user: client.user, process: client.process, request: client.requestID ?? RequestID("req-\(index + 1)"), stay: client.stay,
@@ -162,12 +162,14 @@ public struct BookingHistory: Hashable, Sendable {
     ///   notice a `503` that secretly booked; the bookings-versus-answers invariants see that.
     ///
     /// A `409` is a refusal except the fenced variant's `stale lock` answer, which says the
-    /// request lost its lock, not that the room was full, and so is `.unknown` too.
-    public static func outcome(status: Int?, error: String?, unavailable: UnavailableMeaning = .unknown) -> ConfirmOutcome {
+    /// request lost its lock, not that the room was full, and so is `.unknown` too; so is a
+    /// `503` that says its outcome is unknown (`outcomeUnknown`), whatever `unavailable` says.
+    public static func outcome(status: Int?, error: String?, outcomeUnknown: Bool = false,
+                               unavailable: UnavailableMeaning = .unknown) -> ConfirmOutcome {
         switch status {
         case StatusCode.created: return .booked(nil)
         case StatusCode.conflict: return EarlyAnswer.isStaleLock(message: error) ? .unknown : .refused
-        case StatusCode.serviceUnavailable where unavailable == .noEffect: return .noEffect
+        case StatusCode.serviceUnavailable where unavailable == .noEffect && !outcomeUnknown: return .noEffect
         default: return .unknown
         }
     }

@@ -28,6 +28,8 @@ public struct ConfirmResult: Hashable, Sendable {
     public var booking: Booking?
     /// The server's error message, or why no answer came.
     public var error: String?
+    /// The answer said that whether the request took effect is unknown (`ResponseBody.outcomeUnknown`).
+    public var outcomeUnknown = false
     /// `true` when the client gave up waiting (the request may still have been processed).
     public var timedOut: Bool
     /// How many times the request was sent (more than 1 after a client-retry fault).
@@ -99,15 +101,13 @@ public struct ConfirmLoad: Sendable {
                     var resendsAllowed: Int?
                     while true {
                         let impatient = retries?.impatience(index + 1)
-                        (result.error, result.timedOut) = (nil, false)
+                        (result.error, result.timedOut, result.outcomeUnknown) = (nil, false, false)
                         do throws(NetworkError) {
                             let answer = try await target.call(.confirm(planned.body), timeout: impatient?.wait ?? timeout)
                             result.status = answer.status
-                            switch answer.body {
-                            case .booking(let booking): result.booking = booking
-                            case .error(let message): result.error = message
-                            default: break
-                            }
+                            result.error = answer.body.errorMessage
+                            result.outcomeUnknown = answer.saysOutcomeUnknown
+                            if case .booking(let booking) = answer.body { result.booking = booking }
                         } catch {
                             result.error = error.description
                             result.timedOut = error == .timeout

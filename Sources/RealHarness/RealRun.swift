@@ -80,9 +80,11 @@ public struct RealRun: Sendable {
             await settle()
         }
         let outcomes = results.enumerated().map { index, result in
-            ClientOutcome(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
-                          sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
-                          booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
+            var outcome = ClientOutcome(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
+                                        sentAt: result.sentAt, completedAt: result.completedAt, status: result.status,
+                                        booking: result.booking, error: result.error, requestID: plan[index].body.requestID)
+            outcome.outcomeUnknown = result.outcomeUnknown
+            return outcome
         }
         let observation = RunObservation(run: run, outcomes: outcomes, quiescent: try await quiescentStateOnceReachable(time: duration))
         let deaths = (stack.exitedChildren() + (injector?.problems ?? [])).map { Violation(at: duration, .serviceDied($0)) }

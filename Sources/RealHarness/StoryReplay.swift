@@ -109,9 +109,12 @@ private final class ReplaySession: Sendable {
     let clock = ContinuousClock()
     let start: ContinuousClock.Instant
 
+    /// What an attempt was answered, and when (nanoseconds since the replay began).
+    typealias Answer = (status: Int?, booking: Booking?, error: String?, outcomeUnknown: Bool, at: Int64)
+
     struct Attempt {
         var sentAt: Int64
-        var answer: (status: Int?, booking: Booking?, error: String?, at: Int64)?
+        var answer: Answer?
         /// The client stopped waiting: a later answer is discarded.
         var abandoned = false
     }
@@ -235,7 +238,7 @@ private final class ReplaySession: Sendable {
         }
     }
 
-    func answer(of actor: ReplayStory.Actor) -> (status: Int?, booking: Booking?, error: String?, at: Int64)? {
+    func answer(of actor: ReplayStory.Actor) -> Answer? {
         state.withLock { $0.attempts[actor]?.answer }
     }
 
@@ -275,7 +278,7 @@ private final class ReplaySession: Sendable {
         state.withLock { $0.attempts[actor] = Attempt(sentAt: sentAt) }
         let (client, timeout, url) = (stack.client, replay.scenario.clientTimeout, child.baseURL)
         let task = Task {
-            var answer: (status: Int?, booking: Booking?, error: String?, at: Int64) = (nil, nil, nil, 0)
+            var answer: Answer = (nil, nil, nil, false, 0)
             let sent: Result<APIResponse, NetworkError>
             if let target = try? HTTPRemoteService<BookingRequest>(baseURL: url, client: client) {
                 sent = await FaultOrigin.$label.withValue(actor.origin) { () async -> Result<APIResponse, NetworkError> in
@@ -287,11 +290,9 @@ private final class ReplaySession: Sendable {
             switch sent {
             case .success(let response):
                 answer.status = response.status
-                switch response.body {
-                case .booking(let booking): answer.booking = booking
-                case .error(let message): answer.error = message
-                default: break
-                }
+                answer.error = response.body.errorMessage
+                answer.outcomeUnknown = response.saysOutcomeUnknown
+                if case .booking(let booking) = response.body { answer.booking = booking }
             case .failure(let error):
                 answer.error = error.description
             }
@@ -512,6 +513,7 @@ private final class ReplaySession: Sendable {
             outcome.attempts = mine.count
             if let answer = last.value.answer, !last.value.abandoned {
                 (outcome.status, outcome.booking, outcome.error, outcome.completedAt) = (answer.status, answer.booking, answer.error, answer.at)
+                outcome.outcomeUnknown = answer.outcomeUnknown
             } else {
                 outcome.error = "the client stopped waiting"
                 outcome.completedAt = last.value.answer?.at

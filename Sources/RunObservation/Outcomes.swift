@@ -14,6 +14,8 @@ public struct ClientOutcome: Hashable, Sendable {
     public var status: Int?
     public var booking: Booking?
     public var error: String?
+    /// The answer said that whether the request took effect is unknown (`ResponseBody.outcomeUnknown`).
+    public var outcomeUnknown = false
     /// How many times the client sent its request (more than 1 with client-retry).
     public var attempts: Int
     /// The confirm's request id (`nil`: the simulator's own `req-N` for the N-th user).

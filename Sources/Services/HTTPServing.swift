@@ -96,11 +96,14 @@ enum HTTPServing {
     static func publicBody(of answer: APIResponse, in context: some RequestContext) -> BookingCore.ResponseBody {
         guard answer.status >= 500 else { return answer.body }
         switch answer.body {
-        case .error(let message):
+        case .error(let message), .outcomeUnknown(let message):
             // Messages of our own are sentences; a dependency's error follows its name and ": ".
             guard let cut = message.range(of: ": ") else { return answer.body }
             context.logger.error("answered \(answer.status): \(message)")
-            return .error("\(message[..<cut.lowerBound]): failed; the service log has the details under request id \(context.id)")
+            let told = "\(message[..<cut.lowerBound]): failed; the service log has the details under request id \(context.id)"
+            return answer.saysOutcomeUnknown
+                ? .outcomeUnknown(told + "; whether the request took effect is unknown, send it again with the same request id")
+                : .error(told)
         case .health(var health):
             for (name, state) in health.dependencies.sorted(by: { $0.key < $1.key }) where state != "ok" {
                 context.logger.error("health: \(name): \(state)")

@@ -13,6 +13,7 @@ import Foundation
 /// | `.inventoryChanged(room, nights)` | `{"success": true, "room_id": 1, "nights": ["2026-03-15", ...]}` |
 /// | `.health(h)` | `{"success": bool, "service", "status", "dependencies": {name: "ok" or why not}}` |
 /// | `.error(message)` | `{"success": false, "error": message}` |
+/// | `.outcomeUnknown(message)` | `{"success": false, "error": message, "outcome": "unknown"}` |
 ///
 /// Keys are sorted so that equal answers are equal bytes (diffable logs, stable tests).
 public enum WireFormat {
@@ -44,7 +45,7 @@ public enum WireFormat {
         let body: ResponseBody
 
         enum Key: String, CodingKey {
-            case success, error, booking, bookings, count, room, rooms, nights, service, status, dependencies
+            case success, error, outcome, booking, bookings, count, room, rooms, nights, service, status, dependencies
             case roomID = "room_id"
         }
 
@@ -87,6 +88,10 @@ public enum WireFormat {
             case .error(let message):
                 try container.encode(false, forKey: .success)
                 try container.encode(message, forKey: .error)
+            case .outcomeUnknown(let message):
+                try container.encode(false, forKey: .success)
+                try container.encode(message, forKey: .error)
+                try container.encode(unknownOutcome, forKey: .outcome)
             case .availability:
                 break
             }
@@ -100,8 +105,12 @@ public enum WireFormat {
         case booking, bookings, room, rooms, availability, inventoryChanged, health
     }
 
+    /// `"outcome"` of an answer that does not know whether its request took effect.
+    static let unknownOutcome = "unknown"
+
     /// Reads an answer back into an `APIResponse`. A non-2xx answer is an `.error` with the
-    /// server's message (health answers keep their dependency report whatever the status).
+    /// server's message, or `.outcomeUnknown` when it says so (health answers keep their
+    /// dependency report whatever the status).
     public static func decode(status: Int, body: Data, expecting expected: Expected) throws(NetworkError) -> APIResponse {
         let decoder = JSONDecoder()
         do {
@@ -110,7 +119,8 @@ public enum WireFormat {
             }
             guard (200..<300).contains(status) else {
                 let error = try? decoder.decode(ErrorReply.self, from: body)
-                return .error(status, error?.error ?? "HTTP \(status) without a JSON error body")
+                let message = error?.error ?? "HTTP \(status) without a JSON error body"
+                return APIResponse(status: status, body: error?.outcome == unknownOutcome ? .outcomeUnknown(message) : .error(message))
             }
             let responseBody: ResponseBody
             switch expected {
@@ -131,7 +141,10 @@ public enum WireFormat {
         }
     }
 
-    struct ErrorReply: Decodable { let error: String }
+    struct ErrorReply: Decodable {
+        let error: String
+        let outcome: String?
+    }
     struct BookingReply: Decodable { let booking: Booking }
     struct BookingsReply: Decodable { let bookings: [Booking] }
     struct RoomReply: Decodable { let room: Room }

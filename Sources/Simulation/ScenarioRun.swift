@@ -221,9 +221,9 @@ struct SimClient: Sendable {
                 let response = try sent.get()
                 guard !world.simulator.sealed else { return }
                 outcomes.value![index].status = response.status
-                outcomes.value![index].error = nil
+                outcomes.value![index].error = response.body.errorMessage
+                outcomes.value![index].outcomeUnknown = response.saysOutcomeUnknown
                 if case .booking(let booking) = response.body { outcomes.value![index].booking = booking }
-                if case .error(let message) = response.body { outcomes.value![index].error = message }
             } catch {
                 guard !world.simulator.sealed else { return }
                 outcomes.value![index].error = error.description

@@ -335,10 +335,11 @@ import Testing
     }
 
     /// A reserve whose reply is lost leaves it unknown whether the inventory moved: the seed
-    /// answers 503 anyway; every fixed variant that keeps the seed's booking transaction answers
-    /// 500, so its 503 keeps meaning that nothing was written.
+    /// answers a plain 503 anyway; every fixed variant that keeps the seed's booking transaction
+    /// answers 503 saying the outcome is unknown, so its plain 503 keeps meaning that nothing
+    /// was written, and the history check reads the answer as unknown.
     @Test(arguments: ["seed", "fenced", "atomic", "idempotent", "atomic+idempotent"])
-    func aReserveWithoutAnAnswerIs500InTheFixedVariants(_ name: String) throws {
+    func aReserveWithoutAnAnswerIsAnUnknownOutcomeInTheFixedVariants(_ name: String) throws {
         let variant = try #require(Variant(rawValue: name))
         let scenario = FaultKindTests.scenario(variant: variant, faults: [
             FaultSpec(kind: .replyLoss, trigger: .ratio(Ratio(1, 2), from: nil, until: nil), hop: .bookingInventory, limit: 1),
@@ -352,7 +353,10 @@ import Testing
             guard verdict.observation.quiescent.bookings.isEmpty,
                   verdict.observation.quiescent.availability.contains(where: { $0.1 < 1 }) else { continue }
             lostReserveReplies += 1
-            #expect(outcome.status == (variant == .seed ? 503 : 500), "seed \(seed): \(name) answered \(outcome.status.map(String.init) ?? "nothing")")
+            #expect(outcome.status == 503, "seed \(seed): \(name) answered \(outcome.status.map(String.init) ?? "nothing")")
+            #expect(outcome.outcomeUnknown == (variant != .seed), "seed \(seed): \(name) answered \(outcome.error ?? "no message")")
+            let history = BookingHistory(observation: verdict.observation, scenario: scenario)
+            #expect(history.operations.first?.outcome == .unknown)
         }
         #expect(lostReserveReplies > 0)
     }

@@ -315,6 +315,8 @@ import Testing
         #expect(BookingHistory.outcome(status: 503, error: nil) == .unknown)
         #expect(BookingHistory.outcome(status: 503, error: nil, unavailable: .noEffect) == .noEffect)
         #expect(BookingHistory.outcome(status: 202, error: nil, unavailable: .noEffect) == .unknown)
+        // A 503 that says its outcome is unknown is unknown, whatever a plain 503 claims.
+        #expect(BookingHistory.outcome(status: 503, error: "x", outcomeUnknown: true, unavailable: .noEffect) == .unknown)
     }
 
     /// Swarm seed 31 of the seed experiment: 21 users are refused, nobody is booked, and the

@@ -51,7 +51,11 @@ import Testing
             let statuses = Dictionary(grouping: outcome.confirms, by: { $0.status.map(String.init) ?? "none" }).mapValues(\.count)
             print("backend failures under load: answers by status \(statuses.sorted { $0.key < $1.key })")
             #expect(outcome.confirms.allSatisfy { $0.status != nil }, "every client got an answer: \(statuses)")
-            #expect(outcome.confirms.allSatisfy { [201, 202, 409, 500, 503].contains($0.status ?? 0) }, "\(statuses)")
+            // 202: the crash-safe saga's pending booking; an unknown outcome is a 503 that says so.
+            #expect(outcome.confirms.allSatisfy { [201, 202, 409, 503].contains($0.status ?? 0) }, "\(statuses)")
+            #expect(outcome.confirms.allSatisfy { $0.status == 201 || $0.status == 202 || $0.error != nil }, "an error answer without a JSON message")
+            let unknown = outcome.confirms.filter(\.outcomeUnknown).count
+            print("backend failures under load: \(unknown) of the 503s say the outcome is unknown")
             // The services came back by themselves: their pools reconnected.
             for child in stack.replicas + [stack.inventory].compactMap({ $0 }) {
                 #expect(child.process.isRunning, "\(child.name) was not restarted")

@@ -383,6 +383,17 @@ struct ServicesTests {
         #expect(try WireFormat.decode(status: 409, body: WireFormat.encode(.error("no")), expecting: .booking) == .error(409, "no"))
     }
 
+    /// A 503 that does not know whether its request took effect says so in the body, and the
+    /// client reads it back as such: a plain 503 of a fixed variant means nothing was written.
+    @Test func anUnknownOutcomeSurvivesTheWire() throws {
+        let body = WireFormat.encode(.outcomeUnknown("booking database: connection lost"))
+        #expect(String(decoding: body, as: UTF8.self) == #"{"error":"booking database: connection lost","outcome":"unknown","success":false}"#)
+        let decoded = try WireFormat.decode(status: 503, body: body, expecting: .booking)
+        #expect(decoded == .outcomeUnknown("booking database: connection lost"))
+        #expect(decoded.saysOutcomeUnknown)
+        #expect(!(try WireFormat.decode(status: 503, body: WireFormat.encode(.error("down")), expecting: .booking)).saysOutcomeUnknown)
+    }
+
     @Test func malformedAnswersAreNetworkErrors() {
         #expect(throws: NetworkError.self) { try WireFormat.decode(status: 200, body: Data("<html>".utf8), expecting: .availability) }
     }

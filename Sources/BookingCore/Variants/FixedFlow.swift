@@ -31,8 +31,10 @@ extension FixPiece {
 /// The seed's flow with fixes applied, each at its hook, in the order given. Every fixed
 /// variant also takes back a lock whose `SET` may have landed after the lock service stopped
 /// answering, which the seed leaves held for a whole TTL, and answers `503` only when nothing
-/// was written for the request: a reserve without a definite answer is a `500` (unknown), a
-/// failed commit too, and a give-up is recorded under the request id (`IdempotentFix`).
+/// was written for the request: where the steps cannot tell whether the request took effect
+/// (a reserve without a definite answer, a failed commit, a request-id lookup that failed) they
+/// answer `500`, which it sends as `503` with `"outcome": "unknown"`; and a give-up is recorded
+/// under the request id (`IdempotentFix`).
 public struct FixedFlow: ConfirmFlow {
     public let pieces: [any FixPiece]
     /// `false`: no Redis lock at all; the pieces' own writes are the only serialization (see
@@ -45,6 +47,10 @@ public struct FixedFlow: ConfirmFlow {
     }
 
     public func confirm<C: Clock<Duration>>(_ request: ConfirmRequest, on service: BookingService<C>) async -> APIResponse {
+        Self.unknownOutcomeAsUnavailable(await stepsAnswer(request, on: service))
+    }
+
+    private func stepsAnswer<C: Clock<Duration>>(_ request: ConfirmRequest, on service: BookingService<C>) async -> APIResponse {
         var attempt = ConfirmAttempt(request)
         for piece in pieces {
             if let answer = await piece.beforeLock(&attempt, on: service) { return answer }
@@ -52,6 +58,16 @@ public struct FixedFlow: ConfirmFlow {
         var answer = takesLock ? await confirmWithLock(attempt, on: service) : await write(attempt, on: service)
         for piece in pieces { answer = await piece.answering(answer, to: attempt, on: service) }
         return answer
+    }
+
+    /// A step's `500` says that whether the request took effect is unknown. Clients of a
+    /// service get `503` for a dependency that failed; this one says `"outcome": "unknown"`
+    /// beside it, so that a `503` without it still means nothing was written (the history
+    /// check holds the fixed variants to that), and a client knows to retry with the same id.
+    /// Done once the pieces have answered: `settle` records only definite give-ups.
+    static func unknownOutcomeAsUnavailable(_ answer: APIResponse) -> APIResponse {
+        guard answer.status == StatusCode.internalError, case .error(let message) = answer.body else { return answer }
+        return .outcomeUnknown(message)
     }
 
     private func confirmWithLock<C: Clock<Duration>>(_ attempt: ConfirmAttempt, on service: BookingService<C>) async -> APIResponse {

@@ -22,7 +22,7 @@ public struct EarlyAnswer: Error, Sendable {
 
     /// Whether `answer` is that `409`.
     public static func isStaleLock(_ answer: APIResponse) -> Bool {
-        if case .error(let message) = answer.body { isStaleLock(message: message) } else { false }
+        isStaleLock(message: answer.body.errorMessage)
     }
 
     public static func isStaleLock(message: String?) -> Bool { message?.hasPrefix(staleLockPrefix) == true }
@@ -60,9 +60,9 @@ public enum UnreachableLock: Sendable {
 public enum UnansweredReserve: Sendable {
     /// The seed: 503, although the inventory may have decremented.
     case unavailable
-    /// 500: whether the room was reserved is unknown, so `503` keeps meaning that nothing was
-    /// written. A retry with the same request id finds the reservation if it was made
-    /// (`IdempotentFix`).
+    /// 500 from the step, which a fixed variant answers as `503` saying the outcome is unknown
+    /// (`FixedFlow`), so that a plain `503` keeps meaning that nothing was written. A retry with
+    /// the same request id finds the reservation if it was made (`IdempotentFix`).
     case unknown
 }
 
@@ -290,7 +290,7 @@ extension BookingService {
         let status: BookingStatus
         switch answer.status {
         case StatusCode.conflict: status = EarlyAnswer.isStaleLock(answer) ? .abandoned : .cancelled
-        case StatusCode.serviceUnavailable: status = .abandoned
+        case StatusCode.serviceUnavailable where !answer.saysOutcomeUnknown: status = .abandoned
         default: return answer
         }
         let record = attempt.newBooking(status: status)
