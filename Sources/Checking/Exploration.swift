@@ -103,7 +103,7 @@ public final class ExhaustiveSearch {
     public let bounds: SearchBounds
     /// Only this invariant counts as a violation, when given.
     public let target: Invariant?
-    private var seen: Set<UInt64> = []
+    private let explored = ExploredStates()
     /// Called with each execution's output, its trace events recorded (to look at what the
     /// search explored); when `nil`, traces are only hashed.
     public var onExecution: ((SimulationOutput) -> Void)?
@@ -123,12 +123,11 @@ public final class ExhaustiveSearch {
                                   depthLimited: false, seconds: 0, counterexamples: [])
         var prefix: [UInt64] = []
         while true {
-            let source = DepthFirstChoices(prefix: prefix, bounds: bounds, seen: seen)
+            let source = DepthFirstChoices(prefix: prefix, bounds: bounds, explored: explored)
             let monitor = InvariantMonitor(scenario: scenario)
             let options = SimulationOptions(traceMode: onExecution == nil ? .hashOnly : .record, recordChoices: true)
             let output = ScenarioSimulation.run(scenario, seed: scenario.seed, options: options, observer: monitor, source: source)
             onExecution?(output)
-            seen = source.seen
             report.executions += 1
             if source.depthLimited { report.depthLimited = true }
             if !output.abandoned {
@@ -144,11 +143,11 @@ public final class ExhaustiveSearch {
                     var whole = bounds
                     whole.stateCaching = false
                     let finished = Verdicts.simulate(scenario, seed: scenario.seed, options: SimulationOptions(recordChoices: true),
-                                                     source: DepthFirstChoices(prefix: source.takenValues, bounds: whole, seen: []))
+                                                     source: DepthFirstChoices(prefix: source.takenValues, bounds: whole, explored: ExploredStates()))
                     record(finished, execution: report.executions, into: &report, elapsed: now() - start)
                 }
             }
-            if report.executions % 1000 == 0 { progress(report.executions, seen.count) }
+            if report.executions % 1000 == 0 { progress(report.executions, explored.hashes.count) }
             guard let next = source.nextPrefix() else {
                 report.completed = true
                 break
@@ -156,7 +155,7 @@ public final class ExhaustiveSearch {
             prefix = next
             if report.stops(atFirst: stopAtFirst, elapsed: now() - start, budgetSeconds: budgetSeconds) { break }
         }
-        report.distinctStates = seen.count
+        report.distinctStates = explored.hashes.count
         report.seconds = now() - start
         return report
     }
@@ -184,12 +183,19 @@ extension SearchReport {
     }
 }
 
+/// The state hashes an exhaustive search has explored, shared by reference between the search
+/// and each execution's choice source: a set handed over by value was copied whole by every
+/// execution's first insert, which made the search quadratic in the states it had seen.
+final class ExploredStates {
+    var hashes: Set<UInt64> = []
+}
+
 /// The choice source of one execution of `ExhaustiveSearch`: follows `prefix`, then takes the
 /// default at every new decision, noting each decision's alternatives for backtracking.
 final class DepthFirstChoices: ChoiceSource {
     private let prefix: [UInt64]
     private let bounds: SearchBounds
-    private(set) var seen: Set<UInt64>
+    private let explored: ExploredStates
     /// Each branching decision: the alternative taken and how many there were.
     private var trail: [(value: UInt64, width: UInt64, kind: ChoiceKind)] = []
     private var faultsUsed = 0
@@ -200,10 +206,10 @@ final class DepthFirstChoices: ChoiceSource {
     private var eventsAtLastDecision = -1
     private var decisionsSinceEvent = 0
 
-    init(prefix: [UInt64], bounds: SearchBounds, seen: Set<UInt64>) {
+    init(prefix: [UInt64], bounds: SearchBounds, explored: ExploredStates) {
         self.prefix = prefix
         self.bounds = bounds
-        self.seen = seen
+        self.explored = explored
     }
 
     var groupsSimultaneousTimers: Bool { true }
@@ -236,7 +242,7 @@ final class DepthFirstChoices: ChoiceSource {
             key.feed(Int64(faultsUsed))
             key.feed(Int64(preemptionsUsed))
             key.feed(Int64(kind.hashValueStable))
-            guard seen.insert(key.value).inserted else {
+            guard explored.hashes.insert(key.value).inserted else {
                 world.simulator.abandon()
                 return 0
             }
