@@ -1,54 +1,75 @@
 /// A binary min-heap of timers keyed by (deadline, insertion sequence).
+///
+/// The heap itself holds plain keys and a slot number; the timers live in `slots`. Sifting then
+/// moves and compares trivially copyable values only: with the timer references inline, every
+/// comparison and swap retained and released a timer, which at thousands of pending timers was
+/// a tenth of a run.
 struct TimerHeap {
-    /// Keys inline, so sifting compares without chasing pointers.
     private struct Entry {
         var deadline: Int64
         var sequence: UInt64
-        var timer: SimTimer
+        var slot: Int32
     }
     private var items: [Entry] = []
+    private var slots: [SimTimer?] = []
+    private var freeSlots: [Int32] = []
 
     var isEmpty: Bool { items.isEmpty }
 
     /// The deadline of every timer not cancelled, in heap order.
     func forEachLive(_ body: (Int64) -> Void) {
-        for entry in items where entry.timer.action != nil { body(entry.deadline) }
+        for entry in items where slots[Int(entry.slot)]?.action != nil { body(entry.deadline) }
     }
 
     mutating func push(_ timer: SimTimer) {
-        items.append(Entry(deadline: timer.deadline, sequence: timer.sequence, timer: timer))
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(free)] = timer
+        } else {
+            slot = Int32(slots.count)
+            slots.append(timer)
+        }
+        let entry = Entry(deadline: timer.deadline, sequence: timer.sequence, slot: slot)
+        items.append(entry)
         var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard Self.before(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
+            guard Self.before(entry, items[parent]) else { break }
+            items[child] = items[parent]
             child = parent
         }
+        items[child] = entry
         assert(isOrdered(around: child), "timer heap out of order after a push")
     }
 
     func peekDeadline() -> Int64? { items.first?.deadline }
 
     mutating func pop() -> SimTimer? {
-        guard !items.isEmpty else { return nil }
-        let top = items[0].timer
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
+        guard let last = items.popLast() else { return nil }
+        let topSlot: Int32
+        if items.isEmpty {
+            topSlot = last.slot
+        } else {
+            topSlot = items[0].slot
+            // Sift the hole left at the root down to where the last entry belongs.
+            var hole = 0
             let count = items.count
             while true {
-                let left = 2 * parent + 1
+                let left = 2 * hole + 1
                 guard left < count else { break }
                 let right = left + 1
-                let smallest = right < count && Self.before(items[right], items[left]) ? right : left
-                guard Self.before(items[smallest], items[parent]) else { break }
-                items.swapAt(smallest, parent)
-                parent = smallest
+                let smaller = right < count && Self.before(items[right], items[left]) ? right : left
+                guard Self.before(items[smaller], last) else { break }
+                items[hole] = items[smaller]
+                hole = smaller
             }
-            assert(isOrdered(around: parent), "timer heap out of order after a pop")
+            items[hole] = last
+            assert(isOrdered(around: hole), "timer heap out of order after a pop")
         }
-        return top
+        let timer = slots[Int(topSlot)].take()
+        freeSlots.append(topSlot)
+        return timer
     }
 
     /// The heap property where a sift stopped: the entry at `index` sorts no earlier than its
