@@ -12,7 +12,9 @@ import Darwin
 
 /// Terminal output helpers: the CLI's only side effects besides files.
 enum Console {
-    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    /// Lines on stdout; progress and error messages on stderr, redrawn in place on a terminal.
+    static let output = CommandOutput(line: { print($0) }, progress: { FileHandle.standardError.write(Data($0.utf8)) },
+                                      error: { Console.error($0) }, flush: { fflush(nil) }, onTerminal: isatty(STDERR_FILENO) == 1)
 
     static func error(_ message: String) {
         var stream = StandardError()
@@ -25,18 +27,7 @@ enum Console {
         print("warning: \(message)", to: &stream)
     }
 
-    static func progress(_ line: String) {
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    /// A progress line for long searches: redrawn in place on a terminal, one line per call otherwise.
-    static func status(_ line: String) {
-        progress(stderrIsTerminal ? "\r\u{1B}[K" + line : line + "\n")
-    }
-
-    static func statusDone() {
-        if stderrIsTerminal { progress("\r\u{1B}[K") }
-    }
+    static func progress(_ line: String) { output.progress(line) }
 
     struct StandardError: TextOutputStream {
         mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
@@ -54,9 +45,7 @@ extension ParallelSweep {
 
 extension ProgressMeter {
     /// A meter on stderr, redrawn in place when stderr is a terminal.
-    init(total: Int, label: String) {
-        self.init(total: total, label: label, onTerminal: Console.stderrIsTerminal, now: wallSeconds(), write: Console.progress)
-    }
+    init(total: Int, label: String) { self = Console.output.meter(total: total, label: label, now: wallSeconds()) }
 }
 
 /// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
@@ -122,4 +111,9 @@ func warnIfDebugBuild() {
     #if DEBUG
     print("warning: this is a debug build; figures are not representative (use swift build -c release)")
     #endif
+}
+
+/// Writes a `--junit` file and says where; a file that cannot be written is a usage error.
+func writeJUnit(_ xml: String, to path: String) throws {
+    try asUsageError(on: OutputFileError.self) { try SweepRecordFile.writeJUnit(xml, to: path, emit: Console.output.line) }
 }

@@ -56,8 +56,7 @@ struct MatrixCommand: ParsableCommand {
         let elapsed = wallSeconds()
         let cells = MatrixCell.sweepAll(base, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs) { $0.run(label: $1) }
         if let junit {
-            try SweepRecordFile.writeJUnit(JUnitReport.matrix(cells, suite: base.name, seeds: seedRange, elapsedSeconds: elapsed(),
-                                                              replay: replayCommand), to: junit)
+            try writeJUnit(JUnitReport.matrix(cells, suite: base.name, seeds: seedRange, elapsedSeconds: elapsed(), replay: replayCommand), to: junit)
         }
         print(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
         writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
@@ -73,8 +72,8 @@ struct MatrixCommand: ParsableCommand {
         guard !reportOptions.noReport else { return }
         let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
         let html = MatrixReport.html(cells: cells, scenario: base, variants: variants, profiles: profiles, seeds: seeds,
-                                     context: Reporting.context(scenarioPath: scenario, replayCommand: nil), replaysBeside: path,
+                                     context: ReportPublisher.context(scenarioPath: scenario, replayCommand: nil), replaysBeside: path,
                                      replayCommand: replayCommand)
-        Reporting.publish(html, to: path)
+        reportOptions.publisher.publish(html, to: path)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checking
 import Foundation
+import Reports
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,18 +36,7 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var records: [(file: String, record: SweepRecord)] = []
-        do {
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { throw SweepMergeError(["cannot read \(file)"]) }
-                records.append((file, try SweepRecord(json: Array(data), file: file)))
-            }
-            let merged = try SweepRecord.merge(records)
-            try report(merged)
-        } catch let error as SweepMergeError {
-            Console.error(error.description)
-            throw ExitCode(2)
-        }
+        try report(try exitingWithStatus2(on: SweepMergeError.self) { try SweepRecordFile.merge(files) })
     }
 
     private func report(_ merged: SweepRecord) throws {
@@ -58,34 +48,15 @@ struct MergeCommand: ParsableCommand {
               + (merged.options.isEmpty ? "" : " (\(merged.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))")
               + (merged.stoppedEarly ? "; some shards stopped at a failing seed" : ""))
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
-        Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
-                        wallSeconds: merged.elapsedSeconds)
+        reportOptions.publisher.batch(batch, base: base, firstSeed: seeds.lowerBound, replay: options.replay,
+                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: merged.elapsedSeconds)
         print(SweepMergeText.failures(batch, firstSeed: seeds.lowerBound, replay: options.replay.seed))
         if let output { try SweepRecordFile.write(merged, to: output) }
         if let junit {
-            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base), seeds: seeds, elapsedSeconds: merged.elapsedSeconds,
-                                                             replay: options.replay.seed), to: junit)
+            try writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base), seeds: seeds, elapsedSeconds: merged.elapsedSeconds,
+                                             replay: options.replay.seed), to: junit)
         }
         if batch.firstFailingSeed != nil { throw ExitCode(1) }
-    }
-}
-
-enum SweepRecordFile {
-    static func write(_ record: SweepRecord, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(try record.json()).write(to: url, options: .atomic)
-    }
-
-    static func writeJUnit(_ xml: String, to path: String) throws {
-        do {
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try xml.write(to: url, atomically: true, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot write --junit \(path): \(error.localizedDescription)")
-        }
-        print("junit: \(path)")
     }
 }
 

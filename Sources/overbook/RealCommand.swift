@@ -199,12 +199,12 @@ struct RealCommand: ParsableCommand {
               + "the story followed to its end in \(followed) of \(runs); faults fired: \(results.flatMap(\.outcome.run.faults).countsByKind)")
         if !reportOptions.noReport {
             let done = results.map { RealReport.Run(verdict: $0.verdict, duration: $0.outcome.run.duration, faults: $0.outcome.run.faults) }
-            let context = Reporting.context(scenarioPath: scenario, replayCommand: "overbook replay \(scenario) --schedule \(path)",
+            let context = ReportPublisher.context(scenarioPath: scenario, replayCommand: "overbook replay \(scenario) --schedule \(path)",
                                             wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
             let html = RealReport.html(runs: done, simulated: [replay.simulated], context: context,
                                        simulatedCommand: "overbook replay \(scenario) --schedule \(path)",
                                        replayed: results.map { "run \($0.run): \(replay.line($0))" })
-            Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: "\(replay.scenario.name)-schedule-\(replay.scenario.variant.rawValue)", runs: runs))
+            reportOptions.publisher.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: "\(replay.scenario.name)-schedule-\(replay.scenario.variant.rawValue)", runs: runs))
         }
         // Latency says nothing of a run held at barriers: only a safety violation fails it.
         if results.contains(where: { $0.verdict.violations.contains { safetyInvariants.contains($0.invariant) } }) { throw ExitCode(1) }
@@ -224,10 +224,10 @@ struct RealCommand: ParsableCommand {
         guard !reportOptions.noReport else { return }
         let command = RealReport.simulatedCommand(scenarioPath: self.scenario, runs: runs, variant: variant, replicas: replicas,
                                                   faultsDropped: notInjected.count)
-        let context = Reporting.context(scenarioPath: self.scenario, replayCommand: nil,
+        let context = ReportPublisher.context(scenarioPath: self.scenario, replayCommand: nil,
                                         wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
         let html = RealReport.html(runs: done, simulated: simulated, context: context, simulatedCommand: command, notInjected: notInjected,
                                    backends: backends.locations.noneGiven ? "throwaway servers started for the run" : "given by URL (--redis-url, --*-database-url)")
-        Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
+        reportOptions.publisher.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
     }
 }

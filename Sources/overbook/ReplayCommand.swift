@@ -3,6 +3,7 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
+import Reports
 import Simulation
 
 struct ReplayCommand: ParsableCommand {
@@ -71,7 +72,7 @@ struct ReplayCommand: ParsableCommand {
         }
         print(SummaryText.render(verdict))
         print(verdict.traceHashLine)
-        Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay", schedule: schedule)
+        reportOptions.publisher.single(verdict, replay: options.replay, kind: "replay", schedule: schedule)
         if !verdict.passed { throw ExitCode(1) }
     }
 }

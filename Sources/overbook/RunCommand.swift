@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
+import Reports
 import Scenarios
 import Simulation
 
@@ -87,6 +88,11 @@ struct ScenarioOptions: ParsableArguments {
     var replay: ReplayInvocation {
         ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
     }
+
+    /// Failing runs of this scenario file written, reported and shrunk as `check` and `shrink` do.
+    func counterexamples(in directory: String, writeReports: Bool) -> Counterexamples {
+        Counterexamples(scenarioPath: scenario, directory: directory, writeReports: writeReports, output: Console.output, now: wallSeconds())
+    }
 }
 
 extension UnavailableMeaning: ExpressibleByArgument {}
@@ -132,7 +138,7 @@ struct RunCommand: ParsableCommand {
             let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
             print(SummaryText.render(verdict))
             print(verdict.traceHashLine)
-            Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "run")
+            reportOptions.publisher.single(verdict, replay: options.replay, kind: "run")
             try finish(failingSeed: verdict.passed ? nil : first)
             return
         }
@@ -143,7 +149,8 @@ struct RunCommand: ParsableCommand {
         }
         let elapsed = clock()
         print(SummaryText.render(batch, scenario: base, firstSeed: first))
-        Reporting.batch(batch, base: base, firstSeed: first, options: options, reportOptions: reportOptions, wallSeconds: elapsed)
+        reportOptions.publisher.batch(batch, base: base, firstSeed: first, replay: options.replay,
+                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: elapsed)
         try finish(failingSeed: batch.firstFailingSeed)
     }
 

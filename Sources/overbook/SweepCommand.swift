@@ -3,6 +3,7 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
+import Reports
 
 /// `--seeds`: `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {
@@ -116,20 +117,22 @@ struct SweepCommand: ParsableCommand {
         let batch = outcome.batch
         try writeOutput(batch, shard: shard, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
         if let junit {
-            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base) + (shard.map { " shard \($0)" } ?? ""), seeds: seeds,
-                                                             elapsedSeconds: outcome.elapsed, replay: options.replay.seed), to: junit)
+            try writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base) + (shard.map { " shard \($0)" } ?? ""), seeds: seeds,
+                                             elapsedSeconds: outcome.elapsed, replay: options.replay.seed), to: junit)
         }
         print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
-        Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
-                        wallSeconds: outcome.elapsed)
+        reportOptions.publisher.batch(batch, base: base, firstSeed: seeds.lowerBound, replay: options.replay,
+                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: outcome.elapsed)
         print(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: jobs, replay: options.replay.seed))
         guard batch.firstFailingSeed != nil else { return }
         if !noShrink, let failure = batch.firstSafetyFailure {
             let (invariant, seed) = failure
             print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
-            try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant,
-                                source: options.schedule(seed: seed, variant: base.variant), choices: nil,
-                                options: options, writeReport: !reportOptions.noReport, directory: scheduleDir, budget: shrinkBudget)
+            try exitingWithStatus2(describing: Counterexamples.describe) {
+                try options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport)
+                    .shrink(options.scenario(base, seed: seed), seed: seed, invariant: invariant,
+                            source: options.schedule(seed: seed, variant: base.variant), choices: nil, budget: shrinkBudget)
+            }
         }
         throw ExitCode(1)
     }
