@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checking
+import RealHarness
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

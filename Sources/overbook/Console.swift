@@ -48,16 +48,6 @@ extension ProgressMeter {
     init(total: Int, label: String) { self = Console.output.meter(total: total, label: label, now: wallSeconds()) }
 }
 
-/// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
-func wallSeconds() -> @Sendable () -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    return {
-        let (seconds, attoseconds) = (clock.now - start).components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
 /// `body`'s value; an error of type `E` instead ends the command with its description as an
 /// error message and exit status 2 (bad input or a broken environment, not a finding).
 func exitingWithStatus2<T, E: Error & CustomStringConvertible>(on _: E.Type, _ body: () throws -> T) throws -> T {

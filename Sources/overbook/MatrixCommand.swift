@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import Checking
 import Foundation
+import RealHarness
 import Reports
 
 struct MatrixCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
+import RealHarness
 import Reports
 import Scenarios
 import Simulation

@@ -3,6 +3,7 @@ import BookingCore
 import RunObservation
 import Checking
 import Foundation
+import RealHarness
 import Reports
 
 /// `--seeds`: `A..B` (inclusive) or a single seed.
