@@ -1,8 +1,9 @@
 import Foundation
 
-/// A sweep's output files could not be written: `description` names the option and the file.
+/// A command's output file could not be written: `description` names the file (and the option).
 public struct OutputFileError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Writes what `sweep --output`, `merge --output` and the `--junit` options ask for.
