@@ -33,3 +33,11 @@ public struct CommandOutput: Sendable {
         ProgressMeter(total: total, label: label, onTerminal: onTerminal, now: now, write: progress)
     }
 }
+
+extension ParallelSweep {
+    /// The sweep with a progress meter labelled `label` on `output`.
+    public func run(label: String, output: CommandOutput, now: @escaping @Sendable () -> Double) -> Outcome {
+        var meter = output.meter(total: Int(clamping: seeds.upperBound - seeds.lowerBound + 1), label: label, now: now)
+        return run(now: now) { done, failures, final in meter.update(done: done, failures: failures, final: final) }
+    }
+}

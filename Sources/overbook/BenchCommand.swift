@@ -28,6 +28,6 @@ struct BenchCommand: ParsableCommand {
         warnIfDebugBuild()
         print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
         SimulatorBenchmark.report(seconds: seconds, users: users, sweepSeeds: sweepSeeds, now: wallSeconds(),
-                                  sweep: { $0.run(label: "bench sweep") }, emit: { print($0) })
+                                  sweep: { $0.run(label: "bench sweep", output: Console.output, now: wallSeconds()) }, emit: { print($0) })
     }
 }

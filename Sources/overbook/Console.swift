@@ -34,20 +34,6 @@ enum Console {
     }
 }
 
-/// Shows progress of long batches: a redrawn line on a terminal, a plain line per tenth otherwise.
-extension ParallelSweep {
-    /// The sweep with a progress meter on stderr.
-    func run(label: String) -> Outcome {
-        var meter = ProgressMeter(total: Int(clamping: seeds.upperBound - seeds.lowerBound + 1), label: label)
-        return run(now: wallSeconds()) { done, failures, final in meter.update(done: done, failures: failures, final: final) }
-    }
-}
-
-extension ProgressMeter {
-    /// A meter on stderr, redrawn in place when stderr is a terminal.
-    init(total: Int, label: String) { self = Console.output.meter(total: total, label: label, now: wallSeconds()) }
-}
-
 /// `body`'s value; an error of type `E` instead ends the command with its description as an
 /// error message and exit status 2 (bad input or a broken environment, not a finding).
 func exitingWithStatus2<T, E: Error & CustomStringConvertible>(on _: E.Type, _ body: () throws -> T) throws -> T {
@@ -101,9 +87,4 @@ func warnIfDebugBuild() {
     #if DEBUG
     print("warning: this is a debug build; figures are not representative (use swift build -c release)")
     #endif
-}
-
-/// Writes a `--junit` file and says where; a file that cannot be written is a usage error.
-func writeJUnit(_ xml: String, to path: String) throws {
-    try asUsageError(on: OutputFileError.self) { try SweepRecordFile.writeJUnit(xml, to: path, emit: Console.output.line) }
 }

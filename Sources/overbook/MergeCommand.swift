@@ -1,6 +1,5 @@
 import ArgumentParser
 import Checking
-import Foundation
 import Reports
 
 struct MergeCommand: ParsableCommand {
@@ -42,20 +41,9 @@ struct MergeCommand: ParsableCommand {
     private func report(_ merged: SweepRecord) throws {
         let options = try ScenarioOptions.recorded(merged.options, scenario: merged.scenarioPath)
         let base = try options.loadBase(text: merged.scenarioText)
-        let seeds = merged.seeds.range
-        let batch = merged.summary
-        print("overbook merge: \(files.count) shard file(s) of \(merged.scenarioPath) seeds \(seeds.lowerBound)..\(seeds.upperBound)"
-              + (merged.options.isEmpty ? "" : " (\(merged.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))")
-              + (merged.stoppedEarly ? "; some shards stopped at a failing seed" : ""))
-        print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
-        reportOptions.publisher.batch(batch, base: base, firstSeed: seeds.lowerBound, replay: options.replay,
-                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: merged.elapsedSeconds)
-        print(SweepMergeText.failures(batch, firstSeed: seeds.lowerBound, replay: options.replay.seed))
-        if let output { try SweepRecordFile.write(merged, to: output) }
-        if let junit {
-            try writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base), seeds: seeds, elapsedSeconds: merged.elapsedSeconds,
-                                             replay: options.replay.seed), to: junit)
+        let passed = try asUsageError(on: OutputFileError.self) {
+            try options.runs(base, reportOptions).merged(merged, files: files.count, suite: options.suiteName(base), outputPath: output, junitPath: junit)
         }
-        if batch.firstFailingSeed != nil { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 }

@@ -37,7 +37,7 @@ struct ReplayCommand: ParsableCommand {
         let base = try options.loadBase()
         var seed = options.seed ?? base.seed
         var scenario = options.scenario(base, seed: seed)
-        var scheduled: ScheduleFile?
+        var scheduled: (path: String, file: ScheduleFile)?
         if let schedule {
             if options.seed != nil || options.variant != nil || options.profile != nil || options.swarm {
                 Console.error("--schedule replays the file's own seed, variant and faults; drop --seed, --variant, --profile and --swarm")
@@ -45,35 +45,15 @@ struct ReplayCommand: ParsableCommand {
             }
             let loaded = try loadSchedule(schedule, base: base)
             scenario = loaded.scenario
-            scheduled = loaded.file
+            scheduled = (schedule, loaded.file)
             seed = loaded.file.seed
         }
         logInvocation("replay", options, scenario: scenario, seed: seed,
                       extra: (trace.map { ["trace=\($0)"] } ?? []) + (schedule.map { ["schedule=\($0)"] } ?? []))
-        if !scenario.faults.isEmpty {
-            print("faults in this run's scenario:")
-            for fault in scenario.faults { print("  - \(fault)") }
+        let passed = try exitingWithStatus2(on: OutputFileError.self) {
+            try options.runs(base, reportOptions).replay(scenario, seed: seed, schedule: scheduled, maxSteps: maxSteps, tracePath: trace)
         }
-        let (verdict, problems, findings) = Verdicts.replay(scenario, seed: seed, schedule: scheduled, maxSteps: maxSteps)
-        problems.forEach(Console.error)
-        findings.forEach { print($0) }
-        if !verdict.simulated.activeFaults.isEmpty {
-            print("active in this run: " + verdict.simulated.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
-        }
-        let events = verdict.simulated.events
-        if let trace {
-            try exitingWithStatus2(describing: { "cannot write the trace to \(trace): \($0.localizedDescription)" }) {
-                try events.map { $0.jsonLine + "\n" }.joined().write(toFile: trace, atomically: true, encoding: .utf8)
-            }
-            print("wrote \(events.count) events to \(trace)")
-        } else {
-            print("\nTIMELINE (virtual time, process, what happened)")
-            for event in events { print(event.description) }
-        }
-        print(SummaryText.render(verdict))
-        print(verdict.traceHashLine)
-        reportOptions.publisher.single(verdict, replay: options.replay, kind: "replay", schedule: schedule)
-        if !verdict.passed { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 }
 

@@ -90,6 +90,11 @@ struct ScenarioOptions: ParsableArguments {
         ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
     }
 
+    /// The runs of `base` these options make, their lines on the terminal and their reports as `reports` asks.
+    func runs(_ base: Scenario, _ reports: ReportOptions) -> SimulatedRuns {
+        SimulatedRuns(base: base, profile: faultProfile, replay: replay, reports: reports.publisher, output: Console.output, now: wallSeconds())
+    }
+
     /// Failing runs of this scenario file written, reported and shrunk as `check` and `shrink` do.
     func counterexamples(in directory: String, writeReports: Bool) -> Counterexamples {
         Counterexamples(scenarioPath: scenario, directory: directory, writeReports: writeReports, output: Console.output, now: wallSeconds())
@@ -134,30 +139,6 @@ struct RunCommand: ParsableCommand {
         let base = try options.loadBase()
         let first = options.seed ?? base.seed
         logInvocation("run", options, scenario: base, seed: first, extra: ["runs=\(runs)"])
-        if runs == 1 {
-            // Recording costs little for one run and gives the report its timeline.
-            let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
-            print(SummaryText.render(verdict))
-            print(verdict.traceHashLine)
-            reportOptions.publisher.single(verdict, replay: options.replay, kind: "run")
-            try finish(failingSeed: verdict.passed ? nil : first)
-            return
-        }
-        var meter = ProgressMeter(total: runs, label: "run")
-        let clock = wallSeconds()
-        let batch = BatchSummary.consecutive(from: first, count: runs, verdict: { Verdicts.simulate(options.scenario(base, seed: $0), seed: $0) }) {
-            meter.update(done: $0, failures: $1)
-        }
-        let elapsed = clock()
-        print(SummaryText.render(batch, scenario: base, firstSeed: first))
-        reportOptions.publisher.batch(batch, base: base, firstSeed: first, replay: options.replay,
-                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: elapsed)
-        try finish(failingSeed: batch.firstFailingSeed)
-    }
-
-    private func finish(failingSeed: UInt64?) throws {
-        guard let seed = failingSeed else { return }
-        print("\nReplay the first failing seed with:\n  \(options.replay.seed(seed))")
-        throw ExitCode(1)
+        if !options.runs(base, reportOptions).run(from: first, count: runs) { throw ExitCode(1) }
     }
 }

@@ -101,31 +101,16 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         let base = try options.loadBase()
         let (shard, slice) = try sliceToRun()
-        guard let seeds = slice else {
-            print("shard \(shard!): no seed of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound) falls to it (more shards than seeds)")
-            try writeOutput(BatchSummary(), shard: shard, ran: nil, stoppedEarly: false, elapsed: 0)
-            return
+        if let seeds = slice {
+            logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
+                          extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
+                                  "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
+                            + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
         }
-        logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
-                      extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
-                              "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
-                        + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
-        let options = self.options
-        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet) { seed in
-            Verdicts.simulate(options.scenario(base, seed: seed), seed: seed)
-        }
-        let outcome = sweep.run(label: shard.map { "shard \($0)" } ?? "sweep")
-        let batch = outcome.batch
-        try writeOutput(batch, shard: shard, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
-        if let junit {
-            try writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base) + (shard.map { " shard \($0)" } ?? ""), seeds: seeds,
-                                             elapsedSeconds: outcome.elapsed, replay: options.replay.seed), to: junit)
-        }
-        print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
-        reportOptions.publisher.batch(batch, base: base, firstSeed: seeds.lowerBound, replay: options.replay,
-                                      scenarioForSeed: { options.scenario(base, seed: $0) }, wallSeconds: outcome.elapsed)
-        print(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: jobs, replay: options.replay.seed))
-        guard batch.firstFailingSeed != nil else { return }
+        let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, recordedOptions: options.recorded,
+                                   suite: options.suiteName(base), outputPath: output, junitPath: junit, build: BuildIdentity.current)
+        guard let batch = try asUsageError(on: OutputFileError.self, { try options.runs(base, reportOptions).sweep(request, slice: slice) }),
+              batch.firstFailingSeed != nil else { return }
         if !noShrink, let failure = batch.firstSafetyFailure {
             let (invariant, seed) = failure
             print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
@@ -136,19 +121,5 @@ struct SweepCommand: ParsableCommand {
             }
         }
         throw ExitCode(1)
-    }
-
-    /// `--output`: the record `overbook merge` reads.
-    func writeOutput(_ batch: BatchSummary, shard: SweepShard?, ran: ClosedRange<UInt64>?, stoppedEarly: Bool, elapsed: Double) throws {
-        guard let output else { return }
-        let record = SweepRecord(build: BuildIdentity.current, scenarioPath: options.scenario,
-                                 scenarioText: try String(contentsOfFile: options.scenario, encoding: .utf8), options: options.recorded,
-                                 seeds: seeds.range, shard: shard, ran: ran, stoppedEarly: stoppedEarly, summary: batch, elapsedSeconds: elapsed)
-        do {
-            try SweepRecordFile.write(record, to: output)
-        } catch {
-            throw ValidationError("cannot write --output \(output): \(error.localizedDescription)")
-        }
-        print("sweep result: \(output)")
     }
 }

@@ -1,0 +1,120 @@
+import BookingCore
+import Checking
+import Foundation
+import RunObservation
+
+/// What `overbook sweep` was asked for besides the scenario: the seeds (all of `--seeds`, of
+/// which a shard runs its slice), the workers, where to stop, and the files to write.
+public struct SweepRequest: Sendable {
+    public var seeds: ClosedRange<UInt64>
+    public var shard: SweepShard?
+    public var jobs: Int
+    public var stopOn: Set<Invariant>
+    /// The options that change what a seed runs, as the `--output` record keeps them.
+    public var recordedOptions: [String: String]
+    /// The JUnit test suite's name (a shard's gets ` shard I/N` appended).
+    public var suite: String
+    public var outputPath: String?
+    public var junitPath: String?
+    /// The build the `--output` record says it came from (`BuildIdentity.current`).
+    public var build: String
+
+    public init(seeds: ClosedRange<UInt64>, shard: SweepShard?, jobs: Int, stopOn: Set<Invariant>, recordedOptions: [String: String],
+                suite: String, outputPath: String?, junitPath: String?, build: String) {
+        self.seeds = seeds
+        self.shard = shard
+        self.jobs = jobs
+        self.stopOn = stopOn
+        self.recordedOptions = recordedOptions
+        self.suite = suite
+        self.outputPath = outputPath
+        self.junitPath = junitPath
+        self.build = build
+    }
+}
+
+extension SimulatedRuns {
+    /// `overbook sweep` of `slice`, the seeds of `request` this process runs (`nil`: its shard
+    /// gets none): the `--output` record, the JUnit file, the summary, the report and the
+    /// failures. Returns the batch (`nil` without seeds). A file that cannot be written is an
+    /// `OutputFileError`.
+    public func sweep(_ request: SweepRequest, slice: ClosedRange<UInt64>?) throws -> BatchSummary? {
+        guard let seeds = slice else {
+            output.line("shard \(request.shard!): no seed of \(request.seeds.lowerBound)..\(request.seeds.upperBound) falls to it (more shards than seeds)")
+            try write(request, BatchSummary(), ran: nil, stoppedEarly: false, elapsed: 0)
+            return nil
+        }
+        let outcome = sweep(seeds, jobs: request.jobs, stopOn: request.stopOn, label: request.shard.map { "shard \($0)" } ?? "sweep")
+        let batch = outcome.batch
+        try write(request, batch, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
+        if let junit = request.junitPath {
+            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: request.suite + (request.shard.map { " shard \($0)" } ?? ""), seeds: seeds,
+                                                             elapsedSeconds: outcome.elapsed, replay: replay.seed), to: junit, emit: output.line)
+        }
+        summarize(batch, firstSeed: seeds.lowerBound, wallSeconds: outcome.elapsed)
+        output.line(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: request.jobs, replay: replay.seed))
+        return batch
+    }
+
+    /// `--output`: the record `overbook merge` reads.
+    func write(_ request: SweepRequest, _ batch: BatchSummary, ran: ClosedRange<UInt64>?, stoppedEarly: Bool, elapsed: Double) throws {
+        guard let path = request.outputPath else { return }
+        let record = SweepRecord(build: request.build, scenarioPath: replay.scenarioPath,
+                                 scenarioText: try String(contentsOfFile: replay.scenarioPath, encoding: .utf8), options: request.recordedOptions,
+                                 seeds: request.seeds, shard: request.shard, ran: ran, stoppedEarly: stoppedEarly, summary: batch, elapsedSeconds: elapsed)
+        do {
+            try SweepRecordFile.write(record, to: path)
+        } catch {
+            throw OutputFileError(description: "cannot write --output \(path): \(error.localizedDescription)")
+        }
+        output.line("sweep result: \(path)")
+    }
+
+    /// `overbook merge`: what one sweep over the range of `merged` (folded from `files` shard
+    /// files) prints and writes, the merged record to `outputPath` and the JUnit file
+    /// `junitPath` (suite `suite`). Returns whether every seed passed.
+    public func merged(_ merged: SweepRecord, files: Int, suite: String, outputPath: String?, junitPath: String?) throws -> Bool {
+        let seeds = merged.seeds.range
+        let batch = merged.summary
+        output.line("overbook merge: \(files) shard file(s) of \(merged.scenarioPath) seeds \(seeds.lowerBound)..\(seeds.upperBound)"
+                    + (merged.options.isEmpty ? "" : " (\(merged.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))")
+                    + (merged.stoppedEarly ? "; some shards stopped at a failing seed" : ""))
+        summarize(batch, firstSeed: seeds.lowerBound, wallSeconds: merged.elapsedSeconds)
+        output.line(SweepMergeText.failures(batch, firstSeed: seeds.lowerBound, replay: replay.seed))
+        if let outputPath { try SweepRecordFile.write(merged, to: outputPath) }
+        if let junitPath {
+            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: suite, seeds: seeds, elapsedSeconds: merged.elapsedSeconds, replay: replay.seed),
+                                           to: junitPath, emit: output.line)
+        }
+        return batch.firstFailingSeed == nil
+    }
+}
+
+extension MatrixCell {
+    /// `overbook matrix`: every variant under every profile for `seeds` on `base` (read from
+    /// `scenarioPath`), the JUnit file, the table and the report. Returns whether every cell
+    /// passed.
+    public static func matrix(_ base: Scenario, scenarioPath: String, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>,
+                              jobs: Int, junitPath: String?, reports: ReportPublisher, output: CommandOutput,
+                              now: @escaping @Sendable () -> Double) throws -> Bool {
+        let start = now()
+        let replayCommand = { (cell: MatrixCell, seed: UInt64) in
+            ReplayInvocation(scenarioPath: scenarioPath, variant: cell.variant.rawValue, profile: cell.profile.name).seed(seed)
+        }
+        let cells = sweepAll(base, variants: variants, profiles: profiles, seeds: seeds, jobs: jobs) { $0.run(label: $1, output: output, now: now) }
+        if let junitPath {
+            try SweepRecordFile.writeJUnit(JUnitReport.matrix(cells, suite: base.name, seeds: seeds, elapsedSeconds: now() - start, replay: replayCommand),
+                                           to: junitPath, emit: output.line)
+        }
+        output.line(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
+        if reports.wanted {
+            // The HTML matrix, with a replay report (timeline included) per counterexample.
+            let path = reports.path ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
+            let html = MatrixReport.html(cells: cells, scenario: base, variants: variants, profiles: profiles, seeds: seeds,
+                                         context: ReportPublisher.context(scenarioPath: scenarioPath, replayCommand: nil), replaysBeside: path,
+                                         replayCommand: replayCommand)
+            reports.publish(html, to: path)
+        }
+        return !cells.contains { $0.batch.failedRuns > 0 }
+    }
+}
