@@ -43,26 +43,13 @@ struct MigrateCommand: ParsableCommand {
         }
     }
 
-    /// The databases given, inventory first (its seed rows are what the booking service books).
     func targets() -> [(database: DatabaseSetup.Database, url: String)] {
-        [(DatabaseSetup.Database.inventory, ServiceEnvironment.inventoryDatabaseURL, inventoryDatabaseURL),
-         (.booking, ServiceEnvironment.bookingDatabaseURL, bookingDatabaseURL)]
-            .compactMap { database, setting, flag in
-                setting.isUnset(flag: flag) ? nil : (database, setting.value(flag: flag, fallback: ""))
-            }
+        DatabaseSetup.targets(inventoryDatabaseURL: inventoryDatabaseURL, bookingDatabaseURL: bookingDatabaseURL)
     }
 
     func run() throws {
-        let (targets, seedData, patience) = (targets(), seedData, Duration.milliseconds(Int64(wait * 1000)))
-        for target in targets {
-            let seeding = seedData && target.database == .inventory
-            try exitingWithStatus2(describing: { "could not migrate the \(target.database.rawValue) database: \(redacting(target.url, in: "\($0)"))" }) {
-                try runBlocking {
-                    try await DatabaseSetup.prepare(target.database, url: target.url, seedData: seeding, patience: patience,
-                                                    waiting: { Console.error($0) })
-                }
-            }
-            print("migrated the \(target.database.rawValue) database at \(redacted(target.url))\(seeding ? ", with the seed's rooms and nights" : "")")
+        try exitingWithStatus2(on: MigrationError.self) {
+            try DatabaseSetup.migrate(targets(), seedData: seedData, patience: .milliseconds(Int64(wait * 1000)), output: Console.output)
         }
     }
 }
