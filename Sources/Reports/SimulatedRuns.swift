@@ -5,32 +5,29 @@ import RunObservation
 import Simulation
 
 /// The runs a simulator command makes of one scenario file (`run`, `replay`, `sweep`, `merge`):
-/// `base` as read (with --variant applied), each seed's scenario drawn from it by `profile`,
-/// replayed by `replay` (which names the scenario file); what they print goes to `output`,
-/// their reports to `reports`.
+/// `base` as read (with --variant applied), each seed's scenario drawn from it as `selection`
+/// says; what they print goes to `output`, their reports to `reports`.
 public struct SimulatedRuns: Sendable {
     public var base: Scenario
-    public var profile: FaultProfile?
-    public var replay: ReplayInvocation
+    public var selection: RunSelection
     public var reports: ReportPublisher
     public var output: CommandOutput
     /// Wall-clock seconds, for progress and the reports' wall time.
     public var now: @Sendable () -> Double
 
-    public init(base: Scenario, profile: FaultProfile?, replay: ReplayInvocation, reports: ReportPublisher, output: CommandOutput,
-                now: @escaping @Sendable () -> Double) {
+    public init(base: Scenario, selection: RunSelection, reports: ReportPublisher, output: CommandOutput, now: @escaping @Sendable () -> Double) {
         self.base = base
-        self.profile = profile
-        self.replay = replay
+        self.selection = selection
         self.reports = reports
         self.output = output
         self.now = now
     }
 
     /// The scenario as it runs for `seed`.
-    public func scenario(seed: UInt64) -> Scenario {
-        profile?.apply(to: base, seed: seed) ?? base
-    }
+    public func scenario(seed: UInt64) -> Scenario { selection.scenario(base, seed: seed) }
+
+    /// How a seed is replayed, for printed replay commands.
+    public var replay: ReplayInvocation { selection.replay }
 
     /// `overbook run`: `count` consecutive seeds from `first`, the summary (one run's with its
     /// trace hash) and the report. Returns whether every run passed; otherwise it has printed

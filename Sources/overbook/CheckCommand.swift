@@ -87,7 +87,7 @@ struct CheckCommand: ParsableCommand {
         var scenario = options.scenario(base, seed: seed)
         let keep = users ?? strategy.defaultUsers(of: scenario)
         scenario = scenario.keepingUsers(keep)
-        if maxFaults > 0 && options.faultProfile == nil, let choices = FaultProfile.named("choices") {
+        if maxFaults > 0 && options.selection.faultProfile == nil, let choices = FaultProfile.named("choices") {
             scenario = choices.apply(to: scenario, seed: seed)
         }
         logInvocation("check", options, scenario: scenario, seed: seed,
@@ -98,11 +98,11 @@ struct CheckCommand: ParsableCommand {
         }
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
             .effective(for: scenario)
-        let suite = options.suiteName(base) + " (\(strategy.rawValue), \(keep) users, up to \(maxFaults) faults)"
+        let suite = options.selection.suiteName(base) + " (\(strategy.rawValue), \(keep) users, up to \(maxFaults) faults)"
         let found = try exitingWithStatus2(describing: Counterexamples.describe) {
             try options.counterexamples(in: scheduleDir, writeReports: !noReport)
                 .check(scenario, strategy: strategy, bounds: bounds, depth: depth, seed: seed, maxRuns: runs, budget: budget, stopAtFirst: !all,
-                       profile: options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm, users: keep,
+                       profile: options.selection.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm, users: keep,
                        shrink: !noShrink, junit: junit.map { ($0, suite) })
         }
         if found { throw ExitCode(1) }
@@ -154,7 +154,7 @@ struct ShrinkCommand: ParsableCommand {
         }
         try exitingWithStatus2(describing: Counterexamples.describe) {
             try options.counterexamples(in: scheduleDir, writeReports: !noReport)
-                .shrink(scenario, seed: seed, invariant: wanted, source: options.schedule(seed: seed, variant: scenario.variant), choices: nil, budget: budget)
+                .shrink(scenario, seed: seed, invariant: wanted, source: options.selection.schedule(seed: seed, variant: scenario.variant), choices: nil, budget: budget)
         }
     }
 }

@@ -42,7 +42,7 @@ struct MergeCommand: ParsableCommand {
         let options = try ScenarioOptions.recorded(merged.options, scenario: merged.scenarioPath)
         let base = try options.loadBase(text: merged.scenarioText)
         let passed = try asUsageError(on: OutputFileError.self) {
-            try options.runs(base, reportOptions).merged(merged, files: files.count, suite: options.suiteName(base), outputPath: output, junitPath: junit)
+            try options.runs(base, reportOptions).merged(merged, files: files.count, outputPath: output, junitPath: junit)
         }
         if !passed { throw ExitCode(1) }
     }

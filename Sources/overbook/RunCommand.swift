@@ -29,15 +29,12 @@ struct ScenarioOptions: ParsableArguments {
 
     mutating func validate() throws {
         if let variant { _ = try VariantOption.parse(variant) }
-        if let profile, FaultProfile.named(profile) == nil {
-            throw ValidationError("--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
-        }
-        if swarm, let profile, profile != "swarm" {
-            throw ValidationError("--swarm is the 'swarm' profile; it cannot be combined with --profile \(profile)")
-        }
+        if let problem = selection.problem { throw ValidationError(problem) }
     }
 
-    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+    var selection: RunSelection {
+        RunSelection(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans)
+    }
 
     /// The scenario file (or, from a shard file, its recorded `text`) with --variant applied
     /// (before any per-seed profile).
@@ -51,48 +48,16 @@ struct ScenarioOptions: ParsableArguments {
     }
 
     /// The scenario as it runs for `seed`.
-    func scenario(_ base: Scenario, seed: UInt64) -> Scenario {
-        faultProfile?.apply(to: base, seed: seed) ?? base
-    }
-
-    /// A schedule of `seed` alone (no choices listed): what shrinking a seed starts from.
-    func schedule(seed: UInt64, variant: Variant) -> ScheduleFile {
-        ScheduleFile(scenario: scenario, seed: seed, variant: variant.rawValue, profile: faultProfile?.name, swarm: swarm, choices: [])
-    }
-
-    /// The options that change what a seed runs, as a shard file records them.
-    var recorded: [String: String] {
-        var options: [String: String] = [:]
-        if let variant { options["variant"] = variant }
-        if let profile { options["profile"] = profile }
-        if swarm { options["swarm"] = "true" }
-        if let unavailableMeans { options["unavailable-means"] = unavailableMeans.rawValue }
-        return options
-    }
-
-    /// A test suite's name for this scenario and these options, e.g. `seed-experiment --swarm`.
-    func suiteName(_ base: Scenario) -> String {
-        ([base.name] + recorded.sorted { $0.key < $1.key }.map { $0.value == "true" && $0.key == "swarm" ? "--swarm" : "--\($0.key) \($0.value)" })
-            .joined(separator: " ")
-    }
+    func scenario(_ base: Scenario, seed: UInt64) -> Scenario { selection.scenario(base, seed: seed) }
 
     /// The options a shard file recorded, for the scenario file it names.
     static func recorded(_ options: [String: String], scenario: String) throws -> ScenarioOptions {
-        var arguments = [scenario]
-        for (name, value) in options.sorted(by: { $0.key < $1.key }) {
-            arguments += value == "true" && name == "swarm" ? ["--swarm"] : ["--\(name)", value]
-        }
-        return try ScenarioOptions.parse(arguments)
-    }
-
-    /// How a seed of these options is replayed, for printed replay commands.
-    var replay: ReplayInvocation {
-        ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
+        try ScenarioOptions.parse([scenario] + RunSelection.arguments(recorded: options))
     }
 
     /// The runs of `base` these options make, their lines on the terminal and their reports as `reports` asks.
     func runs(_ base: Scenario, _ reports: ReportOptions) -> SimulatedRuns {
-        SimulatedRuns(base: base, profile: faultProfile, replay: replay, reports: reports.publisher, output: Console.output, now: wallSeconds())
+        SimulatedRuns(base: base, selection: selection, reports: reports.publisher, output: Console.output, now: wallSeconds())
     }
 
     /// Failing runs of this scenario file written, reported and shrunk as `check` and `shrink` do.
@@ -105,7 +70,7 @@ extension UnavailableMeaning: ExpressibleByArgument {}
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
 func logInvocation(_ command: String, _ options: ScenarioOptions, scenario: Scenario, seed: UInt64, extra: [String] = []) {
-    print(invocationLine(command, scenarioPath: options.scenario, scenario: scenario, seed: seed, profile: options.faultProfile?.name, extra: extra))
+    print(invocationLine(command, scenarioPath: options.scenario, scenario: scenario, seed: seed, profile: options.selection.faultProfile?.name, extra: extra))
 }
 
 struct RunCommand: ParsableCommand {

@@ -107,19 +107,12 @@ struct SweepCommand: ParsableCommand {
                                   "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
                             + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
         }
-        let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, recordedOptions: options.recorded,
-                                   suite: options.suiteName(base), outputPath: output, junitPath: junit, build: BuildIdentity.current)
-        guard let batch = try asUsageError(on: OutputFileError.self, { try options.runs(base, reportOptions).sweep(request, slice: slice) }),
-              batch.firstFailingSeed != nil else { return }
-        if !noShrink, let failure = batch.firstSafetyFailure {
-            let (invariant, seed) = failure
-            print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
-            try exitingWithStatus2(describing: Counterexamples.describe) {
-                try options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport)
-                    .shrink(options.scenario(base, seed: seed), seed: seed, invariant: invariant,
-                            source: options.schedule(seed: seed, variant: base.variant), choices: nil, budget: shrinkBudget)
-            }
+        let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, outputPath: output, junitPath: junit,
+                                   build: BuildIdentity.current,
+                                   shrink: noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget))
+        let passed = try asUsageError(on: OutputFileError.self) {
+            try exitingWithStatus2(describing: Counterexamples.describe) { try options.runs(base, reportOptions).sweep(request, slice: slice) }
         }
-        throw ExitCode(1)
+        if !passed { throw ExitCode(1) }
     }
 }
