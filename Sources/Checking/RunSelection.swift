@@ -1,4 +1,5 @@
 import BookingCore
+import RunObservation
 import Simulation
 
 /// Which runs of a scenario file a simulator command makes, besides the seeds: the options
@@ -62,5 +63,16 @@ public struct RunSelection: Hashable, Sendable {
     /// How a seed of these options is replayed, for printed replay commands.
     public var replay: ReplayInvocation {
         ReplayInvocation(scenarioPath: scenarioPath, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
+    }
+}
+
+extension RunSelection {
+    /// `overbook hashes`: each of `count` consecutive seeds of `base` from `first` with its
+    /// trace hash, a line each on `emit`.
+    public func hashes(_ base: Scenario, from first: UInt64, count: Int, emit: (String) -> Void) {
+        for offset in 0..<max(0, count) {
+            let seed = first &+ UInt64(offset)
+            emit("\(seed) \(hex(ScenarioSimulation.run(scenario(base, seed: seed), seed: seed).traceHash))")
+        }
     }
 }

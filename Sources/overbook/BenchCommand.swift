@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     var sweepSeeds: Int = 2000
 
     func run() throws {
-        warnIfDebugBuild()
+        if let warning = SimulatorBenchmark.debugBuildWarning { print(warning) }
         print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
         SimulatorBenchmark.report(seconds: seconds, users: users, sweepSeeds: sweepSeeds, now: wallSeconds(),
                                   sweep: { $0.run(label: "bench sweep", output: Console.output, now: wallSeconds()) }, emit: { print($0) })

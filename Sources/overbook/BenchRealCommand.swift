@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookingCore
+import Checking
 import RealHarness
 import Foundation
 
@@ -52,7 +53,7 @@ struct BenchRealCommand: ParsableCommand {
     }
 
     func run() throws {
-        warnIfDebugBuild()
+        if let warning = SimulatorBenchmark.debugBuildWarning { print(warning) }
         let variant = try VariantOption.parse(self.variant)
         let loads = RealBenchmark.loads(variant: variant, spread: .milliseconds(spreadMs), include2000: !no2000)
         let rounds = self.rounds

@@ -13,25 +13,14 @@ import Darwin
 /// Terminal output helpers: the CLI's only side effects besides files.
 enum Console {
     /// Lines on stdout; progress and error messages on stderr, redrawn in place on a terminal.
-    static let output = CommandOutput(line: { print($0) }, progress: { FileHandle.standardError.write(Data($0.utf8)) },
-                                      error: { Console.error($0) }, flush: { fflush(nil) }, onTerminal: isatty(STDERR_FILENO) == 1)
+    static let output = CommandOutput(line: { print($0) }, progress: progress, error: error, flush: { fflush(nil) }, onTerminal: isatty(STDERR_FILENO) == 1)
 
-    static func error(_ message: String) {
-        var stream = StandardError()
-        print("error: \(message)", to: &stream)
-    }
+    static func error(_ message: String) { progress("error: \(message)\n") }
 
     /// Something the user should know that does not stop the command (nor change its exit status).
-    static func warning(_ message: String) {
-        var stream = StandardError()
-        print("warning: \(message)", to: &stream)
-    }
+    static func warning(_ message: String) { progress("warning: \(message)\n") }
 
-    static func progress(_ line: String) { output.progress(line) }
-
-    struct StandardError: TextOutputStream {
-        mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
-    }
+    static func progress(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }
 
 /// `body`'s value; an error of type `E` instead ends the command with its description as an
@@ -80,11 +69,4 @@ func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scena
 /// failure is an error message and exit status 2.
 func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
     try exitingWithStatus2(on: RealModeError.self) { try session { Console.progress("overbook \(command): \($0)\n") } }
-}
-
-/// Figures from a debug build mislead; the benchmarks say so first.
-func warnIfDebugBuild() {
-    #if DEBUG
-    print("warning: this is a debug build; figures are not representative (use swift build -c release)")
-    #endif
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
-import Backends
 import RealHarness
-import Foundation
 import Services
 
 /// The seed's `init_db.py` for a deployment: the one-shot step before the services start.

@@ -1,8 +1,5 @@
 import ArgumentParser
-import BookingCore
-import RunObservation
 import Checking
-import Foundation
 import Reports
 import Simulation
 
@@ -71,11 +68,6 @@ struct HashesCommand: ParsableCommand {
 
     func run() throws {
         let base = try options.loadBase()
-        let first = options.seed ?? base.seed
-        for offset in 0..<max(0, count) {
-            let seed = first &+ UInt64(offset)
-            let output = ScenarioSimulation.run(options.scenario(base, seed: seed), seed: seed)
-            print("\(seed) \(hex(output.traceHash))")
-        }
+        options.selection.hashes(base, from: options.seed ?? base.seed, count: count) { print($0) }
     }
 }

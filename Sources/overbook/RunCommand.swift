@@ -1,11 +1,9 @@
 import ArgumentParser
 import BookingCore
-import RunObservation
 import Checking
 import RealHarness
 import Reports
 import Scenarios
-import Simulation
 
 struct ScenarioOptions: ParsableArguments {
     @Argument(help: "A scenario file (YAML), e.g. scenarios/seed-experiment.yaml.")

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
 import Foundation

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import RunObservation
 import Checking
 import Foundation
@@ -86,16 +85,9 @@ struct SweepCommand: ParsableCommand {
         return Set(stopOn?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
     }
 
-    /// `--shard`, parsed, and the seeds it leaves this process (all of `--seeds` without one;
-    /// `nil` for a shard that gets no seed).
+    /// `--shard`, parsed, and the seeds it leaves this process (see `SweepShard.select`).
     func sliceToRun() throws -> (shard: SweepShard?, seeds: ClosedRange<UInt64>?) {
-        guard let shard else { return (nil, seeds.range) }
-        do {
-            let parsed = try SweepShard.parse(shard, environment: ProcessInfo.processInfo.environment)
-            return (parsed, try parsed.slice(of: seeds.range))
-        } catch {
-            throw ValidationError(error.description)
-        }
+        try asUsageError(on: SweepShardError.self) { try SweepShard.select(shard, of: seeds.range, environment: ProcessInfo.processInfo.environment) }
     }
 
     func run() throws {
