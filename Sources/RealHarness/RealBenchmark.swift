@@ -31,6 +31,17 @@ public enum RealBenchmark {
         [seed50(variant: variant), load200(variant: variant, spread: spread)] + (include2000 ? [load2000(variant: variant, spread: spread)] : [])
     }
 
+    /// `overbook bench-real`: the header, then `loads` measured on the stack `session` starts for
+    /// the body it is given (see `measure`), then their figures.
+    public static func run(_ loads: [Scenario], rounds: Int, spreadMs: Int64, output: CommandOutput,
+                           in session: (_ body: @escaping @Sendable (RealStack) async throws -> [String]) throws -> [String]) throws {
+        output.line("overbook bench-real: variant=\(loads[0].variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
+                    + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
+        let lines = try session { try await measure(loads, rounds: rounds, on: $0, progress: output.progress) }
+        output.line("")
+        for line in lines { output.line(line) }
+    }
+
     /// Runs each load on `stack` `rounds` times after one unmeasured warm-up round (each round's
     /// result on `progress`), and, after a load of 2,000 users or more, the databases' own limit
     /// for it; returns the lines that describe them.

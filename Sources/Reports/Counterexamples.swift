@@ -24,13 +24,12 @@ public struct Counterexamples: Sendable {
         self.now = now
     }
 
-    /// `overbook check`: searches `scenario` (its first `users` users, for `seed`, with fault
-    /// `profile` or `swarm`), prints the summary and every counterexample, shrinks each unless
-    /// `shrink` is false, and writes the JUnit file `junit` last, whatever happened. Returns
-    /// whether it found a violation.
-    public func check(_ scenario: Scenario, strategy: SearchStrategy, bounds: SearchBounds, depth: Int, seed: UInt64, maxRuns: Int,
-                      budget: Double, stopAtFirst: Bool, profile: String?, swarm: Bool, users: Int, shrink: Bool,
-                      junit: (path: String, suite: String)?) throws -> Bool {
+    /// `overbook check`: searches `plan`'s scenario for `seed` (with `--swarm` as `swarm` says),
+    /// prints the summary and every counterexample, shrinks each unless `shrink` is false, and
+    /// writes the JUnit file `junit` last, whatever happened. Returns whether it found a violation.
+    public func check(_ plan: CheckPlan, strategy: SearchStrategy, bounds: SearchBounds, depth: Int, seed: UInt64, maxRuns: Int,
+                      budget: Double, stopAtFirst: Bool, swarm: Bool, shrink: Bool, junit: (path: String, suite: String)?) throws -> Bool {
+        let scenario = plan.scenario
         let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: maxRuns, budgetSeconds: budget,
                                      stopAtFirst: stopAtFirst, now: now) { executions, states in
             output.status("exhaustive: \(executions) executions, \(states) distinct states")
@@ -45,7 +44,8 @@ public struct Counterexamples: Sendable {
             }
         }
         for example in report.counterexamples {
-            let file = example.schedule(scenarioPath: scenarioPath, seed: seed, variant: scenario.variant, profile: profile, swarm: swarm, users: users)
+            let file = example.schedule(scenarioPath: scenarioPath, seed: seed, variant: scenario.variant, profile: plan.profile, swarm: swarm,
+                                       users: plan.users)
             let path = try file.write(named: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", in: directory)
             found[example.invariant] = example.foundText(schedule: path, replay: ReplayInvocation(scenarioPath: scenarioPath).schedule(path))
             output.line(found[example.invariant]!)

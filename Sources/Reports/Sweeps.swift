@@ -94,12 +94,14 @@ extension SimulatedRuns {
 }
 
 extension MatrixCell {
-    /// `overbook matrix`: every variant under every profile for `seeds` on `base` (read from
-    /// `scenarioPath`), the JUnit file, the table and the report. Returns whether every cell
+    /// `overbook matrix`: the header, every variant under every profile for `seeds` on `base`
+    /// (read from `scenarioPath`), the JUnit file, the table and the report. Returns whether every cell
     /// passed.
     public static func matrix(_ base: Scenario, scenarioPath: String, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>,
                               jobs: Int, junitPath: String?, reports: ReportPublisher, output: CommandOutput,
                               now: @escaping @Sendable () -> Double) throws -> Bool {
+        output.line("overbook matrix: scenario=\(scenarioPath) seeds=\(seeds.lowerBound)..\(seeds.upperBound) "
+                    + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
         let start = now()
         let replayCommand = { (cell: MatrixCell, seed: UInt64) in
             ReplayInvocation(scenarioPath: scenarioPath, variant: cell.variant.rawValue, profile: cell.profile.name).seed(seed)

@@ -2,7 +2,6 @@ import ArgumentParser
 import BookingCore
 import Checking
 import RealHarness
-import Foundation
 
 struct BenchRealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,13 +55,8 @@ struct BenchRealCommand: ParsableCommand {
         if let warning = SimulatorBenchmark.debugBuildWarning { print(warning) }
         let variant = try VariantOption.parse(self.variant)
         let loads = RealBenchmark.loads(variant: variant, spread: .milliseconds(spreadMs), include2000: !no2000)
-        let rounds = self.rounds
-        print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
-              + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
-        let lines = try withRealStack(backends.locations, scenarios: loads, users: loads.map(\.userCount).max()!, command: "bench-real") {
-            try await RealBenchmark.measure(loads, rounds: rounds, on: $0, progress: Console.output.progress)
+        try RealBenchmark.run(loads, rounds: rounds, spreadMs: spreadMs, output: Console.output) {
+            try withRealStack(backends.locations, scenarios: loads, users: loads.map(\.userCount).max()!, command: "bench-real", $0)
         }
-        print("")
-        for line in lines { print(line) }
     }
 }

@@ -84,26 +84,17 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let base = try options.loadBase()
         let seed = options.seed ?? base.seed
-        var scenario = options.scenario(base, seed: seed)
-        let keep = users ?? strategy.defaultUsers(of: scenario)
-        scenario = scenario.keepingUsers(keep)
-        if maxFaults > 0 && options.selection.faultProfile == nil, let choices = FaultProfile.named("choices") {
-            scenario = choices.apply(to: scenario, seed: seed)
-        }
-        logInvocation("check", options, scenario: scenario, seed: seed,
+        let plan = CheckPlan(options.selection, base: base, seed: seed, strategy: strategy, users: users, maxFaults: maxFaults)
+        logInvocation("check", options, scenario: plan.scenario, seed: seed,
                       extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
-        if strategy == .exhaustive && scenario.userCount > 4 {
-            Console.warning("exhaustive search of \(scenario.userCount) users: the executions grow quickly with each user; "
-                + "--budget (\(Int(budget)) s) bounds it, and the summary says whether it completed")
-        }
+        if let warning = plan.warning(strategy: strategy, budget: budget) { Console.warning(warning) }
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
-            .effective(for: scenario)
-        let suite = options.selection.suiteName(base) + " (\(strategy.rawValue), \(keep) users, up to \(maxFaults) faults)"
+            .effective(for: plan.scenario)
+        let suite = options.selection.suiteName(base) + " (\(strategy.rawValue), \(plan.users) users, up to \(maxFaults) faults)"
         let found = try exitingWithStatus2(describing: Counterexamples.describe) {
             try options.counterexamples(in: scheduleDir, writeReports: !noReport)
-                .check(scenario, strategy: strategy, bounds: bounds, depth: depth, seed: seed, maxRuns: runs, budget: budget, stopAtFirst: !all,
-                       profile: options.selection.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil), swarm: options.swarm, users: keep,
-                       shrink: !noShrink, junit: junit.map { ($0, suite) })
+                .check(plan, strategy: strategy, bounds: bounds, depth: depth, seed: seed, maxRuns: runs, budget: budget, stopAtFirst: !all,
+                       swarm: options.swarm, shrink: !noShrink, junit: junit.map { ($0, suite) })
         }
         if found { throw ExitCode(1) }
     }

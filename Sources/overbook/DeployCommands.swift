@@ -70,11 +70,6 @@ struct HealthCommand: ParsableCommand {
 
     func run() throws {
         let url = ServiceEnvironment.healthURL.value(flag: self.url, fallback: ServiceEnvironment.healthURL.example)
-        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        if let problem = try runBlocking({ await HealthProbe.problem(url: url, timeout: timeout) }) {
-            Console.error(problem)
-            throw ExitCode(1)
-        }
-        print("\(url): healthy")
+        if try !HealthProbe.check(url: url, timeout: .milliseconds(Int64(timeout * 1000)), output: Console.output) { throw ExitCode(1) }
     }
 }

@@ -52,8 +52,6 @@ struct MatrixCommand: ParsableCommand {
         let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
             ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
-        print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
-              + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
         let passed = try asUsageError(on: OutputFileError.self) {
             try MatrixCell.matrix(base, scenarioPath: scenario, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs, junitPath: junit,
                                   reports: reportOptions.publisher, output: Console.output, now: wallSeconds())
