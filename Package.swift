@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "RealHarness",
             dependencies: [
-                "BookingCore", "RunObservation", "Simulation", "Checking", "Backends", "Services",
+                "BookingCore", "RunObservation", "Simulation", "Checking", "Scenarios", "Backends", "Services", "Reports",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -4,6 +4,15 @@ import Simulation
 /// The simulator's own throughput figures (`overbook bench`). Wall time is read only through
 /// the injected `now` (seconds), as everywhere in this module.
 public enum SimulatorBenchmark {
+    /// Figures from a debug build mislead; the benchmarks say so first.
+    public static var debugBuildWarning: String? {
+        #if DEBUG
+        "warning: this is a debug build; figures are not representative (use swift build -c release)"
+        #else
+        nil
+        #endif
+    }
+
     /// Runs of one scenario, all checks on, for consecutive seeds.
     public struct Measurement: Sendable {
         public var runs: Int

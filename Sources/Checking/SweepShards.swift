@@ -44,6 +44,15 @@ public struct SweepShard: Hashable, Sendable, Codable, CustomStringConvertible {
         return SweepShard(index: index, count: count)
     }
 
+    /// `--shard` (`nil`: not given) parsed, and the seeds of `seeds` it leaves this process
+    /// (all of them without a shard; `nil` for a shard that gets none).
+    public static func select(_ text: String?, of seeds: ClosedRange<UInt64>, environment: [String: String])
+        throws(SweepShardError) -> (shard: SweepShard?, seeds: ClosedRange<UInt64>?) {
+        guard let text else { return (nil, seeds) }
+        let shard = try parse(text, environment: environment)
+        return (shard, try shard.slice(of: seeds))
+    }
+
     /// This shard's seeds of `seeds`: slices are contiguous, in order, and differ in size by
     /// at most one seed; `nil` when there are more shards than seeds and this one gets none.
     public func slice(of seeds: ClosedRange<UInt64>) throws(SweepShardError) -> ClosedRange<UInt64>? {

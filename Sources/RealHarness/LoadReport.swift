@@ -165,3 +165,28 @@ public struct LoadResultsFile: Encodable {
         return try encoder.encode(self)
     }
 }
+
+extension LoadReport {
+    /// `overbook load`: `users` users confirm room `room` for `checkIn`..`checkOut` at once,
+    /// round-robin over `urls`; prints the header and the report, writes the results to
+    /// `outputPath` if given (an `OutputFileError` when it cannot). Returns whether every
+    /// criterion passed.
+    public static func run(urls: [String], users: Int, room: Int, checkIn: String, checkOut: String, timeout: Duration,
+                           expectedSuccesses: Int, p95Limit: Int64, outputPath: String?, output: CommandOutput) throws -> Bool {
+        let plan = sameStayPlan(users: users, room: RoomID(room), checkIn: Night(iso: checkIn)!, checkOut: Night(iso: checkOut)!)
+        output.line(header(room: room, checkIn: checkIn, checkOut: checkOut, users: users, urls: urls))
+        let (results, duration) = try runBlocking { try await ConfirmLoad.run(plan, against: urls, timeout: timeout) }
+        let report = LoadReport(results: results, duration: duration, expectedSuccesses: expectedSuccesses, p95Limit: p95Limit)
+        output.line(report.text)
+        if let outputPath {
+            let file = LoadResultsFile(url: urls.joined(separator: ","), users: users, roomID: room, checkIn: checkIn, checkOut: checkOut, report: report)
+            do {
+                try file.encoded().write(to: URL(fileURLWithPath: outputPath))
+            } catch {
+                throw OutputFileError(description: "could not write \(outputPath): \(error.localizedDescription)")
+            }
+            output.line("Results written to \(outputPath)")
+        }
+        return report.passed
+    }
+}

@@ -26,6 +26,47 @@ public enum RealBenchmark {
         roomNights(200, firstRoom: 1_001, variant: variant, spread: spread)
     }
 
+    /// The loads `overbook bench-real` runs: seed-50, load-200 and, with `include2000`, load-2000.
+    public static func loads(variant: Variant, spread: Duration, include2000: Bool) -> [Scenario] {
+        [seed50(variant: variant), load200(variant: variant, spread: spread)] + (include2000 ? [load2000(variant: variant, spread: spread)] : [])
+    }
+
+    /// `overbook bench-real`: the header, then `loads` measured on the stack `session` starts for
+    /// the body it is given (see `measure`), then their figures.
+    public static func run(_ loads: [Scenario], rounds: Int, spreadMs: Int64, output: CommandOutput,
+                           in session: (_ body: @escaping @Sendable (RealStack) async throws -> [String]) throws -> [String]) throws {
+        output.line("overbook bench-real: variant=\(loads[0].variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
+                    + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
+        let lines = try session { try await measure(loads, rounds: rounds, on: $0, progress: output.progress) }
+        output.line("")
+        for line in lines { output.line(line) }
+    }
+
+    /// Runs each load on `stack` `rounds` times after one unmeasured warm-up round (each round's
+    /// result on `progress`), and, after a load of 2,000 users or more, the databases' own limit
+    /// for it; returns the lines that describe them.
+    public static func measure(_ loads: [Scenario], rounds: Int, on stack: RealStack, progress: @escaping @Sendable (String) -> Void) async throws -> [String] {
+        var lines: [String] = []
+        for scenario in loads {
+            let runner = RealRun(stack: stack, scenario: scenario)
+            _ = try await runner.once(run: 0)
+            let measured = try await runner.judged(1...UInt64(rounds)) { round, verdict, duration in
+                progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
+            }
+            let rounds = measured.map { ($0.verdict, $0.duration) }
+            lines.append(describe(scenario, rounds))
+            guard scenario.userCount >= 2_000 else { continue }
+            progress("\(scenario.name): the databases' own limit, over libpq...\n")
+            var limits: [DirectSQLLimit.Result] = []
+            for _ in 1...max(1, rounds.count) {
+                limits.append(try await DirectSQLLimit.measure(scenario, on: stack, inventoryConnections: RealStack.servicePoolSize,
+                                                               bookingConnections: RealStack.servicePoolSize * scenario.bookingReplicas))
+            }
+            lines.append(describeLimit(scenario, rounds, limits: limits))
+        }
+        return lines
+    }
+
     static func roomNights(_ count: Int, firstRoom: Int, variant: Variant, spread: Duration) -> Scenario {
         let night = Night(iso: "2026-04-01")!
         let rooms = (0..<count).map { RoomSpec(id: RoomID(firstRoom + $0), name: "Bench Room \($0 + 1)", capacity: 10) }

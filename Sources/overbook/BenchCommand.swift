@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checking
+import RealHarness
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,9 +25,9 @@ struct BenchCommand: ParsableCommand {
     var sweepSeeds: Int = 2000
 
     func run() throws {
-        warnIfDebugBuild()
+        if let warning = SimulatorBenchmark.debugBuildWarning { print(warning) }
         print("overbook bench: seconds=\(seconds) users=\(users.map(String.init).joined(separator: ","))")
         SimulatorBenchmark.report(seconds: seconds, users: users, sweepSeeds: sweepSeeds, now: wallSeconds(),
-                                  sweep: { $0.run(label: "bench sweep") }, emit: { print($0) })
+                                  sweep: { $0.run(label: "bench sweep", output: Console.output, now: wallSeconds()) }, emit: { print($0) })
     }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import BookingCore
+import Checking
 import RealHarness
-import RunObservation
-import Foundation
 
 struct BenchRealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,36 +52,11 @@ struct BenchRealCommand: ParsableCommand {
     }
 
     func run() throws {
-        warnIfDebugBuild()
+        if let warning = SimulatorBenchmark.debugBuildWarning { print(warning) }
         let variant = try VariantOption.parse(self.variant)
-        let spread = Duration.milliseconds(spreadMs)
-        let loads = [RealBenchmark.seed50(variant: variant), RealBenchmark.load200(variant: variant, spread: spread)]
-            + (no2000 ? [] : [RealBenchmark.load2000(variant: variant, spread: spread)])
-        let rounds = self.rounds
-        print("overbook bench-real: variant=\(variant.rawValue) rounds=\(rounds) booking_replicas=\(loads[0].bookingReplicas) "
-              + "spread=\(spreadMs)ms cores=\(ProcessInfo.processInfo.activeProcessorCount)")
-        let lines = try withRealStack(backends.locations, scenarios: loads, users: loads.map(\.userCount).max()!, command: "bench-real") { stack in
-            var lines: [String] = []
-            for scenario in loads {
-                let runner = RealRun(stack: stack, scenario: scenario)
-                _ = try await runner.once(run: 0)
-                let measured = try await runner.judged(1...UInt64(rounds)) { round, verdict, duration in
-                    Console.progress("\(scenario.name) round \(round)/\(rounds): \(verdict.statusSummary) in \(formatSeconds(duration))\n")
-                }
-                let rounds = measured.map { ($0.verdict, $0.duration) }
-                lines.append(RealBenchmark.describe(scenario, rounds))
-                guard scenario.userCount >= 2_000 else { continue }
-                Console.progress("\(scenario.name): the databases' own limit, over libpq...\n")
-                var limits: [DirectSQLLimit.Result] = []
-                for _ in 1...max(1, rounds.count) {
-                    limits.append(try await DirectSQLLimit.measure(scenario, on: stack, inventoryConnections: RealStack.servicePoolSize,
-                                                                   bookingConnections: RealStack.servicePoolSize * scenario.bookingReplicas))
-                }
-                lines.append(RealBenchmark.describeLimit(scenario, rounds, limits: limits))
-            }
-            return lines
+        let loads = RealBenchmark.loads(variant: variant, spread: .milliseconds(spreadMs), include2000: !no2000)
+        try RealBenchmark.run(loads, rounds: rounds, spreadMs: spreadMs, output: Console.output) {
+            try withRealStack(backends.locations, scenarios: loads, users: loads.map(\.userCount).max()!, command: "bench-real", $0)
         }
-        print("")
-        for line in lines { print(line) }
     }
 }

@@ -1,10 +1,7 @@
 import ArgumentParser
 import BookingCore
-import Checking
 import Foundation
 import RealHarness
-import Reports
-import RunObservation
 import Scenarios
 
 struct CalibrateCommand: ParsableCommand {
@@ -50,44 +47,15 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        var scenario = try loadScenario(self.scenario)
+        let scenario = try loadScenario(self.scenario)
         let text = try String(contentsOfFile: self.scenario, encoding: .utf8)
-        let output = self.output ?? "\(scenario.name).calibrated.yaml"
-        print("overbook calibrate: scenario=\(self.scenario) variant=\(scenario.variant.rawValue) users=\(scenario.userCount) "
-              + "booking_replicas=\(scenario.bookingReplicas) runs=\(runs) backends=\(backends.locations.noneGiven ? "throwaway" : "given")")
-        if !scenario.faults.isEmpty {
-            print("the scenario's \(scenario.faults.count) fault(s) are left out while measuring; the written scenario keeps them")
-        }
-        scenario.faults = []
-        fflush(nil)
-        let (runs, measured) = (self.runs, scenario)
-        let calibration = try withRealStack(backends.locations, scenarios: [measured], users: measured.userCount, recordTimings: true,
-                                            command: "calibrate") { stack in
-            try await Calibration.measure(stack: stack, scenario: measured, runs: runs) { run, verdict, _ in
-                Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95))\n")
+        try asUsageError(on: CalibrationError.self) {
+            try exitingWithStatus2(on: ScenarioError.self) {
+                try Calibration.calibrate(scenario, text: text, scenarioPath: self.scenario, runs: runs, outputPath: output ?? "\(scenario.name).calibrated.yaml",
+                                          simulatedRuns: simulatedRuns, throwawayBackends: backends.locations.noneGiven, output: Console.output) { measured, body in
+                    try withRealStack(backends.locations, scenarios: [measured], users: measured.userCount, recordTimings: true, command: "calibrate", body)
+                }
             }
         }
-        print(calibration.table)
-        let calibrated = calibration.applied(to: scenario)
-        let header = ["Calibrated by `overbook calibrate \(self.scenario) --runs \(runs)` on \(ISO8601DateFormatter().string(from: Date())):",
-                      "latency and serving.*.service_time measured on the real stack (loopback Redis and PostgreSQL);",
-                      "everything else as in \(self.scenario)."]
-        let written = ScenarioEditing.calibrated(text, latency: calibrated.latency, booking: calibrated.bookingServing,
-                                                 inventory: calibrated.inventoryServing, header: header)
-        // What is written must read back as the scenario measured, with the new figures.
-        let reread = try exitingWithStatus2(on: ScenarioError.self) { try ScenarioLoader.parse(yaml: written, file: output) }
-        guard reread.latency == calibrated.latency, reread.bookingServing == calibrated.bookingServing,
-              reread.inventoryServing == calibrated.inventoryServing else {
-            throw ValidationError("the calibrated scenario did not read back as written; please report this with \(self.scenario)")
-        }
-        do {
-            try written.write(toFile: output, atomically: true, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot write \(output): \(error.localizedDescription)")
-        }
-        print("wrote \(output)")
-        let simulated = RealReport.simulatedCounterparts(of: calibrated, runs: simulatedRuns)
-        print(Calibration.comparison(real: calibration.verdicts, simulated: simulated))
-        print("next: overbook real \(shellQuoted(output)) --runs 20   (real and calibrated-simulated side by side in its report)")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import RunObservation
 import Checking
+import Reports
 import Simulation
 
 struct CheckCommand: ParsableCommand {
@@ -83,54 +84,19 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let base = try options.loadBase()
         let seed = options.seed ?? base.seed
-        var scenario = options.scenario(base, seed: seed)
-        let keep = users ?? strategy.defaultUsers(of: scenario)
-        scenario = scenario.keepingUsers(keep)
-        if maxFaults > 0 && options.faultProfile == nil, let choices = FaultProfile.named("choices") {
-            scenario = choices.apply(to: scenario, seed: seed)
-        }
-        logInvocation("check", options, scenario: scenario, seed: seed,
+        let plan = CheckPlan(options.selection, base: base, seed: seed, strategy: strategy, users: users, maxFaults: maxFaults)
+        logInvocation("check", options, scenario: plan.scenario, seed: seed,
                       extra: ["strategy=\(strategy.rawValue)", "max_faults=\(maxFaults)", "budget=\(budget)"])
-        if strategy == .exhaustive && scenario.userCount > 4 {
-            Console.warning("exhaustive search of \(scenario.userCount) users: the executions grow quickly with each user; "
-                + "--budget (\(Int(budget)) s) bounds it, and the summary says whether it completed")
-        }
+        if let warning = plan.warning(strategy: strategy, budget: budget) { Console.warning(warning) }
         let bounds = SearchBounds(maxFaults: maxFaults, maxPreemptions: preemptions, maxDepth: maxDepth, stateCaching: !noStateCaching)
-            .effective(for: scenario)
-        let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: runs, budgetSeconds: budget,
-                                     stopAtFirst: !all, now: wallSeconds()) { executions, states in
-            Console.status("exhaustive: \(executions) executions, \(states) distinct states")
+            .effective(for: plan.scenario)
+        let suite = options.selection.suiteName(base) + " (\(strategy.rawValue), \(plan.users) users, up to \(maxFaults) faults)"
+        let found = try exitingWithStatus2(describing: Counterexamples.describe) {
+            try options.counterexamples(in: scheduleDir, writeReports: !noReport)
+                .check(plan, strategy: strategy, bounds: bounds, depth: depth, seed: seed, maxRuns: runs, budget: budget, stopAtFirst: !all,
+                       swarm: options.swarm, shrink: !noShrink, junit: junit.map { ($0, suite) })
         }
-        Console.statusDone()
-        print(report.summary(of: scenario, bounds: bounds))
-        var found: [Invariant: String] = [:]
-        defer {
-            if let junit {
-                let xml = JUnitReport.check(report, suite: options.suiteName(base) + " (\(strategy.rawValue), \(keep) users, up to \(maxFaults) faults)") {
-                    found[$0.invariant] ?? $0.message
-                }
-                try? SweepRecordFile.writeJUnit(xml, to: junit)
-            }
-        }
-        guard !report.counterexamples.isEmpty else { return }
-        let profile = options.faultProfile?.name ?? (maxFaults > 0 ? "choices" : nil)
-        for example in report.counterexamples {
-            let file = example.schedule(scenarioPath: options.scenario, seed: seed, variant: scenario.variant, profile: profile,
-                                        swarm: options.swarm, users: keep)
-            let path = try scheduleFile { try file.write(named: "\(scenario.name)-\(strategy.rawValue)-\(example.invariant.rawValue)", in: scheduleDir) }
-            found[example.invariant] = example.foundText(schedule: path, replay: options.replay.schedule(path))
-            print(found[example.invariant]!)
-            if !noReport {
-                writeScheduleReport(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers,
-                                    options: options, schedule: path)
-            }
-            if !noShrink {
-                try shrinkAndReport(scenario, seed: seed, invariant: example.invariant, source: file, choices: example.choices,
-                                    grouped: example.groupsSimultaneousTimers, options: options, writeReport: !noReport,
-                                    directory: scheduleDir, budget: min(budget, 60))
-            }
-        }
-        throw ExitCode(1)
+        if found { throw ExitCode(1) }
     }
 }
 
@@ -177,48 +143,16 @@ struct ShrinkCommand: ParsableCommand {
             }
             wanted = parsed
         }
-        try shrinkAndReport(scenario, seed: seed, invariant: wanted, source: options.schedule(seed: seed, variant: scenario.variant),
-                            choices: nil, options: options, writeReport: !noReport,
-                            directory: scheduleDir, budget: budget)
-    }
-}
-
-/// Shrinks and prints the result with its replay command. `choices`: the failing run's, when it
-/// did not come from the seed alone (a check's counterexample).
-func shrinkAndReport(_ scenario: Scenario, seed: UInt64, invariant: Invariant?, source: ScheduleFile, choices: [Choice]?,
-                     grouped: Bool = false, options: ScenarioOptions, writeReport: Bool, directory: String, budget: Double) throws {
-    let clock = wallSeconds()
-    let shrunk = try exitingWithStatus2(on: ShrinkError.self) {
-        defer { Console.statusDone() }
-        return try Shrinker.shrink(scenario, seed: seed, choices: choices, grouped: grouped, invariant: invariant,
-                                   budgetSeconds: budget, now: clock) {
-            Console.status("shrinking: \($0)")
+        try exitingWithStatus2(describing: Counterexamples.describe) {
+            try options.counterexamples(in: scheduleDir, writeReports: !noReport)
+                .shrink(scenario, seed: seed, invariant: wanted, source: options.selection.schedule(seed: seed, variant: scenario.variant), choices: nil, budget: budget)
         }
     }
-    let file = shrunk.schedule(from: source, faultSpecs: scenario.faults.count)
-    let path = try scheduleFile { try file.write(named: "\(scenario.name)-shrunk-\(shrunk.invariant.rawValue)", in: directory) }
-    print(shrunk.summary(faultSpecs: scenario.faults.count, schedule: path,
-                         replay: ReplayInvocation(scenarioPath: source.scenario).schedule(path)))
-    if writeReport {
-        writeScheduleReport(shrunk.scenario(shrunkFrom: scenario), seed: seed, choices: shrunk.choices, grouped: shrunk.groupsSimultaneousTimers,
-                            options: options, schedule: path)
-    }
-}
-
-/// The replay report (timeline, explanation) of a schedule just written.
-func writeScheduleReport(_ scenario: Scenario, seed: UInt64, choices: [Choice], grouped: Bool, options: ScenarioOptions, schedule: String) {
-    let verdict = Shrinker.replay(scenario, seed: seed, choices: choices, grouped: grouped, trace: .record)
-    Reporting.single(verdict, options: options, reportOptions: (try? ReportOptions.parse([])) ?? ReportOptions(), kind: "replay", schedule: schedule)
-}
-
-/// A schedule file written or read, or the reason why not as an error message and exit status 2.
-func scheduleFile<T>(_ access: () throws -> T) throws -> T {
-    try exitingWithStatus2(on: ScheduleFileError.self, access)
 }
 
 /// A schedule file read back: the scenario as it ran and the choices to replay.
 func loadSchedule(_ path: String, base: Scenario) throws -> (scenario: Scenario, file: ScheduleFile) {
-    try scheduleFile {
+    try exitingWithStatus2(on: ScheduleFileError.self) {
         let file = try ScheduleFile.read(path: path)
         return (try file.scenario(from: base, variants: VariantOption.registry, path: path), file)
     }

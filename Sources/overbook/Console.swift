@@ -12,61 +12,15 @@ import Darwin
 
 /// Terminal output helpers: the CLI's only side effects besides files.
 enum Console {
-    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    /// Lines on stdout; progress and error messages on stderr, redrawn in place on a terminal.
+    static let output = CommandOutput(line: { print($0) }, progress: progress, error: error, flush: { fflush(nil) }, onTerminal: isatty(STDERR_FILENO) == 1)
 
-    static func error(_ message: String) {
-        var stream = StandardError()
-        print("error: \(message)", to: &stream)
-    }
+    static func error(_ message: String) { progress("error: \(message)\n") }
 
     /// Something the user should know that does not stop the command (nor change its exit status).
-    static func warning(_ message: String) {
-        var stream = StandardError()
-        print("warning: \(message)", to: &stream)
-    }
+    static func warning(_ message: String) { progress("warning: \(message)\n") }
 
-    static func progress(_ line: String) {
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    /// A progress line for long searches: redrawn in place on a terminal, one line per call otherwise.
-    static func status(_ line: String) {
-        progress(stderrIsTerminal ? "\r\u{1B}[K" + line : line + "\n")
-    }
-
-    static func statusDone() {
-        if stderrIsTerminal { progress("\r\u{1B}[K") }
-    }
-
-    struct StandardError: TextOutputStream {
-        mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
-    }
-}
-
-/// Shows progress of long batches: a redrawn line on a terminal, a plain line per tenth otherwise.
-extension ParallelSweep {
-    /// The sweep with a progress meter on stderr.
-    func run(label: String) -> Outcome {
-        var meter = ProgressMeter(total: Int(clamping: seeds.upperBound - seeds.lowerBound + 1), label: label)
-        return run(now: wallSeconds()) { done, failures, final in meter.update(done: done, failures: failures, final: final) }
-    }
-}
-
-extension ProgressMeter {
-    /// A meter on stderr, redrawn in place when stderr is a terminal.
-    init(total: Int, label: String) {
-        self.init(total: total, label: label, onTerminal: Console.stderrIsTerminal, now: wallSeconds(), write: Console.progress)
-    }
-}
-
-/// Wall-clock seconds since the first call, for the search modules (they read no time themselves).
-func wallSeconds() -> @Sendable () -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    return {
-        let (seconds, attoseconds) = (clock.now - start).components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+    static func progress(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }
 
 /// `body`'s value; an error of type `E` instead ends the command with its description as an
@@ -115,11 +69,4 @@ func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scena
 /// failure is an error message and exit status 2.
 func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
     try exitingWithStatus2(on: RealModeError.self) { try session { Console.progress("overbook \(command): \($0)\n") } }
-}
-
-/// Figures from a debug build mislead; the benchmarks say so first.
-func warnIfDebugBuild() {
-    #if DEBUG
-    print("warning: this is a debug build; figures are not representative (use swift build -c release)")
-    #endif
 }

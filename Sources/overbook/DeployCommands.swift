@@ -1,7 +1,5 @@
 import ArgumentParser
-import Backends
 import RealHarness
-import Foundation
 import Services
 
 /// The seed's `init_db.py` for a deployment: the one-shot step before the services start.
@@ -43,26 +41,13 @@ struct MigrateCommand: ParsableCommand {
         }
     }
 
-    /// The databases given, inventory first (its seed rows are what the booking service books).
     func targets() -> [(database: DatabaseSetup.Database, url: String)] {
-        [(DatabaseSetup.Database.inventory, ServiceEnvironment.inventoryDatabaseURL, inventoryDatabaseURL),
-         (.booking, ServiceEnvironment.bookingDatabaseURL, bookingDatabaseURL)]
-            .compactMap { database, setting, flag in
-                setting.isUnset(flag: flag) ? nil : (database, setting.value(flag: flag, fallback: ""))
-            }
+        DatabaseSetup.targets(inventoryDatabaseURL: inventoryDatabaseURL, bookingDatabaseURL: bookingDatabaseURL)
     }
 
     func run() throws {
-        let (targets, seedData, patience) = (targets(), seedData, Duration.milliseconds(Int64(wait * 1000)))
-        for target in targets {
-            let seeding = seedData && target.database == .inventory
-            try exitingWithStatus2(describing: { "could not migrate the \(target.database.rawValue) database: \(redacting(target.url, in: "\($0)"))" }) {
-                try runBlocking {
-                    try await DatabaseSetup.prepare(target.database, url: target.url, seedData: seeding, patience: patience,
-                                                    waiting: { Console.error($0) })
-                }
-            }
-            print("migrated the \(target.database.rawValue) database at \(redacted(target.url))\(seeding ? ", with the seed's rooms and nights" : "")")
+        try exitingWithStatus2(on: MigrationError.self) {
+            try DatabaseSetup.migrate(targets(), seedData: seedData, patience: .milliseconds(Int64(wait * 1000)), output: Console.output)
         }
     }
 }
@@ -85,11 +70,6 @@ struct HealthCommand: ParsableCommand {
 
     func run() throws {
         let url = ServiceEnvironment.healthURL.value(flag: self.url, fallback: ServiceEnvironment.healthURL.example)
-        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        if let problem = try runBlocking({ await HealthProbe.problem(url: url, timeout: timeout) }) {
-            Console.error(problem)
-            throw ExitCode(1)
-        }
-        print("\(url): healthy")
+        if try !HealthProbe.check(url: url, timeout: .milliseconds(Int64(timeout * 1000)), output: Console.output) { throw ExitCode(1) }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BookingCore
 import RealHarness
-import Foundation
+import Checking
 import Services
 
 struct LoadCommand: ParsableCommand {
@@ -57,27 +57,15 @@ struct LoadCommand: ParsableCommand {
     }
 
     func run() throws {
-        let urls = url
-        let plan = LoadReport.sameStayPlan(users: users, room: RoomID(roomId), checkIn: Night(iso: checkIn)!, checkOut: Night(iso: checkOut)!)
-        let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        print(LoadReport.header(room: roomId, checkIn: checkIn, checkOut: checkOut, users: users, urls: urls))
-        let users = self.users
-        let (results, duration): ([ConfirmResult], Int64)
+        let passed: Bool
         do {
-            (results, duration) = try runBlocking { try await ConfirmLoad.run(plan, against: urls, timeout: timeout) }
+            passed = try exitingWithStatus2(on: OutputFileError.self) {
+                try LoadReport.run(urls: url, users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: .milliseconds(Int64(timeout * 1000)),
+                                   expectedSuccesses: expectedSuccesses, p95Limit: Int64(p95Limit * 1e9), outputPath: output, output: Console.output)
+            }
         } catch let error as ServiceConfigurationError {
             throw ValidationError("--url: \(error)")
         }
-        let report = LoadReport(results: results, duration: duration, expectedSuccesses: expectedSuccesses,
-                                p95Limit: Int64(p95Limit * 1e9))
-        print(report.text)
-        if let output {
-            let file = LoadResultsFile(url: urls.joined(separator: ","), users: users, roomID: roomId, checkIn: checkIn, checkOut: checkOut, report: report)
-            try exitingWithStatus2(describing: { "could not write \(output): \($0.localizedDescription)" }) {
-                try file.encoded().write(to: URL(fileURLWithPath: output))
-            }
-            print("Results written to \(output)")
-        }
-        if !report.passed { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BookingCore
 import Checking
 import Foundation
+import RealHarness
 import Reports
 
 struct MatrixCommand: ParsableCommand {
@@ -51,30 +52,10 @@ struct MatrixCommand: ParsableCommand {
         let variants = try self.variants?.split(separator: ",").map { try VariantOption.parse(String($0), option: "--variants") }
             ?? VariantOption.registry.variants
         let seedRange = firstSeed...(firstSeed + UInt64(max(1, seeds)) - 1)
-        print("overbook matrix: scenario=\(scenario) seeds=\(seedRange.lowerBound)..\(seedRange.upperBound) "
-              + "variants=\(variants.map(\.rawValue).joined(separator: ",")) profiles=\(profiles.map(\.name).joined(separator: ",")) jobs=\(jobs)")
-        let elapsed = wallSeconds()
-        let cells = MatrixCell.sweepAll(base, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs) { $0.run(label: $1) }
-        if let junit {
-            try SweepRecordFile.writeJUnit(JUnitReport.matrix(cells, suite: base.name, seeds: seedRange, elapsedSeconds: elapsed(),
-                                                              replay: replayCommand), to: junit)
+        let passed = try asUsageError(on: OutputFileError.self) {
+            try MatrixCell.matrix(base, scenarioPath: scenario, variants: variants, profiles: profiles, seeds: seedRange, jobs: jobs, junitPath: junit,
+                                  reports: reportOptions.publisher, output: Console.output, now: wallSeconds())
         }
-        print(MatrixText.render(cells, variants: variants, profiles: profiles, replayCommand: replayCommand))
-        writeReport(cells, base: base, variants: variants, profiles: profiles, seeds: seedRange)
-        if cells.contains(where: { $0.batch.failedRuns > 0 }) { throw ExitCode(1) }
-    }
-
-    func replayCommand(_ cell: MatrixCell, seed: UInt64) -> String {
-        ReplayInvocation(scenarioPath: scenario, variant: cell.variant.rawValue, profile: cell.profile.name).seed(seed)
-    }
-
-    /// The HTML matrix, with a replay report (timeline included) per counterexample.
-    func writeReport(_ cells: [MatrixCell], base: Scenario, variants: [Variant], profiles: [FaultProfile], seeds: ClosedRange<UInt64>) {
-        guard !reportOptions.noReport else { return }
-        let path = reportOptions.report ?? ReportPaths.matrix(scenario: base.name, seeds: seeds)
-        let html = MatrixReport.html(cells: cells, scenario: base, variants: variants, profiles: profiles, seeds: seeds,
-                                     context: Reporting.context(scenarioPath: scenario, replayCommand: nil), replaysBeside: path,
-                                     replayCommand: replayCommand)
-        Reporting.publish(html, to: path)
+        if !passed { throw ExitCode(1) }
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import BookingCore
-import RunObservation
 import Checking
-import Foundation
 import RealHarness
 import Reports
 
@@ -122,112 +120,22 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
-        let capabilities = RealFaultCapabilities(bookingReplicas: scenario.bookingReplicas, ownsRedis: backends.locations.noneGiven)
-        let (injected, notInjected) = RealFaultInjector.plan(scenario.faults, capabilities)
-        print("overbook real: scenario=\(self.scenario) variant=\(scenario.variant.rawValue) users=\(scenario.userCount) "
-              + "booking_replicas=\(scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(scenario.lock.ttl.nanoseconds)) "
-              + "client_timeout=\(formatSeconds(scenario.clientTimeout.nanoseconds)) backends=\(backends.locations.noneGiven ? "throwaway" : "given")")
-        if !scenario.faults.isEmpty {
-            print("faults: \(injected.count) of the scenario's \(scenario.faults.count) carried out on the real stack, through loopback proxies on every service hop")
-            for skipped in notInjected { print("  \(skipped.line)") }
+        let experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, profile: faultProfile,
+                                        throwawayBackends: backends.locations.noneGiven, variantOption: variant, replicasOption: replicas,
+                                        reports: reportOptions.publisher, output: Console.output)
+        let passed = try experiment.run {
+            try withRealStack(backends.locations, scenarios: [scenario], users: scenario.userCount, armFaults: faultProfile != nil, $0)
         }
-        if let faultProfile {
-            print("profile \(faultProfile.name): each run applies it for its number (run N as simulated seed N), through loopback proxies on every service hop")
-        }
-        fflush(nil)
-        let (runs, scenarioToRun, faultProfile) = (self.runs, scenario, faultProfile)
-        let perRun = faultProfile != nil
-        let judged = try withRealStack(backends.locations, scenarios: [scenarioToRun], users: scenarioToRun.userCount, armFaults: perRun) { stack in
-            let real = RealRun(stack: stack, scenario: scenarioToRun, profile: faultProfile, announce: { line in
-                print("  \(line)")
-                fflush(nil)
-            })
-            return try await real.judged(1...UInt64(runs)) { run, verdict, duration in
-                if let faultProfile {
-                    let drawn = real.scenario(forRun: run).faults.map(\.kind.rawValue)
-                    print("run \(run): \(faultProfile.name) faults: \(drawn.isEmpty ? "none" : drawn.joined(separator: ", "))")
-                }
-                guard runs > 1 else { return }
-                Console.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
-                                 + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
-                                 + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
-            }
-        }
-        let done = judged.map { RealReport.Run(verdict: $0.verdict, duration: $0.duration, faults: $0.faults) }
-        let verdicts = done.map(\.verdict)
-        var batch = BatchSummary()
-        for verdict in verdicts { batch.add(verdict) }
-        print(runs == 1 ? SummaryText.render(verdicts[0], origin: .real) : SummaryText.render(batch, scenario: scenario, firstSeed: 1, origin: .real))
-        if !scenario.faults.isEmpty || perRun {
-            let skipped = perRun ? judged.flatMap(\.notInjected) : notInjected
-            print("faults fired on the real stack\(runs == 1 ? "" : " in \(runs) runs"): \(done.flatMap(\.faults).countsByKind)"
-                  + (skipped.isEmpty ? "" : "; not injected: \(perRun ? skipped.countsByKind : skipped.map(\.spec.kind.rawValue).joined(separator: ", "))"))
-        }
-        // The simulated counterpart leaves out what real mode left out, so the two compare.
-        var simulatedScenario = scenario
-        simulatedScenario.faults = injected
-        writeReport(done, scenario: simulatedScenario, notInjected: notInjected)
-        if !verdicts.allSatisfy(\.passedAll) { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 
     /// `--schedule`: the story of the file's run followed on the real stack `runs` times.
     func replaySchedule(_ path: String) throws {
         let loaded = try loadSchedule(path, base: try loadScenario(scenario))
         let replay = ScheduleReplay(file: loaded.file, scheduled: loaded.scenario, variant: try variant.map { try VariantOption.parse($0) })
-        print("overbook real: scenario=\(scenario) schedule=\(path) story of variant=\(loaded.file.variant), served variant=\(replay.scenario.variant.rawValue) "
-              + "users=\(replay.scenario.userCount) booking_replicas=\(replay.scenario.bookingReplicas) runs=\(runs) lock_ttl=\(formatSeconds(replay.scenario.lock.ttl.nanoseconds))")
-        print("simulated replay: " + (replay.simulatedProblems + replay.simulatedFindings).joined(separator: "; "))
-        print(replay.storyText)
-        fflush(nil)
-        let runs = self.runs
-        let results = try withRealStack(backends.locations, scenarios: [replay.scenario], users: replay.scenario.userCount, armFaults: true) { stack in
-            var results: [ScheduleReplay.Result] = []
-            for run in 1...UInt64(runs) {
-                let result = try await replay.run(run, on: stack) { line in
-                    if run == 1 { print("  \(line)") }
-                    fflush(nil)
-                }
-                print("run \(run): \(result.verdict.statusSummary); \(replay.line(result))")
-                fflush(nil)
-                results.append(result)
-            }
-            return results
+        let held = try replay.run(runs, scenarioPath: scenario, schedulePath: path, reports: reportOptions.publisher, output: Console.output) {
+            try withRealStack(backends.locations, scenarios: [replay.scenario], users: replay.scenario.userCount, armFaults: true, $0)
         }
-        let reproduced = results.filter(\.reproduced).count
-        let followed = results.filter { $0.outcome.departure == nil }.count
-        print("\(replay.invariant.map { "\($0.rawValue): " } ?? "")reproduced on real Redis and PostgreSQL in \(reproduced) of \(runs) run\(runs == 1 ? "" : "s"); "
-              + "the story followed to its end in \(followed) of \(runs); faults fired: \(results.flatMap(\.outcome.run.faults).countsByKind)")
-        if !reportOptions.noReport {
-            let done = results.map { RealReport.Run(verdict: $0.verdict, duration: $0.outcome.run.duration, faults: $0.outcome.run.faults) }
-            let context = Reporting.context(scenarioPath: scenario, replayCommand: "overbook replay \(scenario) --schedule \(path)",
-                                            wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
-            let html = RealReport.html(runs: done, simulated: [replay.simulated], context: context,
-                                       simulatedCommand: "overbook replay \(scenario) --schedule \(path)",
-                                       replayed: results.map { "run \($0.run): \(replay.line($0))" })
-            Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: "\(replay.scenario.name)-schedule-\(replay.scenario.variant.rawValue)", runs: runs))
-        }
-        // Latency says nothing of a run held at barriers: only a safety violation fails it.
-        if results.contains(where: { $0.verdict.violations.contains { safetyInvariants.contains($0.invariant) } }) { throw ExitCode(1) }
-    }
-
-    /// Simulates the same scenario for seeds 1...runs (as `overbook run` does), prints both
-    /// latency distributions, and writes the real-mode report unless `--no-report`.
-    func writeReport(_ done: [RealReport.Run], scenario: Scenario, notInjected: [SkippedFault]) {
-        let capabilities = RealFaultCapabilities(bookingReplicas: scenario.bookingReplicas, ownsRedis: backends.locations.noneGiven)
-        let simulated = RealReport.simulatedCounterparts(runs: runs) { seed in
-            guard let faultProfile else { return scenario }
-            var drawn = faultProfile.apply(to: scenario, seed: seed)
-            drawn.faults = RealFaultInjector.plan(drawn.faults, capabilities).injected
-            return drawn
-        }
-        print(RealReport.latencyComparison(real: done.map(\.verdict), simulated: simulated))
-        guard !reportOptions.noReport else { return }
-        let command = RealReport.simulatedCommand(scenarioPath: self.scenario, runs: runs, variant: variant, replicas: replicas,
-                                                  faultsDropped: notInjected.count)
-        let context = Reporting.context(scenarioPath: self.scenario, replayCommand: nil,
-                                        wallSeconds: Double(done.reduce(0) { $0 + $1.duration }) / 1e9)
-        let html = RealReport.html(runs: done, simulated: simulated, context: context, simulatedCommand: command, notInjected: notInjected,
-                                   backends: backends.locations.noneGiven ? "throwaway servers started for the run" : "given by URL (--redis-url, --*-database-url)")
-        Reporting.publish(html, to: reportOptions.report ?? ReportPaths.real(scenario: scenario.name, runs: runs))
+        if !held { throw ExitCode(1) }
     }
 }

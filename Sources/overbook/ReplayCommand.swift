@@ -1,8 +1,6 @@
 import ArgumentParser
-import BookingCore
-import RunObservation
 import Checking
-import Foundation
+import Reports
 import Simulation
 
 struct ReplayCommand: ParsableCommand {
@@ -36,7 +34,7 @@ struct ReplayCommand: ParsableCommand {
         let base = try options.loadBase()
         var seed = options.seed ?? base.seed
         var scenario = options.scenario(base, seed: seed)
-        var scheduled: ScheduleFile?
+        var scheduled: (path: String, file: ScheduleFile)?
         if let schedule {
             if options.seed != nil || options.variant != nil || options.profile != nil || options.swarm {
                 Console.error("--schedule replays the file's own seed, variant and faults; drop --seed, --variant, --profile and --swarm")
@@ -44,35 +42,15 @@ struct ReplayCommand: ParsableCommand {
             }
             let loaded = try loadSchedule(schedule, base: base)
             scenario = loaded.scenario
-            scheduled = loaded.file
+            scheduled = (schedule, loaded.file)
             seed = loaded.file.seed
         }
         logInvocation("replay", options, scenario: scenario, seed: seed,
                       extra: (trace.map { ["trace=\($0)"] } ?? []) + (schedule.map { ["schedule=\($0)"] } ?? []))
-        if !scenario.faults.isEmpty {
-            print("faults in this run's scenario:")
-            for fault in scenario.faults { print("  - \(fault)") }
+        let passed = try exitingWithStatus2(on: OutputFileError.self) {
+            try options.runs(base, reportOptions).replay(scenario, seed: seed, schedule: scheduled, maxSteps: maxSteps, tracePath: trace)
         }
-        let (verdict, problems, findings) = Verdicts.replay(scenario, seed: seed, schedule: scheduled, maxSteps: maxSteps)
-        problems.forEach(Console.error)
-        findings.forEach { print($0) }
-        if !verdict.simulated.activeFaults.isEmpty {
-            print("active in this run: " + verdict.simulated.activeFaults.map(\.kind.rawValue).joined(separator: ", "))
-        }
-        let events = verdict.simulated.events
-        if let trace {
-            try exitingWithStatus2(describing: { "cannot write the trace to \(trace): \($0.localizedDescription)" }) {
-                try events.map { $0.jsonLine + "\n" }.joined().write(toFile: trace, atomically: true, encoding: .utf8)
-            }
-            print("wrote \(events.count) events to \(trace)")
-        } else {
-            print("\nTIMELINE (virtual time, process, what happened)")
-            for event in events { print(event.description) }
-        }
-        print(SummaryText.render(verdict))
-        print(verdict.traceHashLine)
-        Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "replay", schedule: schedule)
-        if !verdict.passed { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 }
 
@@ -90,11 +68,6 @@ struct HashesCommand: ParsableCommand {
 
     func run() throws {
         let base = try options.loadBase()
-        let first = options.seed ?? base.seed
-        for offset in 0..<max(0, count) {
-            let seed = first &+ UInt64(offset)
-            let output = ScenarioSimulation.run(options.scenario(base, seed: seed), seed: seed)
-            print("\(seed) \(hex(output.traceHash))")
-        }
+        options.selection.hashes(base, from: options.seed ?? base.seed, count: count) { print($0) }
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import BookingCore
-import RunObservation
 import Checking
+import RealHarness
+import Reports
 import Scenarios
-import Simulation
 
 struct ScenarioOptions: ParsableArguments {
     @Argument(help: "A scenario file (YAML), e.g. scenarios/seed-experiment.yaml.")
@@ -27,15 +27,12 @@ struct ScenarioOptions: ParsableArguments {
 
     mutating func validate() throws {
         if let variant { _ = try VariantOption.parse(variant) }
-        if let profile, FaultProfile.named(profile) == nil {
-            throw ValidationError("--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
-        }
-        if swarm, let profile, profile != "swarm" {
-            throw ValidationError("--swarm is the 'swarm' profile; it cannot be combined with --profile \(profile)")
-        }
+        if let problem = selection.problem { throw ValidationError(problem) }
     }
 
-    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+    var selection: RunSelection {
+        RunSelection(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans)
+    }
 
     /// The scenario file (or, from a shard file, its recorded `text`) with --variant applied
     /// (before any per-seed profile).
@@ -49,43 +46,21 @@ struct ScenarioOptions: ParsableArguments {
     }
 
     /// The scenario as it runs for `seed`.
-    func scenario(_ base: Scenario, seed: UInt64) -> Scenario {
-        faultProfile?.apply(to: base, seed: seed) ?? base
-    }
-
-    /// A schedule of `seed` alone (no choices listed): what shrinking a seed starts from.
-    func schedule(seed: UInt64, variant: Variant) -> ScheduleFile {
-        ScheduleFile(scenario: scenario, seed: seed, variant: variant.rawValue, profile: faultProfile?.name, swarm: swarm, choices: [])
-    }
-
-    /// The options that change what a seed runs, as a shard file records them.
-    var recorded: [String: String] {
-        var options: [String: String] = [:]
-        if let variant { options["variant"] = variant }
-        if let profile { options["profile"] = profile }
-        if swarm { options["swarm"] = "true" }
-        if let unavailableMeans { options["unavailable-means"] = unavailableMeans.rawValue }
-        return options
-    }
-
-    /// A test suite's name for this scenario and these options, e.g. `seed-experiment --swarm`.
-    func suiteName(_ base: Scenario) -> String {
-        ([base.name] + recorded.sorted { $0.key < $1.key }.map { $0.value == "true" && $0.key == "swarm" ? "--swarm" : "--\($0.key) \($0.value)" })
-            .joined(separator: " ")
-    }
+    func scenario(_ base: Scenario, seed: UInt64) -> Scenario { selection.scenario(base, seed: seed) }
 
     /// The options a shard file recorded, for the scenario file it names.
     static func recorded(_ options: [String: String], scenario: String) throws -> ScenarioOptions {
-        var arguments = [scenario]
-        for (name, value) in options.sorted(by: { $0.key < $1.key }) {
-            arguments += value == "true" && name == "swarm" ? ["--swarm"] : ["--\(name)", value]
-        }
-        return try ScenarioOptions.parse(arguments)
+        try ScenarioOptions.parse([scenario] + RunSelection.arguments(recorded: options))
     }
 
-    /// How a seed of these options is replayed, for printed replay commands.
-    var replay: ReplayInvocation {
-        ReplayInvocation(scenarioPath: scenario, variant: variant, profile: profile, swarm: swarm, unavailableMeans: unavailableMeans?.rawValue)
+    /// The runs of `base` these options make, their lines on the terminal and their reports as `reports` asks.
+    func runs(_ base: Scenario, _ reports: ReportOptions) -> SimulatedRuns {
+        SimulatedRuns(base: base, selection: selection, reports: reports.publisher, output: Console.output, now: wallSeconds())
+    }
+
+    /// Failing runs of this scenario file written, reported and shrunk as `check` and `shrink` do.
+    func counterexamples(in directory: String, writeReports: Bool) -> Counterexamples {
+        Counterexamples(scenarioPath: scenario, directory: directory, writeReports: writeReports, output: Console.output, now: wallSeconds())
     }
 }
 
@@ -93,7 +68,7 @@ extension UnavailableMeaning: ExpressibleByArgument {}
 
 /// The VOPR-style first line: the seed and every option, so any output can be reproduced.
 func logInvocation(_ command: String, _ options: ScenarioOptions, scenario: Scenario, seed: UInt64, extra: [String] = []) {
-    print(invocationLine(command, scenarioPath: options.scenario, scenario: scenario, seed: seed, profile: options.faultProfile?.name, extra: extra))
+    print(invocationLine(command, scenarioPath: options.scenario, scenario: scenario, seed: seed, profile: options.selection.faultProfile?.name, extra: extra))
 }
 
 struct RunCommand: ParsableCommand {
@@ -127,29 +102,6 @@ struct RunCommand: ParsableCommand {
         let base = try options.loadBase()
         let first = options.seed ?? base.seed
         logInvocation("run", options, scenario: base, seed: first, extra: ["runs=\(runs)"])
-        if runs == 1 {
-            // Recording costs little for one run and gives the report its timeline.
-            let verdict = Verdicts.simulate(options.scenario(base, seed: first), seed: first, options: SimulationOptions(traceMode: .record))
-            print(SummaryText.render(verdict))
-            print(verdict.traceHashLine)
-            Reporting.single(verdict, options: options, reportOptions: reportOptions, kind: "run")
-            try finish(failingSeed: verdict.passed ? nil : first)
-            return
-        }
-        var meter = ProgressMeter(total: runs, label: "run")
-        let clock = wallSeconds()
-        let batch = BatchSummary.consecutive(from: first, count: runs, verdict: { Verdicts.simulate(options.scenario(base, seed: $0), seed: $0) }) {
-            meter.update(done: $0, failures: $1)
-        }
-        let elapsed = clock()
-        print(SummaryText.render(batch, scenario: base, firstSeed: first))
-        Reporting.batch(batch, base: base, firstSeed: first, options: options, reportOptions: reportOptions, wallSeconds: elapsed)
-        try finish(failingSeed: batch.firstFailingSeed)
-    }
-
-    private func finish(failingSeed: UInt64?) throws {
-        guard let seed = failingSeed else { return }
-        print("\nReplay the first failing seed with:\n  \(options.replay.seed(seed))")
-        throw ExitCode(1)
+        if !options.runs(base, reportOptions).run(from: first, count: runs) { throw ExitCode(1) }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Backends
 import BookingCore
 import RealHarness
 import Foundation
@@ -51,32 +50,15 @@ struct ServeOptions: ParsableArguments {
                                        option: fromEnvironment ? ServiceEnvironment.variant.variable : "--variant")
     }
 
+    var settings: ServeSettings {
+        ServeSettings(host: host, poolSize: poolSize, workers: workers, backlog: backlog, faultControl: faultControl, recordTimings: recordTimings)
+    }
+
     /// What both services check before they start: `port`, these options, then the variant.
     func validate(port: Int) throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
-        guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
-        guard backlog >= 0 else { throw ValidationError("--backlog must be 0 or more, got \(backlog)") }
-        guard !faultControl || FaultControlAddress.isLoopback(host) else {
-            throw ValidationError("--fault-control lets anyone who reaches the port crash this service; it needs a loopback --host (127.0.0.1), got \(host)")
-        }
-        guard !recordTimings || FaultControlAddress.isLoopback(host) else {
-            throw ValidationError("--record-timings serves what this service measured to anyone who reaches the port; it needs a loopback --host (127.0.0.1), got \(host)")
-        }
+        if let problem = settings.problem(port: port) { throw ValidationError(problem) }
         _ = try parsedVariant()
     }
-
-    /// The announcement's note when the fault points are armed, so a log shows it.
-    var faultControlNote: String {
-        (workers.map { ", \($0) sync workers, backlog \(backlog)" } ?? "") + (faultControl ? ", fault control on /_overbook/faults" : "")
-            + (recordTimings ? ", timings on /_overbook/timings" : "")
-    }
-
-    /// Where the service records its timings, with `--record-timings`.
-    func timingRecorder() -> TimingRecorder? { recordTimings ? TimingRecorder() : nil }
-
-    /// The sync workers `--workers` asks for, if any.
-    var syncWorkers: SyncWorkers? { workers.map { SyncWorkers(workers: $0, backlog: backlog) } }
 }
 
 struct ServeInventoryCommand: ParsableCommand {
@@ -101,20 +83,10 @@ struct ServeInventoryCommand: ParsableCommand {
 
     func run() throws {
         let url = try setting { try ServiceEnvironment.inventoryDatabaseURL.value(flag: databaseURL, option: "--database-url") }
-        let variant = try options.parsedVariant()
-        let decrement = variant.inventoryDecrement
-        let (host, port, poolSize, seedData) = (options.host, port, options.poolSize, seedData)
-        let (faultControl, note, workers, timings) = (options.faultControl, options.faultControlNote, options.syncWorkers, options.timingRecorder())
+        let (variant, seedData, settings, port) = (try options.parsedVariant(), seedData, options.settings, port)
         try runService {
-            if seedData { try await ServiceInstance.seedInventory(databaseURL: url) }
-            var serverOptions = InventoryServerOptions(databaseURL: url, decrement: decrement, poolSize: poolSize,
-                                                       faultControl: faultControl ? .inventory() : nil)
-            serverOptions.workers = workers
-            serverOptions.timings = timings
-            let instance = try await ServiceInstance.inventory(serverOptions)
-            try await instance.runUntilSignalled(host: host, port: port) { bound in
-                announceListening("overbook serve inventory: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), decrement \(decrement.rawValue)\(note))")
-            }
+            try await ServiceInstance.serveInventory(databaseURL: url, variant: variant, seedData: seedData, settings: settings, port: port,
+                                                     announce: announceListening)
         }
     }
 }
@@ -171,20 +143,10 @@ struct ServeBookingCommand: ParsableCommand {
         let variant = try options.parsedVariant()
         let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
                                                  inventoryTimeout: .milliseconds(inventoryTimeoutMs))
-        var serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
-                                                 configuration: configuration, poolSize: options.poolSize,
-                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections,
-                                                 faultControl: options.faultControl ? .booking() : nil)
-        serverOptions.workers = options.syncWorkers
-        serverOptions.timings = options.timingRecorder()
-        let bookingOptions = serverOptions
-        let (host, port, note) = (options.host, port, options.faultControlNote)
-        try runService {
-            let instance = try await ServiceInstance.booking(bookingOptions)
-            try await instance.runUntilSignalled(host: host, port: port) { bound in
-                announceListening("overbook serve booking: listening on http://\(host):\(bound)/api (variant \(variant.rawValue), inventory \(inventoryURL)\(note))")
-            }
-        }
+        let serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL, configuration: configuration,
+                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections)
+        let (settings, port) = (options.settings, port)
+        try runService { try await ServiceInstance.serveBooking(serverOptions, settings: settings, port: port, announce: announceListening) }
     }
 }
 

@@ -1,8 +1,9 @@
 import ArgumentParser
-import BookingCore
 import RunObservation
 import Checking
 import Foundation
+import RealHarness
+import Reports
 
 /// `--seeds`: `A..B` (inclusive) or a single seed.
 struct SeedRange: ExpressibleByArgument {
@@ -84,67 +85,26 @@ struct SweepCommand: ParsableCommand {
         return Set(stopOn?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
     }
 
-    /// `--shard`, parsed, and the seeds it leaves this process (all of `--seeds` without one;
-    /// `nil` for a shard that gets no seed).
+    /// `--shard`, parsed, and the seeds it leaves this process (see `SweepShard.select`).
     func sliceToRun() throws -> (shard: SweepShard?, seeds: ClosedRange<UInt64>?) {
-        guard let shard else { return (nil, seeds.range) }
-        do {
-            let parsed = try SweepShard.parse(shard, environment: ProcessInfo.processInfo.environment)
-            return (parsed, try parsed.slice(of: seeds.range))
-        } catch {
-            throw ValidationError(error.description)
-        }
+        try asUsageError(on: SweepShardError.self) { try SweepShard.select(shard, of: seeds.range, environment: ProcessInfo.processInfo.environment) }
     }
 
     func run() throws {
         let base = try options.loadBase()
         let (shard, slice) = try sliceToRun()
-        guard let seeds = slice else {
-            print("shard \(shard!): no seed of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound) falls to it (more shards than seeds)")
-            try writeOutput(BatchSummary(), shard: shard, ran: nil, stoppedEarly: false, elapsed: 0)
-            return
+        if let seeds = slice {
+            logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
+                          extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
+                                  "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
+                            + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
         }
-        logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
-                      extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
-                              "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
-                        + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
-        let options = self.options
-        let sweep = ParallelSweep(seeds: seeds, jobs: jobs, stopOn: stopSet) { seed in
-            Verdicts.simulate(options.scenario(base, seed: seed), seed: seed)
+        let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, outputPath: output, junitPath: junit,
+                                   build: BuildIdentity.current,
+                                   shrink: noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget))
+        let passed = try asUsageError(on: OutputFileError.self) {
+            try exitingWithStatus2(describing: Counterexamples.describe) { try options.runs(base, reportOptions).sweep(request, slice: slice) }
         }
-        let outcome = sweep.run(label: shard.map { "shard \($0)" } ?? "sweep")
-        let batch = outcome.batch
-        try writeOutput(batch, shard: shard, ran: seeds, stoppedEarly: batch.runs < seeds.count, elapsed: outcome.elapsed)
-        if let junit {
-            try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: options.suiteName(base) + (shard.map { " shard \($0)" } ?? ""), seeds: seeds,
-                                                             elapsedSeconds: outcome.elapsed, replay: options.replay.seed), to: junit)
-        }
-        print(SummaryText.render(batch, scenario: base, firstSeed: seeds.lowerBound))
-        Reporting.batch(batch, base: base, firstSeed: seeds.lowerBound, options: options, reportOptions: reportOptions,
-                        wallSeconds: outcome.elapsed)
-        print(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: jobs, replay: options.replay.seed))
-        guard batch.firstFailingSeed != nil else { return }
-        if !noShrink, let failure = batch.firstSafetyFailure {
-            let (invariant, seed) = failure
-            print("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
-            try shrinkAndReport(options.scenario(base, seed: seed), seed: seed, invariant: invariant,
-                                source: options.schedule(seed: seed, variant: base.variant), choices: nil,
-                                options: options, writeReport: !reportOptions.noReport, directory: scheduleDir, budget: shrinkBudget)
-        }
-        throw ExitCode(1)
-    }
-
-    /// `--output`: the record `overbook merge` reads.
-    func writeOutput(_ batch: BatchSummary, shard: SweepShard?, ran: ClosedRange<UInt64>?, stoppedEarly: Bool, elapsed: Double) throws {
-        guard let output else { return }
-        let record = SweepRecord(build: BuildIdentity.current, scenarioPath: options.scenario,
-                                 scenarioText: try String(contentsOfFile: options.scenario, encoding: .utf8), options: options.recorded,
-                                 seeds: seeds.range, shard: shard, ran: ran, stoppedEarly: stoppedEarly, summary: batch, elapsedSeconds: elapsed)
-        do {
-            try SweepRecordFile.write(record, to: output)
-        } catch {
-            throw ValidationError("cannot write --output \(output): \(error.localizedDescription)")
-        }
-        print("sweep result: \(output)")
+        if !passed { throw ExitCode(1) }
     }
 }

@@ -42,16 +42,10 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let inventoryURL = try setting { try ServiceEnvironment.inventoryDatabaseURL.value(flag: inventoryDatabaseURL, option: "--inventory-database-url") }
         let bookingURL = try setting { try ServiceEnvironment.bookingDatabaseURL.value(flag: bookingDatabaseURL, option: "--booking-database-url") }
-        let room = RoomID(roomId)
-        let night = Night(iso: checkIn)!
-        let expected = expectedBookings >= 0 ? expectedBookings : nil
-        let validation = try exitingWithStatus2(describing: { "could not read the databases: \($0)" }) {
-            try runBlocking {
-                try await DatabaseValidation.run(inventoryDatabaseURL: inventoryURL, bookingDatabaseURL: bookingURL,
-                                                 room: room, night: night, expectedBookings: expected)
-            }
+        let passed = try exitingWithStatus2(on: DatabaseReadError.self) {
+            try DatabaseValidation.check(inventoryDatabaseURL: inventoryURL, bookingDatabaseURL: bookingURL, room: roomId, checkIn: checkIn,
+                                         expectedBookings: expectedBookings, output: Console.output)
         }
-        print(validation.text)
-        if !validation.passed { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 }
