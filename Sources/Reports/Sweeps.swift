@@ -51,12 +51,17 @@ extension SimulatedRuns {
         summarize(batch, firstSeed: seeds.lowerBound, wallSeconds: outcome.elapsed)
         output.line(outcome.sweepText(firstSeed: seeds.lowerBound, jobs: request.jobs, replay: replay.seed))
         guard batch.firstFailingSeed != nil else { return true }
-        if let shrink = request.shrink, let (invariant, seed) = batch.firstSafetyFailure {
-            output.line("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
-            try shrink.counterexamples.shrink(scenario(seed: seed), seed: seed, invariant: invariant,
-                                              source: selection.schedule(seed: seed, variant: base.variant), choices: nil, budget: shrink.budget)
-        }
+        try shrinkFirstSafetyFailure(of: batch, request.shrink)
         return false
+    }
+
+    /// The first seed of `batch` that broke a safety invariant, shrunk to a schedule (with its
+    /// report) as `shrink` says; nothing when `shrink` is `nil` or no safety invariant broke.
+    func shrinkFirstSafetyFailure(of batch: BatchSummary, _ shrink: (counterexamples: Counterexamples, budget: Double)?) throws {
+        guard let shrink, let (invariant, seed) = batch.firstSafetyFailure else { return }
+        output.line("\nShrinking seed \(seed) (\(invariant.rawValue)); --no-shrink skips this")
+        try shrink.counterexamples.shrink(scenario(seed: seed), seed: seed, invariant: invariant,
+                                          source: selection.schedule(seed: seed, variant: base.variant), choices: nil, budget: shrink.budget)
     }
 
     /// `--output`: the record `overbook merge` reads.
@@ -75,8 +80,10 @@ extension SimulatedRuns {
 
     /// `overbook merge`: what one sweep over the range of `merged` (folded from `files` shard
     /// files) prints and writes, the merged record to `outputPath` and the JUnit file
-    /// `junitPath`. Returns whether every seed passed.
-    public func merged(_ merged: SweepRecord, files: Int, outputPath: String?, junitPath: String?) throws -> Bool {
+    /// `junitPath`, and the first safety failure shrunk as `sweep` shrinks it (`shrink`).
+    /// Returns whether every seed passed.
+    public func merged(_ merged: SweepRecord, files: Int, outputPath: String?, junitPath: String?,
+                       shrink: (counterexamples: Counterexamples, budget: Double)? = nil) throws -> Bool {
         let seeds = merged.seeds.range
         let batch = merged.summary
         output.line("overbook merge: \(files) shard file(s) of \(merged.scenarioPath) seeds \(seeds.lowerBound)..\(seeds.upperBound)"
@@ -89,7 +96,9 @@ extension SimulatedRuns {
             try SweepRecordFile.writeJUnit(JUnitReport.sweep(batch, suite: selection.suiteName(base), seeds: seeds, elapsedSeconds: merged.elapsedSeconds, replay: replay.seed),
                                            to: junitPath, emit: output.line)
         }
-        return batch.firstFailingSeed == nil
+        guard batch.firstFailingSeed != nil else { return true }
+        try shrinkFirstSafetyFailure(of: batch, shrink)
+        return false
     }
 }
 

@@ -10,7 +10,8 @@ struct MergeCommand: ParsableCommand {
         Reads the files `overbook sweep --shard I/N --output FILE` wrote and prints what one \
         `overbook sweep` over the whole range prints (the same summary, the failures by \
         invariant with their first seeds and replay commands), writes the same HTML report, \
-        and exits 1 if any seed broke an invariant. Refuses files of different scenarios, \
+        shrinks the first seed that broke a safety invariant as sweep does (--no-shrink skips \
+        it), and exits 1 if any seed broke an invariant. Refuses files of different scenarios, \
         options, seed ranges, shard counts or builds, and names missing and duplicate shards. \
         --output writes the merged result in the same format.
 
@@ -28,6 +29,8 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "Write the merged sweep as a JUnit XML test run, as `sweep --junit` does.")
     var junit: String?
 
+    @OptionGroup var shrinkOptions: ShrinkOptions
+
     @OptionGroup var reportOptions: ReportOptions
 
     func validate() throws {
@@ -42,7 +45,10 @@ struct MergeCommand: ParsableCommand {
         let options = try ScenarioOptions.recorded(merged.options, scenario: merged.scenarioPath)
         let base = try options.loadBase(text: merged.scenarioText)
         let passed = try asUsageError(on: OutputFileError.self) {
-            try options.runs(base, reportOptions).merged(merged, files: files.count, outputPath: output, junitPath: junit)
+            try exitingWithStatus2(describing: Counterexamples.describe) {
+                try options.runs(base, reportOptions).merged(merged, files: files.count, outputPath: output, junitPath: junit,
+                                                             shrink: shrinkOptions.shrink(options, reportOptions))
+            }
         }
         if !passed { throw ExitCode(1) }
     }

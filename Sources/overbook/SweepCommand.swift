@@ -52,14 +52,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Stop at the first seed that breaks one of these invariants (comma-separated: \(Invariant.names)).")
     var stopOn: String?
 
-    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
-    var noShrink = false
-
-    @Option(help: "Seconds (wall time) the automatic shrink may take.")
-    var shrinkBudget: Double = 60
-
-    @Option(help: "Where the shrunk schedule file goes.")
-    var scheduleDir = "reports/schedules"
+    @OptionGroup var shrinkOptions: ShrinkOptions
 
     @Option(help: "Run only the I-th of N contiguous slices of the seeds: I/N, or auto/N (the 0-based index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID).")
     var shard: String?
@@ -101,10 +94,27 @@ struct SweepCommand: ParsableCommand {
         }
         let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, outputPath: output, junitPath: junit,
                                    build: BuildIdentity.current,
-                                   shrink: noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget))
+                                   shrink: shrinkOptions.shrink(options, reportOptions))
         let passed = try asUsageError(on: OutputFileError.self) {
             try exitingWithStatus2(describing: Counterexamples.describe) { try options.runs(base, reportOptions).sweep(request, slice: slice) }
         }
         if !passed { throw ExitCode(1) }
+    }
+}
+
+/// `--no-shrink`, `--shrink-budget`, `--schedule-dir`: how `sweep` and `merge` shrink the first
+/// seed that broke a safety invariant.
+struct ShrinkOptions: ParsableArguments {
+    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
+    var noShrink = false
+
+    @Option(help: "Seconds (wall time) the automatic shrink may take.")
+    var shrinkBudget: Double = 60
+
+    @Option(help: "Where the shrunk schedule file goes.")
+    var scheduleDir = "reports/schedules"
+
+    func shrink(_ options: ScenarioOptions, _ reportOptions: ReportOptions) -> (counterexamples: Counterexamples, budget: Double)? {
+        noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget)
     }
 }

@@ -31,7 +31,7 @@ import Testing
             shards.append(path)
         }
         let junit = scratch.file("merged.xml").path
-        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--output", scratch.file("merged.json").path, "--junit", junit])
+        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--no-shrink", "--output", scratch.file("merged.json").path, "--junit", junit])
         #expect(merged.status == whole.status, "\(merged.error)")
         #expect(merged.output.hasPrefix("overbook merge: 4 shard file(s) of scenarios/seed-experiment.yaml seeds 1..240 (swarm=true)"))
         #expect(Self.summary(merged.output) == Self.summary(whole.output))
@@ -57,6 +57,30 @@ import Testing
         let mismatched = try OverbookBinary.run(["merge"] + shards.dropLast() + [other, "--no-report"])
         #expect(mismatched.status == 2)
         #expect(mismatched.error.contains("\(other): options swarm=true variant=crash-safe, but \(shards[0]) has swarm=true"), "\(mismatched.error)")
+    }
+
+    /// Like the sweep, the merge shrinks the first seed that broke a safety invariant, to the
+    /// same schedule (same trace hash).
+    @Test func aMergeShrinksTheFirstSafetyFailureAsTheSweepDoes() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let common = ["sweep", "scenarios/seed-experiment.yaml", "--seeds", "1..40", "--swarm", "--no-report"]
+        let whole = try OverbookBinary.run(common + ["--schedule-dir", scratch.file("whole").path])
+        var shards: [String] = []
+        for index in 1...2 {
+            let path = scratch.file("shard-\(index).json").path
+            _ = try OverbookBinary.run(common + ["--no-shrink", "--shard", "\(index)/2", "--output", path])
+            shards.append(path)
+        }
+        let merged = try OverbookBinary.run(["merge"] + shards + ["--no-report", "--schedule-dir", scratch.file("merged").path])
+        func shrunk(_ output: String) -> [String] {
+            output.split(separator: "\n").map(String.init).filter {
+                $0.hasPrefix("Shrinking seed ") || $0.hasPrefix("  users:") || $0.hasPrefix("  still violates:") || $0.contains("(trace hash ")
+            }.map { $0.replacingOccurrences(of: scratch.url.path + "/whole", with: "DIR").replacingOccurrences(of: scratch.url.path + "/merged", with: "DIR") }
+        }
+        #expect(shrunk(whole.output).count == 4, "\(whole.output)")
+        #expect(shrunk(merged.output) == shrunk(whole.output), "\(merged.output)\(merged.error)")
+        #expect(merged.status == 1 && whole.status == 1)
     }
 
     /// `check --junit` and `matrix --junit`: the same test-run shape, one case per invariant
