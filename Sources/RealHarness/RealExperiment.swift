@@ -1,5 +1,6 @@
 import BookingCore
 import Checking
+import Foundation
 import Reports
 import RunObservation
 
@@ -12,6 +13,9 @@ public struct RealExperiment: Sendable {
     /// The scenario with the command's --variant and --replicas applied.
     public var scenario: Scenario
     public var runs: Int
+    /// `--run N`: every one of the `runs` plays run N's draws (its faults, arrivals and request
+    /// ids), to repeat a real run that failed; `nil`: runs 1...runs.
+    public var repeatedRun: UInt64?
     /// The profile each run applies for its number (`--swarm` is the swarm profile).
     public var profile: FaultProfile?
     /// Redis and PostgreSQL were started for the runs (not given by URL).
@@ -27,6 +31,7 @@ public struct RealExperiment: Sendable {
         self.scenarioPath = scenarioPath
         self.scenario = scenario
         self.runs = runs
+        self.repeatedRun = nil
         self.profile = profile
         self.throwawayBackends = throwawayBackends
         self.variantOption = variantOption
@@ -79,13 +84,15 @@ public struct RealExperiment: Sendable {
             output.line("  \(line)")
             output.flush()
         })
-        return try await real.judged(1...UInt64(runs)) { run, verdict, duration in
+        let numbers = repeatedRun.map { Array(repeating: $0, count: runs) } ?? Array(1...UInt64(runs))
+        let evidenceRoot = reports.wanted ? reports.path.map { ($0 as NSString).deletingLastPathComponent } ?? ReportPaths.directory : nil
+        return try await real.judged(numbers, evidenceRoot: evidenceRoot.map { $0.isEmpty ? "." : $0 }) { run, verdict, duration in
             if let profile {
                 let drawn = real.scenario(forRun: run).faults.map(\.kind.rawValue)
                 output.line("run \(run): \(profile.name) faults: \(drawn.isEmpty ? "none" : drawn.joined(separator: ", "))")
             }
             guard runs > 1 else { return }
-            output.progress("run \(run)/\(runs): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
+            output.progress("run \(run)\(repeatedRun == nil ? "/\(runs)" : ""): \(verdict.statusSummary); p95 \(formatSeconds(verdict.latency.p95)), "
                             + "mean \(formatSeconds(verdict.latency.mean)), \(formatSeconds(duration)) in all; "
                             + "\(verdict.passedAll ? "PASS" : "FAIL")\n")
         }
@@ -96,7 +103,7 @@ public struct RealExperiment: Sendable {
     func report(_ done: [RealReport.Run], scenario: Scenario, notInjected: [SkippedFault], capabilities: RealFaultCapabilities) {
         let simulated = RealReport.simulatedCounterparts(runs: runs) { seed in
             guard let profile else { return scenario }
-            var drawn = profile.apply(to: scenario, seed: seed)
+            var drawn = profile.apply(to: scenario, seed: repeatedRun ?? seed)
             drawn.faults = RealFaultInjector.plan(drawn.faults, capabilities).injected
             return drawn
         }

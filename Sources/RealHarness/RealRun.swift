@@ -95,13 +95,24 @@ public struct RealRun: Sendable {
     /// Runs the scenario once per number in `runs`, each on freshly reset databases, and judges
     /// each run as a simulated one is judged; `finished(run, verdict, duration)` hears of each
     /// run as it ends (duration: wall-clock nanoseconds from the first send to the last answer).
-    public func judged(_ runs: ClosedRange<UInt64>,
+    /// A run that breaks a safety invariant leaves its `RunEvidence` under `evidenceRoot`, when
+    /// one is given, and says where.
+    public func judged(_ runs: some Sequence<UInt64>, evidenceRoot: String? = nil,
                        finished: (_ run: UInt64, _ verdict: RunVerdict, _ duration: Int64) -> Void = { _, _, _ in })
         async throws -> [(verdict: RunVerdict, duration: Int64, faults: [FiredFault], notInjected: [SkippedFault])] {
         var judged: [(verdict: RunVerdict, duration: Int64, faults: [FiredFault], notInjected: [SkippedFault])] = []
         for run in runs {
             let outcome = try await once(run: run)
             let verdict = outcome.verdict(outcome.scenario)
+            if let evidenceRoot, verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) {
+                let evidence = RunEvidence(directory: RunEvidence.directory(scenario: scenario.name, run: run, under: evidenceRoot))
+                do {
+                    try evidence.write(outcome, verdict: verdict, logs: stack.workDirectory.appendingPathComponent("logs"))
+                    announce("run \(run) broke safety: its answers, rows, faults and service logs are kept in \(evidence.directory.path)")
+                } catch {
+                    announce("run \(run) broke safety; its evidence could not be written to \(evidence.directory.path): \(error)")
+                }
+            }
             finished(run, verdict, outcome.duration)
             judged.append((verdict, outcome.duration, outcome.faults, outcome.notInjected))
         }

@@ -59,7 +59,9 @@ struct RealCommand: ParsableCommand {
         and crashes) are listed as not injected, with why. \
         --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
         from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`); \
-        --profile NAME applies a named fault profile the same way.
+        --profile NAME applies a named fault profile the same way. A run that breaks a \
+        safety invariant keeps its answers, rows, faults and the services' logs in \
+        reports/real-evidence/<scenario>-run-N/; --run N --runs K plays run N's draws K times.
 
         Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
         --runs N` does) and writes an HTML report with the real runs and both latency \
@@ -82,6 +84,9 @@ struct RealCommand: ParsableCommand {
 
     @Option(help: "How many times to run the scenario, on databases reset between runs; prints a batch summary.")
     var runs = 1
+
+    @Option(name: .customLong("run"), help: "Play run N's draws (faults, arrivals, request ids) in each of the --runs runs: repeats a failed run.")
+    var repeatedRun: UInt64?
 
     @Option(help: "Booking replicas (default: the scenario's booking_replicas).")
     var replicas: Int?
@@ -106,6 +111,7 @@ struct RealCommand: ParsableCommand {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
         if let variant { _ = try VariantOption.parse(variant) }
+        if repeatedRun == 0 { throw ValidationError("--run counts from 1") }
         if schedule != nil && (swarm || profile != nil || replicas != nil) {
             throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas")
         }
@@ -120,9 +126,10 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
-        let experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, profile: faultProfile,
+        var experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, profile: faultProfile,
                                         throwawayBackends: backends.locations.noneGiven, variantOption: variant, replicasOption: replicas,
                                         reports: reportOptions.publisher, output: Console.output)
+        experiment.repeatedRun = repeatedRun
         let passed = try experiment.run {
             try withRealStack(backends.locations, scenarios: [scenario], users: scenario.userCount, armFaults: faultProfile != nil, $0)
         }
