@@ -113,8 +113,9 @@ public final class RealFaultInjector: Sendable {
                 guard !point.isInventoryPoint else { return no("a redis-failover at an inventory point: the booking replicas are the ones that talk to Redis") }
                 return .success(.atPoint(point, .booking(nil)))
             }
-            guard spec.kind == .pause || spec.kind == .crash else {
-                return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses, crashes and redis-failovers at the services' fault points")
+            guard [.pause, .crash, .connectionLoss].contains(spec.kind) else {
+                return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses, crashes, connection-losses, "
+                          + "redis-failovers and redis-clock-jumps at the services' fault points")
             }
             if let problem = service(spec.target) { return no(problem) }
             let reachedBy: ProcessSelector = point.isInventoryPoint ? .inventory : .booking(nil)
@@ -486,13 +487,14 @@ public final class RealFaultInjector: Sendable {
     }
 
     /// `pg_terminate_backend` of every PostgreSQL backend serving `target`.
-    private func terminateBackends(of target: ProcessSelector) async {
+    private func terminateBackends(of target: ProcessSelector, at point: AlgorithmPoint? = nil) async {
         guard let proxy = stack.hopProxies?.databaseProxy(of: target) else { return problem("connection-loss \(target): no database proxy for it") }
         let (pool, database) = target == .inventory ? (stack.inventoryPool, "inventory_db") : (stack.bookingPool, "booking_db")
         do {
             let pids = try await Self.terminateBackends(behind: proxy, using: pool)
-            record(.connectionLoss, pids.isEmpty ? "connection-loss \(target): pg_terminate_backend found no open \(database) connection of it"
-                   : "connection-loss \(target): pg_terminate_backend of its \(pids.count) \(database) backend\(pids.count == 1 ? "" : "s") (pid \(pids.map(String.init).joined(separator: ", ")))")
+            let what = "connection-loss \(target)\(point.map { " at \($0.rawValue)" } ?? "")"
+            record(.connectionLoss, pids.isEmpty ? "\(what): pg_terminate_backend found no open \(database) connection of it"
+                   : "\(what): pg_terminate_backend of its \(pids.count) \(database) backend\(pids.count == 1 ? "" : "s") (pid \(pids.map(String.init).joined(separator: ", ")))")
         } catch {
             problem("connection-loss \(target): pg_terminate_backend failed: \(error)")
         }
@@ -560,7 +562,14 @@ public final class RealFaultInjector: Sendable {
             let pid = hit.process.processIdentifier
             if action == .park {
                 // The request waits at the point while Redis fails over (or its clock jumps) under it.
-                if spec.kind == .redisClockJump { await jumpClock(by: spec.duration) } else { await failOver() }
+                switch spec.kind {
+                case .redisClockJump: await jumpClock(by: spec.duration)
+                // As the simulator's connection-loss at a point: the connections of the process
+                // that reached it are cut (its open transaction rolls back) while it waits there.
+                case .connectionLoss: await terminateBackends(of: hit.name == "inventory" ? .inventory : .booking(Int(hit.name.dropFirst("booking-".count))),
+                                                              at: point)
+                default: await failOver()
+                }
                 _ = try? await control(hit).release(point)
             } else if action == .stopProcess {
                 record(.pause, "pause \(hit.name) at \(point.rawValue): it stopped itself there (SIGSTOP, pid \(pid)), continued after \(lasting)")

@@ -105,6 +105,24 @@ import Testing
         }
     }
 
+    /// connection-loss at a point: booking-1 waits at before-commit (the inventory has reserved)
+    /// while its booking_db backends are terminated, so its COMMIT meets a closed connection and
+    /// its transaction is rolled back by PostgreSQL: the room is gone and no booking holds it.
+    @Test func aConnectionLossBeforeTheBookingCommitRollsItBack() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms"], replicas: 1, lockTTL: "1s", clientTimeout: "3s",
+                                         faults: ["{kind: connection-loss, target: booking, point: before-commit}"])
+        try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+            #expect(result.output.contains("connection-loss booking-1 at before-commit: pg_terminate_backend of its "), "\(result.output)\(result.error)")
+            #expect(result.output.contains("faults fired on the real stack: connection-loss 1"), "\(result.output)")
+            #expect(result.status == 1, "an invariant must break: \(result.output)")
+            let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
+            #expect(available == "0")
+            #expect(confirmed == "")
+        }
+    }
+
     /// The inventory stops itself before its COMMIT past the reserve's timeout: the seed answers
     /// 503 and the room is left unsellable; crash-safe answers 202 (pending) and its recovery
     /// worker confirms the booking once the inventory is back, before the databases are read.
