@@ -98,7 +98,7 @@ public final class RealFaultInjector: Sendable {
         }
         func perStatement(_ kind: StatementFaultKind) -> Result<RealMechanism, NotInjectable> {
             guard case .ratio = spec.trigger else {
-                return no("a \(spec.kind.rawValue) is carried out per SQL statement (a ratio); at a point it is not built")
+                return no("a \(spec.kind.rawValue) is carried out per SQL statement (a ratio)\(spec.kind == .statementTimeout ? "" : " or at a fault point"); at a time it is not built")
             }
             if let target = spec.target, let problem = service(target) { return no(problem) }
             return .success(.perStatement(spec.target, kind))
@@ -113,9 +113,9 @@ public final class RealFaultInjector: Sendable {
                 guard !point.isInventoryPoint else { return no("a redis-failover at an inventory point: the booking replicas are the ones that talk to Redis") }
                 return .success(.atPoint(point, .booking(nil)))
             }
-            guard [.pause, .crash, .connectionLoss].contains(spec.kind) else {
+            guard [.pause, .crash, .connectionLoss, .postgresAbort].contains(spec.kind) else {
                 return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses, crashes, connection-losses, "
-                          + "redis-failovers and redis-clock-jumps at the services' fault points")
+                          + "postgres-aborts, redis-failovers and redis-clock-jumps at the services' fault points")
             }
             if let problem = service(spec.target) { return no(problem) }
             let reachedBy: ProcessSelector = point.isInventoryPoint ? .inventory : .booking(nil)
@@ -486,6 +486,20 @@ public final class RealFaultInjector: Sendable {
         }
     }
 
+    /// postgres-abort at a point, as the simulator plants it: the next statement of a
+    /// transaction `child` has open (its COMMIT included) is aborted by PostgreSQL with 40001.
+    private func abortNextStatement(of child: RealStack.Child, at point: AlgorithmPoint) async {
+        do {
+            let planted = try await control(child).abortNextTransactionStatement(sqlstate: "40001")
+            record(.postgresAbort, planted
+                   ? "postgres-abort \(child.name) at \(point.rawValue): the next statement of its open transaction (COMMIT included) "
+                     + "aborted by PostgreSQL (RAISE ... ERRCODE 40001 in its session)"
+                   : "postgres-abort \(child.name) at \(point.rawValue): no transaction of it open there, nothing to abort (as in the simulator)")
+        } catch {
+            problem("postgres-abort \(child.name) at \(point.rawValue): \(error)")
+        }
+    }
+
     /// `pg_terminate_backend` of every PostgreSQL backend serving `target`.
     private func terminateBackends(of target: ProcessSelector, at point: AlgorithmPoint? = nil) async {
         guard let proxy = stack.hopProxies?.databaseProxy(of: target) else { return problem("connection-loss \(target): no database proxy for it") }
@@ -568,6 +582,7 @@ public final class RealFaultInjector: Sendable {
                 // that reached it are cut (its open transaction rolls back) while it waits there.
                 case .connectionLoss: await terminateBackends(of: hit.name == "inventory" ? .inventory : .booking(Int(hit.name.dropFirst("booking-".count))),
                                                               at: point)
+                case .postgresAbort: await abortNextStatement(of: hit, at: point)
                 default: await failOver()
                 }
                 _ = try? await control(hit).release(point)

@@ -246,6 +246,7 @@ public struct StatementFaultsSnapshot: Codable, Sendable {
 /// | `POST /_overbook/faults/disarm` `{"point"}` | disarms that point only |
 /// | `POST /_overbook/faults/statements` `{"seed", "rules": [{"kind", "numerator", "denominator", "limit"?, "timeout_ms"?, "from_ms"?, "until_ms"?}]}` | arms the per-statement database faults (replacing any), `StatementFaults` |
 /// | `GET /_overbook/faults/statements` | the rules armed and their firings since |
+/// | `POST /_overbook/faults/statements/abort-next` `{"sqlstate"}` | the next statement of a transaction open in the pool (its COMMIT included) is aborted with it; `{"planted": false}` when none is open |
 /// | `POST /_overbook/faults/reset` | disarms and releases everything |
 enum FaultControlHTTP {
     static let root = "/_overbook/faults"
@@ -284,6 +285,14 @@ enum FaultControlHTTP {
     struct StatementsBody: Codable {
         var seed: UInt64
         var rules: [StatementFaultRule]
+    }
+
+    struct AbortNextBody: Codable {
+        var sqlstate: String
+    }
+
+    struct Planted: Codable {
+        var planted: Bool
     }
 
     static func statementsSnapshot(_ faults: StatementFaults) -> StatementFaultsSnapshot {
@@ -326,6 +335,13 @@ enum FaultControlHTTP {
                 return json(statementsSnapshot(points.statements))
             },
             .init(method: .get, path: "\(root)/statements") { _, _ in json(statementsSnapshot(points.statements)) },
+            .init(method: .post, path: "\(root)/statements/abort-next") { request, _ in
+                let body: AbortNextBody = try decode(try await HTTPServing.body(of: request))
+                guard body.sqlstate.count == 5, body.sqlstate.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase) }) else {
+                    throw InputProblem.badRequest("sqlstate must be a five-character SQLSTATE such as 40001")
+                }
+                return json(Planted(planted: points.statements.abortNextTransactionStatement(sqlstate: body.sqlstate)))
+            },
             .init(method: .post, path: "\(root)/reset") { _, _ in
                 points.reset()
                 return json(points.snapshot())
@@ -439,6 +455,14 @@ public struct FaultControlClient: Sendable {
     /// The per-statement faults armed in the service and what they did since.
     public func statements() async throws -> StatementFaultsSnapshot {
         try await send("/statements", body: nil)
+    }
+
+    /// postgres-abort at a fault point: the next statement of a transaction open in the
+    /// service's pool is aborted with `sqlstate`; `false` when none is open.
+    public func abortNextTransactionStatement(sqlstate: String) async throws -> Bool {
+        let planted: FaultControlHTTP.Planted = try await send("/statements/abort-next",
+                                                               body: try JSONEncoder().encode(FaultControlHTTP.AbortNextBody(sqlstate: sqlstate)))
+        return planted.planted
     }
 
     public func snapshot() async throws -> ControlledFaultPoints.Snapshot {

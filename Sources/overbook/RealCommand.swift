@@ -55,8 +55,8 @@ struct RealCommand: ParsableCommand {
         promoted and the replicas' Redis proxies redirected to it, redis-clock-jump = an \
         emulation (every key's TTL shortened by the jump at once); a pause, crash, failover or \
         clock jump at a fault point is armed through the service's --fault-control (it stops \
-        itself, exits, or waits, there), as is a connection-loss (its backends are terminated \
-        while it waits). Faults it cannot carry out faithfully (per-call pauses \
+        itself, exits, or waits, there), as are a connection-loss (its backends are terminated \
+        while it waits) and a postgres-abort (its next statement in a transaction aborts). Faults it cannot carry out faithfully (per-call pauses \
         and crashes) are listed as not injected, with why. \
         --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
         from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`); \

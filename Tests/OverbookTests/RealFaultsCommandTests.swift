@@ -123,6 +123,24 @@ import Testing
         }
     }
 
+    /// postgres-abort at a point: booking-1's COMMIT, the next statement of its transaction once
+    /// it passes before-commit, is aborted by PostgreSQL with 40001: the seed's split again.
+    @Test func anAbortAtTheBookingCommitRollsItBack() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms"], replicas: 1, lockTTL: "1s", clientTimeout: "3s",
+                                         faults: ["{kind: postgres-abort, target: booking, point: before-commit}"])
+        try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+            #expect(result.output.contains("postgres-abort booking-1 at before-commit: the next statement of its open transaction (COMMIT included) aborted"),
+                    "\(result.output)\(result.error)")
+            #expect(result.output.contains("faults fired on the real stack: postgres-abort 1"), "\(result.output)")
+            #expect(result.status == 1, "an invariant must break: \(result.output)")
+            let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
+            #expect(available == "0")
+            #expect(confirmed == "")
+        }
+    }
+
     /// The inventory stops itself before its COMMIT past the reserve's timeout: the seed answers
     /// 503 and the room is left unsellable; crash-safe answers 202 (pending) and its recovery
     /// worker confirms the booking once the inventory is back, before the databases are read.

@@ -63,6 +63,7 @@ public final class PostgresPool: Sendable {
                     return (session.generation, session.backendPID)
                 }
             }
+            statementFaults?.transactionOpened()
             return PostgresTransaction(pool: sessions, session: session, generation: generation, backendPID: pid,
                                        statementFaults: statementFaults, timer: timer)
         } catch {
@@ -126,6 +127,7 @@ public final class PostgresTransaction: Sendable {
 
     deinit {
         guard isOpen.load(ordering: .acquiring) else { return }
+        statementFaults?.transactionEnded()
         let (session, pool, generation) = (session, pool, generation)
         session.thread.submit {
             session.rollbackQuietly(generation: generation)
@@ -142,6 +144,9 @@ public final class PostgresTransaction: Sendable {
             // someone else.
             guard self.isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
             do throws(StoreError) {
+                if let planted = self.statementFaults?.takePlantedAbort() {
+                    return try self.session.execute(sql, parameters, generation: self.generation, retryIfStale: false, meeting: planted)
+                }
                 return try self.session.execute(sql, parameters, generation: self.generation, faults: self.statementFaults)
             } catch {
                 self.end(rollingBack: true)
@@ -157,6 +162,10 @@ public final class PostgresTransaction: Sendable {
         try await onSession { () throws(StoreError) in
             guard self.isOpen.load(ordering: .acquiring) else { throw StoreError.transactionClosed }
             do throws(StoreError) {
+                // A planted abort strikes in place of the COMMIT, which then rolls back.
+                if let planted = self.statementFaults?.takePlantedAbort() {
+                    _ = try self.session.execute("COMMIT", [], generation: self.generation, retryIfStale: false, meeting: planted)
+                }
                 _ = try self.session.execute("COMMIT", generation: self.generation)
                 self.end(rollingBack: false)
             } catch {
@@ -180,6 +189,7 @@ public final class PostgresTransaction: Sendable {
     /// On the session's thread: closes the transaction once and hands the connection back.
     private func end(rollingBack: Bool) {
         guard isOpen.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged else { return }
+        statementFaults?.transactionEnded()
         if rollingBack { session.rollbackQuietly(generation: generation) }
         pool.release(session)
     }

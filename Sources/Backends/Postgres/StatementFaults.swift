@@ -96,6 +96,11 @@ public final class StatementFaults: Sendable {
 
     private let state = Mutex(State())
     private let clock = ContinuousClock()
+    /// postgres-abort at a fault point: the SQLSTATE the next statement of an open transaction
+    /// meets (its COMMIT included), once. Apart from `State`: arming rules keeps it.
+    private let planted = Mutex<String?>(nil)
+    /// Transactions open in the pool now: a planted abort needs one to strike.
+    private let openTransactions = Atomic(0)
 
     public init() {}
 
@@ -118,7 +123,28 @@ public final class StatementFaults: Sendable {
 
     public func reset() {
         state.withLock { $0 = State() }
+        planted.withLock { $0 = nil }
     }
+
+    /// postgres-abort at a fault point, as the simulator plants it: the next statement of a
+    /// transaction open in this pool (its `COMMIT` included) is aborted with `sqlstate` by the
+    /// server. `false`, planting nothing, when no transaction is open: there is nothing for it
+    /// to abort, in the simulator either.
+    public func abortNextTransactionStatement(sqlstate: String) -> Bool {
+        guard openTransactions.load(ordering: .acquiring) > 0 else { return false }
+        planted.withLock { $0 = sqlstate }
+        return true
+    }
+
+    func takePlantedAbort() -> PlannedStatementFault? {
+        planted.withLock { planted in
+            defer { planted = nil }
+            return planted.map { .abort(sqlstate: $0) }
+        }
+    }
+
+    func transactionOpened() { openTransactions.add(1, ordering: .relaxed) }
+    func transactionEnded() { openTransactions.subtract(1, ordering: .relaxed) }
 
     public var rules: [StatementFaultRule] { state.withLock { $0.rules } }
 
