@@ -139,8 +139,11 @@ public struct RealRun: Sendable {
     }
 
     /// Waits (at most the lock TTL plus the inventory timeout, and 16 s more for a variant
-    /// whose recovery worker resolves pending sagas) until no lock key is left, no transaction
-    /// is open and no saga is pending: the quiescence a simulated run ends in.
+    /// whose recovery worker resolves pending sagas) until no service is still serving a
+    /// request, no lock key is left, no transaction is open and no saga is pending: the
+    /// quiescence a simulated run ends in. A request its client gave up on may be between two
+    /// statements (in the lock's back-off, say), with nothing of it visible in Redis or
+    /// PostgreSQL; were it not waited for, it would write into the next run's databases.
     func settle() async {
         let clock = ContinuousClock()
         let resolvesPending = scenario.variant.flow.resolvesPendingBookings
@@ -157,9 +160,21 @@ public struct RealRun: Sendable {
             let locks = (try? await stack.lock.liveKeys(matching: "lock:*"))?.count ?? 0
             let open = (try? await openTransactions())?.count ?? 0
             let pending = resolvesPending ? (try? await bookings.pendingBookings())?.count ?? 0 : 0
-            if inFlight == 0 && locks == 0 && open == 0 && pending == 0 { return }
+            let serving = inFlight == 0 && locks == 0 && open == 0 && pending == 0 ? await requestsBeingServed() : 0
+            if inFlight == 0 && locks == 0 && open == 0 && pending == 0 && serving == 0 { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// The API requests the services are serving now, as their fault control counts them (a
+    /// service without `--fault-control`, or one that does not answer, counts none).
+    func requestsBeingServed() async -> Int {
+        var serving = 0
+        for child in stack.replicas + [stack.inventory].compactMap({ $0 }) {
+            let control = FaultControlClient(serviceURL: child.baseURL, client: stack.client)
+            serving += (try? await control.snapshot())?.inFlight ?? 0
+        }
+        return serving
     }
 
     /// What the databases and Redis hold now, read through the same store protocols the

@@ -42,9 +42,15 @@ public enum FaultOrigin {
     @TaskLocal public static var label: String?
 }
 
-/// Binds `FaultOrigin.label` from the request's header, at most 64 characters.
+/// Binds `FaultOrigin.label` from the request's header, at most 64 characters, and counts the
+/// service's API requests in flight (`ControlledFaultPoints.Snapshot.inFlight`).
 struct FaultOriginMiddleware<Context: RequestContext>: RouterMiddleware {
+    let points: ControlledFaultPoints
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !request.uri.path.hasPrefix(FaultControlHTTP.root) else { return try await next(request, context) }
+        points.inFlight.add(1, ordering: .relaxed)
+        defer { points.inFlight.subtract(1, ordering: .relaxed) }
         let name = FaultOrigin.header.lowercased()
         guard let label = request.headers.first(where: { $0.name.canonicalName == name })?.value, !label.isEmpty, label.count <= 64 else {
             return try await next(request, context)
@@ -61,6 +67,10 @@ public final class ControlledFaultPoints: FaultPoints {
     /// The exit status of a crash at a point: what a shell reports for SIGKILL, so a driver
     /// reading it sees a crash, not a clean exit or an error of ours.
     public static let crashStatus: Int32 = 137
+
+    /// API requests being served now, counted by `FaultOriginMiddleware`: a request its client
+    /// gave up on may still be writing, which the driver must wait out before the next run.
+    let inFlight = Atomic(0)
 
     struct Armed {
         var point: AlgorithmPoint
@@ -208,6 +218,8 @@ public final class ControlledFaultPoints: FaultPoints {
         /// Per point, the origins of the requests parked there that have one, sorted.
         public var parkedOrigins: [String: [String]]?
         public var armed: [ArmedPoint]
+        /// The service's API requests being served now (the control routes not counted).
+        public var inFlight: Int?
 
         public func parked(at point: AlgorithmPoint) -> Int { parked[point.rawValue] ?? 0 }
         /// Whether a request of `origin` is parked at `point`.
@@ -222,7 +234,8 @@ public final class ControlledFaultPoints: FaultPoints {
             Snapshot(reached: Dictionary(uniqueKeysWithValues: state.reached.map { ($0.key.rawValue, $0.value) }),
                      parked: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.count) }),
                      parkedOrigins: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.compactMap(\.origin).sorted()) }),
-                     armed: state.armed.map { .init(point: $0.point.rawValue, action: $0.action.description, remaining: $0.remaining) })
+                     armed: state.armed.map { .init(point: $0.point.rawValue, action: $0.action.description, remaining: $0.remaining) },
+                     inFlight: inFlight.load(ordering: .relaxed))
         }
     }
 }

@@ -38,11 +38,11 @@ enum HTTPServing {
         }
     }
 
-    /// `bindsFaultOrigin`: each request runs with `FaultOrigin.label` from its header (a
-    /// fault-controlled service only).
+    /// `faultControl`: each request runs with `FaultOrigin.label` from its header and is
+    /// counted in flight while it is served (a fault-controlled service only).
     /// `workers`: requests are served as sync workers would serve them (`SyncWorkers`).
     /// `timings`: every request is timed (`TimingMiddleware`) and the timings are served.
-    static func router(_ routes: [Route], bindsFaultOrigin: Bool = false, workers: SyncWorkers? = nil,
+    static func router(_ routes: [Route], faultControl: ControlledFaultPoints? = nil, workers: SyncWorkers? = nil,
                        timings: TimingRecorder? = nil) -> Router<BasicRequestContext> {
         let routes = routes + (timings.map(TimingHTTP.routes) ?? [])
         var paths: [PathMethods] = []
@@ -56,7 +56,7 @@ enum HTTPServing {
         let router = Router(context: BasicRequestContext.self)
         // First: a middleware wraps only the routes added after it, and the not-found responder.
         router.add(middleware: JSONErrorMiddleware(paths: paths))
-        if bindsFaultOrigin { router.add(middleware: FaultOriginMiddleware()) }
+        if let faultControl { router.add(middleware: FaultOriginMiddleware(points: faultControl)) }
         if let timings { router.add(middleware: TimingMiddleware(recorder: timings)) }
         if let workers { router.add(middleware: SyncWorkersMiddleware(workers: workers)) }
         for route in routes {

@@ -83,7 +83,7 @@ public struct ServiceInstance: Sendable {
         let service = InventoryService(database: PostgresInventoryDatabase(pool: pool), decrement: options.decrement,
                                        faults: options.faultControl)
         let routes = InventoryHTTPService(service: service).routes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers,
+        return ServiceInstance(name: "inventory", responder: HTTPServing.router(routes, faultControl: options.faultControl, workers: options.workers,
                                                                                 timings: options.timings).buildResponder()) {
             await pool.close()
         }
@@ -120,7 +120,7 @@ public struct ServiceInstance: Sendable {
             ? bookingRoutes(clock: ContinuousClock(), lock: lock, pool: pool, inventory: inventory, options: options)
             : bookingRoutes(clock: SleepRecordingClock(), lock: lock, pool: pool, inventory: inventory, options: options)
         let routes = apiRoutes + (options.faultControl.map(FaultControlHTTP.routes) ?? [])
-        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, bindsFaultOrigin: options.faultControl != nil, workers: options.workers,
+        return ServiceInstance(name: "booking", responder: HTTPServing.router(routes, faultControl: options.faultControl, workers: options.workers,
                                                                               timings: options.timings).buildResponder()) {
             try? await client.shutdown()
             await lock.close()

@@ -283,6 +283,11 @@ import Testing
         let stray = try #require(Self.checkWithFinalRead([Self.op(1, .booked(nil), 0, 10)], [Self.row(1, user: 1), Self.row(2, user: 7)],
                                                          capacity: 5).counterexample)
         #expect(stray.explanation == "booking 2 (user_7, room 1 2026-03-15..2026-03-16) answers no confirm of the history.")
+        // A row whose request id is of no request here answers none, though its user and stay
+        // match one (a previous real run's request that wrote after its run ended).
+        let leftover = try #require(Self.checkWithFinalRead([Self.op(1, .noEffect, 0, 10)], [Self.row(1, user: 1, request: "run37-req-1")])
+            .counterexample)
+        #expect(leftover.explanation == "booking 1 (user_1, room 1 2026-03-15..2026-03-16) answers no confirm of the history.")
     }
 
     @Test func theFinalReadIsMatchedBothWays() throws {

@@ -13,8 +13,8 @@ import BookingCore
 /// - the read's outright contradictions (a `409` holding a booking, a `201` holding none, a
 ///   request booked twice, a booking that answers no request) are reported before any search.
 ///
-/// Rows are matched to requests by request id, else by user and stay; `cancelled` and
-/// `abandoned` rows are no booking.
+/// Rows are matched to requests by request id, or by user and stay when they have none;
+/// `cancelled` and `abandoned` rows are no booking.
 struct FinalRead {
     var operations: [HistoryOperation]
     var notes: [String?]
@@ -122,8 +122,10 @@ private struct MatchedRows {
         /// The one request a row belongs to; `nil` and no operations when it answers none,
         /// `nil` with operations when it could be several users' requests.
         func owner(_ row: Booking) -> (request: RequestID?, operations: [Int]) {
+            // A row with a request id of no request here answers none (it was written for
+            // another history, e.g. a real run's leftover), even if its user and stay match one.
             var targets = row.requestID.flatMap { byRequest[$0] } ?? []
-            if targets.isEmpty, let stay = row.stay { targets = byUserStay[UserStay(user: row.userID, stay: stay)] ?? [] }
+            if row.requestID == nil, let stay = row.stay { targets = byUserStay[UserStay(user: row.userID, stay: stay)] ?? [] }
             let requests = Set(targets.map { operations[$0].request })
             return (requests.count == 1 ? requests.first : nil, targets)
         }
