@@ -77,7 +77,9 @@ public struct RealRun: Sendable {
             // A request the client gave up on (or one a fault held up) may still be running in
             // a replica; let it end before the databases are read, as the simulator runs to
             // quiescence.
-            await settle()
+            if let left = await settle() {
+                announce("run \(run) did not come to rest before its final read: \(left); what they write may land in the next run")
+            }
         }
         let outcomes = results.enumerated().map { index, result in
             var outcome = ClientOutcome(user: result.user, process: ProcessID(kind: .client, index: index + 1), stay: result.stay,
@@ -144,7 +146,9 @@ public struct RealRun: Sendable {
     /// quiescence a simulated run ends in. A request its client gave up on may be between two
     /// statements (in the lock's back-off, say), with nothing of it visible in Redis or
     /// PostgreSQL; were it not waited for, it would write into the next run's databases.
-    func settle() async {
+    /// Returns what was still going on at the deadline, in words; `nil` once quiescent.
+    @discardableResult
+    func settle() async -> String? {
         let clock = ContinuousClock()
         let resolvesPending = scenario.variant.flow.resolvesPendingBookings
         // A pending saga is the recovery worker's to finish: its pauses grow to 8 s, as long
@@ -155,15 +159,19 @@ public struct RealRun: Sendable {
         let longestSpike = scenario.faults.filter { $0.kind == .latencySpike }.map(\.duration).max() ?? .zero
         let deadline = clock.now.advanced(by: scenario.lock.ttl + scenario.inventoryTimeout + longestSpike + (resolvesPending ? .seconds(16) : .zero))
         let bookings = PostgresBookingDatabase(pool: stack.bookingPool)
+        var left: [String] = []
         while clock.now < deadline {
             let inFlight = stack.hopProxies?.delayedChunks ?? 0
             let locks = (try? await stack.lock.liveKeys(matching: "lock:*"))?.count ?? 0
             let open = (try? await openTransactions())?.count ?? 0
             let pending = resolvesPending ? (try? await bookings.pendingBookings())?.count ?? 0 : 0
             let serving = inFlight == 0 && locks == 0 && open == 0 && pending == 0 ? await requestsBeingServed() : 0
-            if inFlight == 0 && locks == 0 && open == 0 && pending == 0 && serving == 0 { return }
+            if inFlight == 0 && locks == 0 && open == 0 && pending == 0 && serving == 0 { return nil }
+            left = [(inFlight, "chunk(s) held in a proxy"), (locks, "lock key(s)"), (open, "open transaction(s)"),
+                    (pending, "pending saga(s)"), (serving, "request(s) still being served")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
             try? await Task.sleep(for: .milliseconds(100))
         }
+        return left.isEmpty ? nil : left.joined(separator: ", ")
     }
 
     /// The API requests the services are serving now, as their fault control counts them (a
