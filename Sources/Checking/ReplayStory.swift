@@ -169,9 +169,10 @@ private struct StoryReader {
         let actor = ReplayStory.Actor(user: pass.user, attempt: pass.attempt)
         let service = pass.process.id
         lastAttempt[service, default: [:]][pass.user] = pass.attempt
-        let replayed: Set<FaultKind> = [.pause, .crash, .redisClockJump]
+        let replayed: Set<FaultKind> = [.pause, .crash, .redisClockJump, .connectionLoss, .postgresAbort]
         for spec in pass.fired where !replayed.contains(spec.kind) {
-            note("a \(spec.kind.rawValue) at \(pass.point.rawValue) is not replayed on the real stack (pauses, crashes and Redis clock jumps are)")
+            note("a \(spec.kind.rawValue) at \(pass.point.rawValue) is not replayed on the real stack "
+                 + "(pauses, crashes, connection-losses, postgres-aborts and Redis clock jumps are)")
         }
         guard let strike = pass.fired.first(where: { replayed.contains($0.kind) }) else {
             return append(pass.time, .actor(actor, .pass(pass.point, service: service)))

@@ -376,9 +376,32 @@ private final class ReplaySession: Sendable {
             await jumpRedisClock(by: duration, departure)
             _ = try await control.release(point, origin: actor.origin)
             await settle(actor)
+        case .connectionLoss:
+            // The request waits at the point while its process's connections are cut.
+            try await cutConnections(of: service, departure, at: point)
+            _ = try await control.release(point, origin: actor.origin)
+            await settle(actor)
+        case .postgresAbort:
+            let planted = try await control.abortNextTransactionStatement(sqlstate: "40001")
+            record(.postgresAbort, planted
+                   ? "postgres-abort \(name) at \(point.rawValue) as \(actor) reached it: the next statement of its open transaction "
+                     + "(COMMIT included) aborted by PostgreSQL (RAISE ... ERRCODE 40001 in its session)"
+                   : "postgres-abort \(name) at \(point.rawValue) as \(actor) reached it: no transaction of it open there, nothing to abort")
+            _ = try await control.release(point, origin: actor.origin)
+            await settle(actor)
         default:
             throw departure("a \(kind.rawValue) at a point is not replayed").skipped
         }
+    }
+
+    /// connection-loss: `pg_terminate_backend` of every backend of `service`'s database proxy.
+    func cutConnections(of service: ProcessID, _ departure: (String) -> StoryDeparture, at point: AlgorithmPoint? = nil) async throws {
+        let selector: ProcessSelector = service.kind == .inventory ? .inventory : .booking(service.index)
+        guard let proxy = stack.hopProxies?.databaseProxy(of: selector) else { throw departure("no database proxy for \(service)") }
+        let pool = service.kind == .inventory ? stack.inventoryPool : stack.bookingPool
+        let pids = (try? await RealFaultInjector.terminateBackends(behind: proxy, using: pool)) ?? []
+        record(.connectionLoss, "connection-loss \(name(of: service))\(point.map { " at \($0.rawValue)" } ?? ""): "
+               + "pg_terminate_backend of \(pids.count) backend\(pids.count == 1 ? "" : "s")")
     }
 
     /// Every key's TTL shortened by `jump` at once: the emulated clock jump (see
@@ -416,11 +439,7 @@ private final class ReplaySession: Sendable {
         case .redisClockJump:
             await jumpRedisClock(by: duration, departure)
         case .connectionLoss:
-            let selector: ProcessSelector = target.kind == .inventory ? .inventory : .booking(target.index)
-            guard let proxy = stack.hopProxies?.databaseProxy(of: selector) else { throw departure("no database proxy for \(target)") }
-            let pool = target.kind == .inventory ? stack.inventoryPool : stack.bookingPool
-            let pids = (try? await RealFaultInjector.terminateBackends(behind: proxy, using: pool)) ?? []
-            record(.connectionLoss, "connection-loss \(target): pg_terminate_backend of \(pids.count) backend\(pids.count == 1 ? "" : "s")")
+            try await cutConnections(of: target, departure)
         default:
             throw departure("a \(kind.rawValue) is not replayed").skipped
         }
