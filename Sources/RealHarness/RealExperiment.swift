@@ -160,3 +160,23 @@ extension ScheduleReplay {
         return !results.contains { $0.verdict.violations.contains { safetyInvariants.contains($0.invariant) } }
     }
 }
+
+extension RealExperiment {
+    /// What is wrong with `overbook real`'s options (`schedule`: `--schedule` given), in their
+    /// words, the first problem in this order; `nil` if nothing.
+    public static func problem(runs: Int, replicas: Int?, variant: String?, variants: VariantRegistry, repeatedRun: UInt64?, schedule: Bool,
+                               swarm: Bool, profile: String?) -> String? {
+        guard runs >= 1 else { return "--runs must be at least 1" }
+        if let replicas, replicas < 1 { return "--replicas must be at least 1" }
+        if let problem = variant.flatMap({ variants.problem($0) }) { return problem }
+        if repeatedRun == 0 { return "--run counts from 1" }
+        if schedule && (swarm || profile != nil || replicas != nil) {
+            return "--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas"
+        }
+        if let profile, FaultProfile.named(profile) == nil || swarm {
+            return swarm ? "--swarm is the 'swarm' profile; drop --profile \(profile)"
+                : "--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'"
+        }
+        return nil
+    }
+}

@@ -20,9 +20,7 @@ struct BackendOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard locations.allGiven || locations.noneGiven else {
-            throw ValidationError("give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)")
-        }
+        if let problem = locations.problem { throw ValidationError(problem) }
     }
 }
 
@@ -98,7 +96,7 @@ struct RealCommand: ParsableCommand {
     var profile: String?
 
     /// The profile each run applies for its number (`--swarm` is the swarm profile).
-    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+    var faultProfile: FaultProfile? { FaultProfile.selected(profile: profile, swarm: swarm) }
 
     @Option(help: "Replay this schedule file (written by `check`, `shrink` or `sweep`) on the real stack: its story, forced with barriers at the fault points; says whether its violation is reproduced.")
     var schedule: String?
@@ -108,16 +106,9 @@ struct RealCommand: ParsableCommand {
     @OptionGroup var reportOptions: ReportOptions
 
     func validate() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
-        if let variant { _ = try VariantOption.parse(variant) }
-        if repeatedRun == 0 { throw ValidationError("--run counts from 1") }
-        if schedule != nil && (swarm || profile != nil || replicas != nil) {
-            throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas")
-        }
-        if let profile, FaultProfile.named(profile) == nil || swarm {
-            throw ValidationError(swarm ? "--swarm is the 'swarm' profile; drop --profile \(profile)"
-                                  : "--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
+        if let problem = RealExperiment.problem(runs: runs, replicas: replicas, variant: variant, variants: VariantOption.registry, repeatedRun: repeatedRun,
+                                                schedule: schedule != nil, swarm: swarm, profile: profile) {
+            throw ValidationError(problem)
         }
     }
 

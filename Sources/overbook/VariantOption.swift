@@ -9,9 +9,7 @@ enum VariantOption {
     static var overrideHelp: ArgumentHelp { "Run this variant instead of the scenario's: \(registry.syntax)." }
 
     static func parse(_ name: String, option: String = "--variant") throws -> Variant {
-        guard let variant = registry.variant(named: name) else {
-            throw ValidationError("\(option) must be \(registry.syntax); got '\(name)'")
-        }
-        return variant
+        if let problem = registry.problem(name, option: option) { throw ValidationError(problem) }
+        return registry.variant(named: name)!
     }
 }
