@@ -1,28 +1,6 @@
 import ArgumentParser
-import BookingCore
 import Checking
 import RealHarness
-import Reports
-
-/// `--redis-url`, `--inventory-database-url`, `--booking-database-url`.
-struct BackendOptions: ParsableArguments {
-    @Option(name: .customLong("redis-url"), help: "Use this Redis (redis://host:port[/db]) instead of starting one. Its lock:* and fence:* keys are deleted before each run.")
-    var redisURL: String?
-
-    @Option(name: .customLong("inventory-database-url"), help: "Use this PostgreSQL database as inventory_db. It is migrated, seeded and reset (availability back to capacity) before each run.")
-    var inventoryDatabaseURL: String?
-
-    @Option(name: .customLong("booking-database-url"), help: "Use this PostgreSQL database as booking_db. Its bookings are DELETED (truncated) before each run.")
-    var bookingDatabaseURL: String?
-
-    var locations: BackendLocations {
-        BackendLocations(redisURL: redisURL, inventoryDatabaseURL: inventoryDatabaseURL, bookingDatabaseURL: bookingDatabaseURL)
-    }
-
-    func validate() throws {
-        if let problem = locations.problem { throw ValidationError(problem) }
-    }
-}
 
 struct RealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

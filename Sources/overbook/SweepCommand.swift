@@ -91,20 +91,3 @@ struct SweepCommand: ParsableCommand {
         if !passed { throw ExitCode(1) }
     }
 }
-
-/// `--no-shrink`, `--shrink-budget`, `--schedule-dir`: how `sweep` and `merge` shrink the first
-/// seed that broke a safety invariant.
-struct ShrinkOptions: ParsableArguments {
-    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
-    var noShrink = false
-
-    @Option(help: "Seconds (wall time) the automatic shrink may take.")
-    var shrinkBudget: Double = 60
-
-    @Option(help: "Where the shrunk schedule file goes.")
-    var scheduleDir = "reports/schedules"
-
-    func shrink(_ options: ScenarioOptions, _ reportOptions: ReportOptions) -> (counterexamples: Counterexamples, budget: Double)? {
-        noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget)
-    }
-}
