@@ -26,12 +26,12 @@ public struct RealExperiment: Sendable {
     public var reports: ReportPublisher
     public var output: CommandOutput
 
-    public init(scenarioPath: String, scenario: Scenario, runs: Int, profile: FaultProfile?, throwawayBackends: Bool,
+    public init(scenarioPath: String, scenario: Scenario, runs: Int, repeatedRun: UInt64? = nil, profile: FaultProfile?, throwawayBackends: Bool,
                 variantOption: String?, replicasOption: Int?, reports: ReportPublisher, output: CommandOutput) {
         self.scenarioPath = scenarioPath
         self.scenario = scenario
         self.runs = runs
-        self.repeatedRun = nil
+        self.repeatedRun = repeatedRun
         self.profile = profile
         self.throwawayBackends = throwawayBackends
         self.variantOption = variantOption

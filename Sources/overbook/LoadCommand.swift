@@ -54,14 +54,11 @@ struct LoadCommand: ParsableCommand {
     }
 
     func run() throws {
-        let passed: Bool
-        do {
-            passed = try exitingWithStatus2(on: OutputFileError.self) {
+        let passed = try asUsageError(on: ServiceConfigurationError.self, option: "--url") {
+            try exitingWithStatus2(on: OutputFileError.self) {
                 try LoadReport.run(urls: url, users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: .milliseconds(Int64(timeout * 1000)),
                                    expectedSuccesses: expectedSuccesses, p95Limit: Int64(p95Limit * 1e9), outputPath: output, output: Console.output)
             }
-        } catch let error as ServiceConfigurationError {
-            throw ValidationError("--url: \(error)")
         }
         if !passed { throw ExitCode(1) }
     }

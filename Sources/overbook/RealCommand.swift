@@ -95,10 +95,9 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
-        var experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, profile: faultProfile,
+        let experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, repeatedRun: repeatedRun, profile: faultProfile,
                                         throwawayBackends: backends.locations.noneGiven, variantOption: variant, replicasOption: replicas,
                                         reports: reportOptions.publisher, output: Console.output)
-        experiment.repeatedRun = repeatedRun
         let passed = try experiment.run {
             try withRealStack(backends.locations, scenarios: [scenario], users: scenario.userCount, armFaults: faultProfile != nil, $0)
         }
