@@ -26,3 +26,15 @@ public struct CheckPlan: Sendable {
             + "--budget (\(Int(budget)) s) bounds it, and the summary says whether it completed"
     }
 }
+
+extension CheckPlan {
+    /// What is wrong with `overbook check`'s bounds and budget, in the options' words; `nil` if nothing.
+    public static func problem(users: Int?, maxFaults: Int, preemptions: Int, maxDepth: Int, depth: Int, budget: Double) -> String? {
+        if let users, users < 1 { return "--users must be at least 1" }
+        guard maxFaults >= 0, preemptions >= 0, maxDepth >= 1, depth >= 1 else {
+            return "--max-faults and --preemptions must be >= 0, --depth and --max-depth >= 1"
+        }
+        guard budget > 0 else { return "--budget must be positive (seconds)" }
+        return nil
+    }
+}

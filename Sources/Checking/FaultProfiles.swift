@@ -34,6 +34,11 @@ public struct FaultProfile: Hashable, Sendable {
 
     public static func named(_ name: String) -> FaultProfile? { all.first { $0.name == name } }
 
+    /// The profile `--profile` and `--swarm` ask for (`--swarm` is the swarm profile); `nil`: none.
+    public static func selected(profile: String?, swarm: Bool) -> FaultProfile? {
+        swarm ? named("swarm") : profile.flatMap(named)
+    }
+
     public static let all: [FaultProfile] = [
         FaultProfile(name: "none", summary: "no faults", faults: { _ in [] }),
         FaultProfile(

@@ -28,7 +28,7 @@ public struct RunSelection: Hashable, Sendable {
     }
 
     /// The profile each seed applies (`--swarm` is the swarm profile).
-    public var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+    public var faultProfile: FaultProfile? { FaultProfile.selected(profile: profile, swarm: swarm) }
 
     /// The scenario as it runs for `seed`.
     public func scenario(_ base: Scenario, seed: UInt64) -> Scenario {

@@ -8,6 +8,9 @@ public struct DatabaseReadError: Error, CustomStringConvertible {
 }
 
 extension DatabaseValidation {
+    /// What is wrong with `overbook validate`'s room and night, in the options' words; `nil` if nothing.
+    public static func problem(room: Int, checkIn: String) -> String? { roomNightProblem(room: room, checkIn: checkIn) }
+
     /// `overbook validate`: the seed's validator for room `room` and the night `checkIn`
     /// (`expectedBookings` < 0: consistency only), its report on `output`. Returns whether
     /// every check passed; a database that cannot be read is a `DatabaseReadError`.

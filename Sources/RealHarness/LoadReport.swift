@@ -166,7 +166,23 @@ public struct LoadResultsFile: Encodable {
     }
 }
 
+/// What is wrong with a room and night given as `--room-id` and `--check-in`, in their words.
+func roomNightProblem(room: Int, checkIn: String) -> String? {
+    guard room >= 1 else { return "--room-id must be a positive integer" }
+    guard Night(iso: checkIn) != nil else { return "--check-in must be a date YYYY-MM-DD, got '\(checkIn)'" }
+    return nil
+}
+
 extension LoadReport {
+    /// What is wrong with `overbook load`'s options, in their words; `nil` if nothing.
+    public static func problem(users: Int, room: Int, checkIn: String, checkOut: String, timeout: Double) -> String? {
+        guard users >= 1 else { return "--users must be at least 1" }
+        if let problem = roomNightProblem(room: room, checkIn: checkIn) { return problem }
+        guard Night(iso: checkOut) != nil else { return "--check-out must be a date YYYY-MM-DD, got '\(checkOut)'" }
+        guard timeout > 0 else { return "--timeout must be positive" }
+        return nil
+    }
+
     /// `overbook load`: `users` users confirm room `room` for `checkIn`..`checkOut` at once,
     /// round-robin over `urls`; prints the header and the report, writes the results to
     /// `outputPath` if given (an `OutputFileError` when it cannot). Returns whether every

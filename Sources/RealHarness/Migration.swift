@@ -19,6 +19,20 @@ extension DatabaseSetup {
             }
     }
 
+    /// What is wrong with `overbook migrate`'s options (`targets` as `targets(...)` finds them),
+    /// in their words; `nil` if nothing.
+    public static func problem(_ targets: [(database: Database, url: String)], seedData: Bool, wait: Double) -> String? {
+        guard wait >= 0 else { return "--wait must be 0 or more seconds, got \(wait)" }
+        let (inventory, booking) = (ServiceEnvironment.inventoryDatabaseURL.variable, ServiceEnvironment.bookingDatabaseURL.variable)
+        if targets.isEmpty {
+            return "nothing to migrate: give --inventory-database-url or --booking-database-url (or set \(inventory) or \(booking))"
+        }
+        if seedData && !targets.contains(where: { $0.database == .inventory }) {
+            return "--seed-data fills inventory_db: give --inventory-database-url (or set \(inventory))"
+        }
+        return nil
+    }
+
     /// `overbook migrate`: each of `targets` prepared in turn (the inventory with the seed's
     /// rows when `seedData`), waiting up to `patience` for its server (why, on `output.error`).
     public static func migrate(_ targets: [(database: Database, url: String)], seedData: Bool, patience: Duration,

@@ -31,6 +31,14 @@ public enum RealBenchmark {
         [seed50(variant: variant), load200(variant: variant, spread: spread)] + (include2000 ? [load2000(variant: variant, spread: spread)] : [])
     }
 
+    /// What is wrong with `overbook bench-real`'s options, in their words; `nil` if nothing.
+    public static func problem(rounds: Int, variant: String, variants: VariantRegistry, spreadMs: Int64) -> String? {
+        guard rounds >= 1 else { return "--rounds must be at least 1" }
+        if let problem = variants.problem(variant) { return problem }
+        guard spreadMs >= 0 else { return "--spread-ms must not be negative" }
+        return nil
+    }
+
     /// `overbook bench-real`: the header, then `loads` measured on the stack `session` starts for
     /// the body it is given (see `measure`), then their figures.
     public static func run(_ loads: [Scenario], rounds: Int, spreadMs: Int64, output: CommandOutput,

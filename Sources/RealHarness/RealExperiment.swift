@@ -26,12 +26,12 @@ public struct RealExperiment: Sendable {
     public var reports: ReportPublisher
     public var output: CommandOutput
 
-    public init(scenarioPath: String, scenario: Scenario, runs: Int, profile: FaultProfile?, throwawayBackends: Bool,
+    public init(scenarioPath: String, scenario: Scenario, runs: Int, repeatedRun: UInt64? = nil, profile: FaultProfile?, throwawayBackends: Bool,
                 variantOption: String?, replicasOption: Int?, reports: ReportPublisher, output: CommandOutput) {
         self.scenarioPath = scenarioPath
         self.scenario = scenario
         self.runs = runs
-        self.repeatedRun = nil
+        self.repeatedRun = repeatedRun
         self.profile = profile
         self.throwawayBackends = throwawayBackends
         self.variantOption = variantOption
@@ -158,5 +158,25 @@ extension ScheduleReplay {
             reports.publish(html, to: reports.path ?? ReportPaths.real(scenario: "\(scenario.name)-schedule-\(scenario.variant.rawValue)", runs: runs))
         }
         return !results.contains { $0.verdict.violations.contains { safetyInvariants.contains($0.invariant) } }
+    }
+}
+
+extension RealExperiment {
+    /// What is wrong with `overbook real`'s options (`schedule`: `--schedule` given), in their
+    /// words, the first problem in this order; `nil` if nothing.
+    public static func problem(runs: Int, replicas: Int?, variant: String?, variants: VariantRegistry, repeatedRun: UInt64?, schedule: Bool,
+                               swarm: Bool, profile: String?) -> String? {
+        guard runs >= 1 else { return "--runs must be at least 1" }
+        if let replicas, replicas < 1 { return "--replicas must be at least 1" }
+        if let problem = variant.flatMap({ variants.problem($0) }) { return problem }
+        if repeatedRun == 0 { return "--run counts from 1" }
+        if schedule && (swarm || profile != nil || replicas != nil) {
+            return "--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas"
+        }
+        if let profile, FaultProfile.named(profile) == nil || swarm {
+            return swarm ? "--swarm is the 'swarm' profile; drop --profile \(profile)"
+                : "--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'"
+        }
+        return nil
     }
 }

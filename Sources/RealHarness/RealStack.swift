@@ -22,6 +22,12 @@ public struct BackendLocations: Sendable {
 
     public var allGiven: Bool { redisURL != nil && inventoryDatabaseURL != nil && bookingDatabaseURL != nil }
     public var noneGiven: Bool { redisURL == nil && inventoryDatabaseURL == nil && bookingDatabaseURL == nil }
+
+    /// What is wrong with the URLs given, in the options' words: some but not all; `nil` if nothing.
+    public var problem: String? {
+        allGiven || noneGiven ? nil
+            : "give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)"
+    }
 }
 
 /// Everything `overbook real` runs: Redis and PostgreSQL (its own throwaway ones unless URLs

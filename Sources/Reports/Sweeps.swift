@@ -28,6 +28,13 @@ public struct SweepRequest: Sendable {
         self.build = build
         self.shrink = shrink
     }
+
+    /// The invocation line's fields for `slice`, the seeds this process runs: the seeds, jobs,
+    /// the invariants it stops on and, for a shard, which shard of which range.
+    public func invocationFields(slice: ClosedRange<UInt64>) -> [String] {
+        ["seeds=\(slice.lowerBound)..\(slice.upperBound)", "jobs=\(jobs)", "stop_on=\(stopOn.sorted().map(\.rawValue).joined(separator: ","))"]
+            + (shard.map { ["shard=\($0) of \(seeds.lowerBound)..\(seeds.upperBound)"] } ?? [])
+    }
 }
 
 extension SimulatedRuns {

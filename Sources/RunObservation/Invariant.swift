@@ -47,3 +47,17 @@ public enum Invariant: String, CaseIterable, Hashable, Sendable, Codable, Compar
 /// Safety invariants: what searches, the matrix and shrinking look for (latency objectives are
 /// not safety: faults make requests slow by design).
 public let safetyInvariants: Set<Invariant> = Set(Invariant.allCases.filter { $0 != .latencyP95 && $0 != .latencyMean })
+
+extension Invariant {
+    /// What is wrong with a comma-separated list of invariant names given to `option`: its
+    /// first unknown name, in the option's words; `nil` if every name is an invariant.
+    public static func problem(list names: String?, option: String) -> String? {
+        guard let unknown = names?.split(separator: ",").first(where: { Invariant(rawValue: String($0)) == nil }) else { return nil }
+        return "\(option): unknown invariant '\(unknown)'; use: \(Invariant.names)"
+    }
+
+    /// The invariants a comma-separated list of names names (unknown names left out).
+    public static func set(list names: String?) -> Set<Invariant> {
+        Set(names?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
+    }
+}

@@ -1,3 +1,4 @@
+import BookingCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -73,6 +74,16 @@ public enum ServiceEnvironment {
             announce("parent process \(parent) is gone; stopping")
             exit(0)
         }
+    }
+
+    /// The variant a service runs: `--variant`'s name, else `OVERBOOK_VARIANT`'s, else the seed,
+    /// from `registry`; a name it does not know is an error naming where the name came from.
+    public static func selectedVariant(flag: String?, registry: VariantRegistry,
+                                       environment: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceSettingError) -> Variant {
+        let name = variant.value(flag: flag, fallback: "seed", environment: environment)
+        let fromEnvironment = (flag ?? "").isEmpty && !variant.isUnset(flag: nil, environment: environment)
+        if let problem = registry.problem(name, option: fromEnvironment ? variant.variable : "--variant") { throw ServiceSettingError(problem) }
+        return registry.variant(named: name)!
     }
 
     /// `100,200,400` as durations: the pauses after each failed lock attempt. `option` names the

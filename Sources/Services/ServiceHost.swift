@@ -261,3 +261,34 @@ final class ListeningSignal: Sendable {
         }
     }
 }
+
+extension BookingServerOptions {
+    /// `overbook serve booking`'s options: each URL from its flag, else its environment variable
+    /// (the inventory's, else its example); the lock's TTL, its back-off pauses (`100,200,400`)
+    /// and the inventory timeout in milliseconds. A setting that cannot be used is a
+    /// `ServiceSettingError` naming its flag.
+    public init(databaseURL: String?, redisURL: String?, inventoryURL: String?, variant: Variant, lockTTLMs: Int64, lockBackoffMs: String,
+                inventoryTimeoutMs: Int64, redisConnections: Int, inventoryConnections: Int) throws(ServiceSettingError) {
+        let databaseURL = try ServiceEnvironment.bookingDatabaseURL.value(flag: databaseURL, option: "--database-url")
+        let redisURL = try ServiceEnvironment.redisURL.value(flag: redisURL, option: "--redis-url")
+        let inventoryURL = ServiceEnvironment.inventoryURL.value(flag: inventoryURL, fallback: ServiceEnvironment.inventoryURL.example)
+        let lock = LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try ServiceEnvironment.milliseconds(lockBackoffMs, option: "--lock-backoff-ms"))
+        self.init(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL,
+                  configuration: BookingConfiguration(variant: variant, lock: lock, inventoryTimeout: .milliseconds(inventoryTimeoutMs)),
+                  redisConnections: redisConnections, inventoryConnections: inventoryConnections)
+    }
+
+    /// What is wrong with `overbook serve booking`'s lock, timeout and connection options, in
+    /// their words; `nil` if nothing.
+    public static func problem(lockTTLMs: Int64, lockBackoffMs: String, inventoryTimeoutMs: Int64, redisConnections: Int,
+                               inventoryConnections: Int) -> String? {
+        do {
+            _ = try ServiceEnvironment.milliseconds(lockBackoffMs, option: "--lock-backoff-ms")
+        } catch {
+            return error.description
+        }
+        guard lockTTLMs >= 1, inventoryTimeoutMs >= 1 else { return "--lock-ttl-ms and --inventory-timeout-ms must be positive" }
+        guard redisConnections >= 1, inventoryConnections >= 1 else { return "--redis-connections and --inventory-connections must be at least 1" }
+        return nil
+    }
+}

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import Checking
 import RealHarness
 
@@ -46,9 +45,9 @@ struct BenchRealCommand: ParsableCommand {
     @OptionGroup var backends: BackendOptions
 
     func validate() throws {
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        _ = try VariantOption.parse(variant)
-        guard spreadMs >= 0 else { throw ValidationError("--spread-ms must not be negative") }
+        if let problem = RealBenchmark.problem(rounds: rounds, variant: variant, variants: VariantOption.registry, spreadMs: spreadMs) {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import Foundation
 import RealHarness
 import Scenarios

@@ -74,11 +74,9 @@ struct CheckCommand: ParsableCommand {
     var junit: String?
 
     mutating func validate() throws {
-        if let users, users < 1 { throw ValidationError("--users must be at least 1") }
-        guard maxFaults >= 0, preemptions >= 0, maxDepth >= 1, depth >= 1 else {
-            throw ValidationError("--max-faults and --preemptions must be >= 0, --depth and --max-depth >= 1")
+        if let problem = CheckPlan.problem(users: users, maxFaults: maxFaults, preemptions: preemptions, maxDepth: maxDepth, depth: depth, budget: budget) {
+            throw ValidationError(problem)
         }
-        guard budget > 0 else { throw ValidationError("--budget must be positive (seconds)") }
     }
 
     func run() throws {
@@ -136,13 +134,8 @@ struct ShrinkCommand: ParsableCommand {
         let seed = options.seed ?? base.seed
         let scenario = options.scenario(base, seed: seed)
         logInvocation("shrink", options, scenario: scenario, seed: seed)
-        var wanted: Invariant?
-        if let invariant {
-            guard let parsed = Invariant(rawValue: invariant) else {
-                throw ValidationError("--invariant must be one of: \(Invariant.names)")
-            }
-            wanted = parsed
-        }
+        let wanted = invariant.flatMap(Invariant.init(rawValue:))
+        if invariant != nil && wanted == nil { throw ValidationError("--invariant must be one of: \(Invariant.names)") }
         try exitingWithStatus2(describing: Counterexamples.describe) {
             try options.counterexamples(in: scheduleDir, writeReports: !noReport)
                 .shrink(scenario, seed: seed, invariant: wanted, source: options.selection.schedule(seed: seed, variant: scenario.variant), choices: nil, budget: budget)

@@ -41,13 +41,13 @@ func exitingWithStatus2<T>(describing describe: (any Error) -> String?, _ body: 
     }
 }
 
-/// `resolve`'s value; an error of type `E` instead is a usage error with its description (the
-/// usage is shown, exit status 64).
-func asUsageError<T, E: Error & CustomStringConvertible>(on _: E.Type, _ resolve: () throws -> T) throws -> T {
+/// `resolve`'s value; an error of type `E` instead is a usage error with its description, after
+/// `option: ` when given (the usage is shown, exit status 64).
+func asUsageError<T, E: Error & CustomStringConvertible>(on _: E.Type, option: String? = nil, _ resolve: () throws -> T) throws -> T {
     do {
         return try resolve()
     } catch let error as E {
-        throw ValidationError(error.description)
+        throw ValidationError((option.map { "\($0): " } ?? "") + error.description)
     }
 }
 

@@ -32,13 +32,7 @@ struct MigrateCommand: ParsableCommand {
     var wait: Double = 60
 
     func validate() throws {
-        guard wait >= 0 else { throw ValidationError("--wait must be 0 or more seconds, got \(wait)") }
-        if targets().isEmpty {
-            throw ValidationError("nothing to migrate: give --inventory-database-url or --booking-database-url (or set \(ServiceEnvironment.inventoryDatabaseURL.variable) or \(ServiceEnvironment.bookingDatabaseURL.variable))")
-        }
-        if seedData && !targets().contains(where: { $0.database == .inventory }) {
-            throw ValidationError("--seed-data fills inventory_db: give --inventory-database-url (or set \(ServiceEnvironment.inventoryDatabaseURL.variable))")
-        }
+        if let problem = DatabaseSetup.problem(targets(), seedData: seedData, wait: wait) { throw ValidationError(problem) }
     }
 
     func targets() -> [(database: DatabaseSetup.Database, url: String)] {

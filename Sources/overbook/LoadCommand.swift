@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import RealHarness
 import Checking
 import Services
@@ -49,22 +48,17 @@ struct LoadCommand: ParsableCommand {
     var p95Limit: Double = 1.5
 
     func validate() throws {
-        guard users >= 1 else { throw ValidationError("--users must be at least 1") }
-        guard roomId >= 1 else { throw ValidationError("--room-id must be a positive integer") }
-        guard Night(iso: checkIn) != nil else { throw ValidationError("--check-in must be a date YYYY-MM-DD, got '\(checkIn)'") }
-        guard Night(iso: checkOut) != nil else { throw ValidationError("--check-out must be a date YYYY-MM-DD, got '\(checkOut)'") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if let problem = LoadReport.problem(users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: timeout) {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {
-        let passed: Bool
-        do {
-            passed = try exitingWithStatus2(on: OutputFileError.self) {
+        let passed = try asUsageError(on: ServiceConfigurationError.self, option: "--url") {
+            try exitingWithStatus2(on: OutputFileError.self) {
                 try LoadReport.run(urls: url, users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: .milliseconds(Int64(timeout * 1000)),
                                    expectedSuccesses: expectedSuccesses, p95Limit: Int64(p95Limit * 1e9), outputPath: output, output: Console.output)
             }
-        } catch let error as ServiceConfigurationError {
-            throw ValidationError("--url: \(error)")
         }
         if !passed { throw ExitCode(1) }
     }

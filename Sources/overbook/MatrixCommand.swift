@@ -1,9 +1,7 @@
 import ArgumentParser
-import BookingCore
 import Checking
 import Foundation
 import RealHarness
-import Reports
 
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -38,10 +38,7 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        try report(try exitingWithStatus2(on: SweepMergeError.self) { try SweepRecordFile.merge(files) })
-    }
-
-    private func report(_ merged: SweepRecord) throws {
+        let merged = try exitingWithStatus2(on: SweepMergeError.self) { try SweepRecordFile.merge(files) }
         let options = try ScenarioOptions.recorded(merged.options, scenario: merged.scenarioPath)
         let base = try options.loadBase(text: merged.scenarioText)
         let passed = try asUsageError(on: OutputFileError.self) {

@@ -1,30 +1,6 @@
 import ArgumentParser
-import BookingCore
 import Checking
 import RealHarness
-import Reports
-
-/// `--redis-url`, `--inventory-database-url`, `--booking-database-url`.
-struct BackendOptions: ParsableArguments {
-    @Option(name: .customLong("redis-url"), help: "Use this Redis (redis://host:port[/db]) instead of starting one. Its lock:* and fence:* keys are deleted before each run.")
-    var redisURL: String?
-
-    @Option(name: .customLong("inventory-database-url"), help: "Use this PostgreSQL database as inventory_db. It is migrated, seeded and reset (availability back to capacity) before each run.")
-    var inventoryDatabaseURL: String?
-
-    @Option(name: .customLong("booking-database-url"), help: "Use this PostgreSQL database as booking_db. Its bookings are DELETED (truncated) before each run.")
-    var bookingDatabaseURL: String?
-
-    var locations: BackendLocations {
-        BackendLocations(redisURL: redisURL, inventoryDatabaseURL: inventoryDatabaseURL, bookingDatabaseURL: bookingDatabaseURL)
-    }
-
-    func validate() throws {
-        guard locations.allGiven || locations.noneGiven else {
-            throw ValidationError("give all three of --redis-url, --inventory-database-url and --booking-database-url, or none (then throwaway servers are started)")
-        }
-    }
-}
 
 struct RealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -99,7 +75,7 @@ struct RealCommand: ParsableCommand {
     var profile: String?
 
     /// The profile each run applies for its number (`--swarm` is the swarm profile).
-    var faultProfile: FaultProfile? { swarm ? FaultProfile.named("swarm") : profile.flatMap(FaultProfile.named) }
+    var faultProfile: FaultProfile? { FaultProfile.selected(profile: profile, swarm: swarm) }
 
     @Option(help: "Replay this schedule file (written by `check`, `shrink` or `sweep`) on the real stack: its story, forced with barriers at the fault points; says whether its violation is reproduced.")
     var schedule: String?
@@ -109,16 +85,9 @@ struct RealCommand: ParsableCommand {
     @OptionGroup var reportOptions: ReportOptions
 
     func validate() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1") }
-        if let variant { _ = try VariantOption.parse(variant) }
-        if repeatedRun == 0 { throw ValidationError("--run counts from 1") }
-        if schedule != nil && (swarm || profile != nil || replicas != nil) {
-            throw ValidationError("--schedule replays the file's own users, faults and replicas; drop --swarm, --profile and --replicas")
-        }
-        if let profile, FaultProfile.named(profile) == nil || swarm {
-            throw ValidationError(swarm ? "--swarm is the 'swarm' profile; drop --profile \(profile)"
-                                  : "--profile must be one of: \(FaultProfile.all.map(\.name).joined(separator: ", ")); got '\(profile)'")
+        if let problem = RealExperiment.problem(runs: runs, replicas: replicas, variant: variant, variants: VariantOption.registry, repeatedRun: repeatedRun,
+                                                schedule: schedule != nil, swarm: swarm, profile: profile) {
+            throw ValidationError(problem)
         }
     }
 
@@ -127,10 +96,9 @@ struct RealCommand: ParsableCommand {
         var scenario = try loadScenario(self.scenario)
         if let variant { scenario.variant = try VariantOption.parse(variant) }
         if let replicas { scenario.bookingReplicas = replicas }
-        var experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, profile: faultProfile,
+        let experiment = RealExperiment(scenarioPath: self.scenario, scenario: scenario, runs: runs, repeatedRun: repeatedRun, profile: faultProfile,
                                         throwawayBackends: backends.locations.noneGiven, variantOption: variant, replicasOption: replicas,
                                         reports: reportOptions.publisher, output: Console.output)
-        experiment.repeatedRun = repeatedRun
         let passed = try experiment.run {
             try withRealStack(backends.locations, scenarios: [scenario], users: scenario.userCount, armFaults: faultProfile != nil, $0)
         }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Checking
-import Reports
 import Simulation
 
 struct ReplayCommand: ParsableCommand {

@@ -45,9 +45,7 @@ struct ServeOptions: ParsableArguments {
     var recordTimings = false
 
     func parsedVariant() throws -> Variant {
-        let fromEnvironment = (variant ?? "").isEmpty && !ServiceEnvironment.variant.isUnset(flag: nil)
-        return try VariantOption.parse(ServiceEnvironment.variant.value(flag: variant, fallback: "seed"),
-                                       option: fromEnvironment ? ServiceEnvironment.variant.variable : "--variant")
+        try setting { try ServiceEnvironment.selectedVariant(flag: variant, registry: VariantOption.registry) }
     }
 
     var settings: ServeSettings {
@@ -127,24 +125,19 @@ struct ServeBookingCommand: ParsableCommand {
 
     func validate() throws {
         try options.validate(port: port)
-        _ = try backoff()
-        guard lockTTLMs >= 1, inventoryTimeoutMs >= 1 else { throw ValidationError("--lock-ttl-ms and --inventory-timeout-ms must be positive") }
-        guard redisConnections >= 1, inventoryConnections >= 1 else { throw ValidationError("--redis-connections and --inventory-connections must be at least 1") }
-    }
-
-    func backoff() throws -> [Duration] {
-        try setting { try ServiceEnvironment.milliseconds(lockBackoffMs, option: "--lock-backoff-ms") }
+        if let problem = BookingServerOptions.problem(lockTTLMs: lockTTLMs, lockBackoffMs: lockBackoffMs, inventoryTimeoutMs: inventoryTimeoutMs,
+                                                      redisConnections: redisConnections, inventoryConnections: inventoryConnections) {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {
-        let databaseURL = try setting { try ServiceEnvironment.bookingDatabaseURL.value(flag: self.databaseURL, option: "--database-url") }
-        let redisURL = try setting { try ServiceEnvironment.redisURL.value(flag: self.redisURL, option: "--redis-url") }
-        let inventoryURL = ServiceEnvironment.inventoryURL.value(flag: self.inventoryURL, fallback: ServiceEnvironment.inventoryURL.example)
         let variant = try options.parsedVariant()
-        let configuration = BookingConfiguration(variant: variant, lock: LockPolicy(ttl: .milliseconds(lockTTLMs), backoff: try backoff()),
-                                                 inventoryTimeout: .milliseconds(inventoryTimeoutMs))
-        let serverOptions = BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL, configuration: configuration,
-                                                 redisConnections: redisConnections, inventoryConnections: inventoryConnections)
+        let serverOptions = try setting {
+            try BookingServerOptions(databaseURL: databaseURL, redisURL: redisURL, inventoryURL: inventoryURL, variant: variant, lockTTLMs: lockTTLMs,
+                                     lockBackoffMs: lockBackoffMs, inventoryTimeoutMs: inventoryTimeoutMs, redisConnections: redisConnections,
+                                     inventoryConnections: inventoryConnections)
+        }
         let (settings, port) = (options.settings, port)
         try runService { try await ServiceInstance.serveBooking(serverOptions, settings: settings, port: port, announce: announceListening) }
     }

@@ -68,15 +68,10 @@ struct SweepCommand: ParsableCommand {
     mutating func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         _ = try sliceToRun()
-        for name in stopOn?.split(separator: ",") ?? [] where Invariant(rawValue: String(name)) == nil {
-            throw ValidationError("--stop-on: unknown invariant '\(name)'; use: \(Invariant.names)")
-        }
+        if let problem = Invariant.problem(list: stopOn, option: "--stop-on") { throw ValidationError(problem) }
     }
 
-    var stopSet: Set<Invariant> {
-        if stopOnFailure { return Set(Invariant.allCases) }
-        return Set(stopOn?.split(separator: ",").compactMap { Invariant(rawValue: String($0)) } ?? [])
-    }
+    var stopSet: Set<Invariant> { stopOnFailure ? Set(Invariant.allCases) : Invariant.set(list: stopOn) }
 
     /// `--shard`, parsed, and the seeds it leaves this process (see `SweepShard.select`).
     func sliceToRun() throws -> (shard: SweepShard?, seeds: ClosedRange<UInt64>?) {
@@ -86,35 +81,13 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         let base = try options.loadBase()
         let (shard, slice) = try sliceToRun()
-        if let seeds = slice {
-            logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound,
-                          extra: ["seeds=\(seeds.lowerBound)..\(seeds.upperBound)", "jobs=\(jobs)",
-                                  "stop_on=\(stopSet.sorted().map(\.rawValue).joined(separator: ","))"]
-                            + (shard.map { ["shard=\($0) of \(self.seeds.range.lowerBound)..\(self.seeds.range.upperBound)"] } ?? []))
-        }
         let request = SweepRequest(seeds: seeds.range, shard: shard, jobs: jobs, stopOn: stopSet, outputPath: output, junitPath: junit,
                                    build: BuildIdentity.current,
                                    shrink: shrinkOptions.shrink(options, reportOptions))
+        if let seeds = slice { logInvocation("sweep", options, scenario: base, seed: seeds.lowerBound, extra: request.invocationFields(slice: seeds)) }
         let passed = try asUsageError(on: OutputFileError.self) {
             try exitingWithStatus2(describing: Counterexamples.describe) { try options.runs(base, reportOptions).sweep(request, slice: slice) }
         }
         if !passed { throw ExitCode(1) }
-    }
-}
-
-/// `--no-shrink`, `--shrink-budget`, `--schedule-dir`: how `sweep` and `merge` shrink the first
-/// seed that broke a safety invariant.
-struct ShrinkOptions: ParsableArguments {
-    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
-    var noShrink = false
-
-    @Option(help: "Seconds (wall time) the automatic shrink may take.")
-    var shrinkBudget: Double = 60
-
-    @Option(help: "Where the shrunk schedule file goes.")
-    var scheduleDir = "reports/schedules"
-
-    func shrink(_ options: ScenarioOptions, _ reportOptions: ReportOptions) -> (counterexamples: Counterexamples, budget: Double)? {
-        noShrink ? nil : (options.counterexamples(in: scheduleDir, writeReports: !reportOptions.noReport), shrinkBudget)
     }
 }

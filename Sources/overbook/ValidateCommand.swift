@@ -1,5 +1,4 @@
 import ArgumentParser
-import BookingCore
 import RealHarness
 import Services
 
@@ -35,8 +34,7 @@ struct ValidateCommand: ParsableCommand {
     var expectedBookings = 1
 
     func validate() throws {
-        guard roomId >= 1 else { throw ValidationError("--room-id must be a positive integer") }
-        guard Night(iso: checkIn) != nil else { throw ValidationError("--check-in must be a date YYYY-MM-DD, got '\(checkIn)'") }
+        if let problem = DatabaseValidation.problem(room: roomId, checkIn: checkIn) { throw ValidationError(problem) }
     }
 
     func run() throws {

@@ -55,6 +55,12 @@ public struct VariantRegistry: Sendable {
         entries.first { $0.variant.rawValue == name }?.variant ?? Variant(rawValue: name)
     }
 
+    /// What is wrong with `name` given to `option` (e.g. `--variant`), in the option's words;
+    /// `nil` if it names a variant.
+    public func problem(_ name: String, option: String = "--variant") -> String? {
+        variant(named: name) == nil ? "\(option) must be \(syntax); got '\(name)'" : nil
+    }
+
     /// What a name may be, for help texts and error messages.
     public var syntax: String {
         let standalone = entries.filter { $0.variant.fixes.isEmpty }.map(\.variant.rawValue)
