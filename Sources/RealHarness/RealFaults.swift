@@ -490,14 +490,18 @@ public final class RealFaultInjector: Sendable {
     /// transaction `child` has open (its COMMIT included) is aborted by PostgreSQL with 40001.
     private func abortNextStatement(of child: RealStack.Child, at point: AlgorithmPoint) async {
         do {
-            let planted = try await control(child).abortNextTransactionStatement(sqlstate: "40001")
-            record(.postgresAbort, planted
-                   ? "postgres-abort \(child.name) at \(point.rawValue): the next statement of its open transaction (COMMIT included) "
-                     + "aborted by PostgreSQL (RAISE ... ERRCODE 40001 in its session)"
-                   : "postgres-abort \(child.name) at \(point.rawValue): no transaction of it open there, nothing to abort (as in the simulator)")
+            record(.postgresAbort, try await Self.plantAbort(through: control(child), "postgres-abort \(child.name) at \(point.rawValue)"))
         } catch {
             problem("postgres-abort \(child.name) at \(point.rawValue): \(error)")
         }
+    }
+
+    /// Plants the abort (40001) over `control` and says what it did, after `what` ("postgres-abort
+    /// booking-1 at before-commit"); shared with the schedule replay.
+    static func plantAbort(through control: FaultControlClient, _ what: String) async throws -> String {
+        try await control.abortNextTransactionStatement(sqlstate: "40001")
+            ? "\(what): the next statement of its open transaction (COMMIT included) aborted by PostgreSQL (RAISE ... ERRCODE 40001 in its session)"
+            : "\(what): no transaction of it open there, nothing to abort (as in the simulator)"
     }
 
     /// `pg_terminate_backend` of every PostgreSQL backend serving `target`.

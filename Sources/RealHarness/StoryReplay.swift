@@ -382,11 +382,7 @@ private final class ReplaySession: Sendable {
             _ = try await control.release(point, origin: actor.origin)
             await settle(actor)
         case .postgresAbort:
-            let planted = try await control.abortNextTransactionStatement(sqlstate: "40001")
-            record(.postgresAbort, planted
-                   ? "postgres-abort \(name) at \(point.rawValue) as \(actor) reached it: the next statement of its open transaction "
-                     + "(COMMIT included) aborted by PostgreSQL (RAISE ... ERRCODE 40001 in its session)"
-                   : "postgres-abort \(name) at \(point.rawValue) as \(actor) reached it: no transaction of it open there, nothing to abort")
+            record(.postgresAbort, try await RealFaultInjector.plantAbort(through: control, "postgres-abort \(name) at \(point.rawValue) as \(actor) reached it"))
             _ = try await control.release(point, origin: actor.origin)
             await settle(actor)
         default:
