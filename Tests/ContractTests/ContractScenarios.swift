@@ -18,12 +18,15 @@ struct LockServiceContract {
     func acquireIsExclusive(_ world: ContractWorld) async throws {
         try await world.withLockService { lock, _ async throws in
             let key = "lock:room:1:2026-03-15"
-            #expect(try await lock.acquire(key: key, token: "token-a", ttl: .seconds(10)))
-            #expect(try await lock.acquire(key: key, token: "token-b", ttl: .seconds(10)) == false)
+            // A TTL far past any stall: on a starved CI machine two calls once lay more than 10 s
+            // apart, the first lease expired, and exclusivity looked broken. Expiry has its own test.
+            let ttl = Duration.seconds(600)
+            #expect(try await lock.acquire(key: key, token: "token-a", ttl: ttl))
+            #expect(try await lock.acquire(key: key, token: "token-b", ttl: ttl) == false)
             #expect(try await lock.holder(of: key) == "token-a")
             #expect(try await lock.release(key: key, token: "token-a"))
             #expect(try await lock.holder(of: key) == nil)
-            #expect(try await lock.acquire(key: key, token: "token-b", ttl: .seconds(10)))
+            #expect(try await lock.acquire(key: key, token: "token-b", ttl: ttl))
             #expect(try await lock.release(key: key, token: "token-b"))
         }
     }
