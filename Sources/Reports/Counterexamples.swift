@@ -25,10 +25,11 @@ public struct Counterexamples: Sendable {
     }
 
     /// `overbook check`: searches `plan`'s scenario for `seed` (with `--swarm` as `swarm` says),
-    /// prints the summary and every counterexample, shrinks each unless `shrink` is false, and
-    /// writes the JUnit file `junit` last, whatever happened. Returns whether it found a violation.
+    /// prints the summary and every counterexample, shrinks each within `shrinkBudget` (and the
+    /// search's `budget`) seconds unless it is nil, and writes the JUnit file `junit` last,
+    /// whatever happened. Returns whether it found a violation.
     public func check(_ plan: CheckPlan, strategy: SearchStrategy, bounds: SearchBounds, depth: Int, seed: UInt64, maxRuns: Int,
-                      budget: Double, stopAtFirst: Bool, swarm: Bool, shrink: Bool, junit: (path: String, suite: String)?) throws -> Bool {
+                      budget: Double, stopAtFirst: Bool, swarm: Bool, shrinkBudget: Double?, junit: (path: String, suite: String)?) throws -> Bool {
         let scenario = plan.scenario
         let report = strategy.search(scenario, bounds: bounds, depth: depth, firstSeed: seed, maxRuns: maxRuns, budgetSeconds: budget,
                                      stopAtFirst: stopAtFirst, now: now) { executions, states in
@@ -50,9 +51,9 @@ public struct Counterexamples: Sendable {
             found[example.invariant] = example.foundText(schedule: path, replay: ReplayInvocation(scenarioPath: scenarioPath).schedule(path))
             output.line(found[example.invariant]!)
             publishReplay(scenario, seed: seed, choices: example.choices, grouped: example.groupsSimultaneousTimers, schedule: path)
-            if shrink {
+            if let shrinkBudget {
                 try self.shrink(scenario, seed: seed, invariant: example.invariant, source: file, choices: example.choices,
-                                grouped: example.groupsSimultaneousTimers, budget: min(budget, 60))
+                                grouped: example.groupsSimultaneousTimers, budget: min(budget, shrinkBudget))
             }
         }
         return !report.counterexamples.isEmpty

@@ -45,9 +45,7 @@ struct BenchRealCommand: ParsableCommand {
     @OptionGroup var backends: BackendOptions
 
     func validate() throws {
-        if let problem = RealBenchmark.problem(rounds: rounds, variant: variant, variants: VariantOption.registry, spreadMs: spreadMs) {
-            throw ValidationError(problem)
-        }
+        try refuse(RealBenchmark.problem(rounds: rounds, variant: variant, variants: VariantOption.registry, spreadMs: spreadMs))
     }
 
     func run() throws {

@@ -9,15 +9,11 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Measure the real stack's latencies and service times and write them into a copy of the scenario.",
         discussion: """
         Runs the scenario on the real stack (as `overbook real` does, without its faults) with \
-        every service timing its own traffic (`serve --record-timings`): each call to Redis, \
-        PostgreSQL and the inventory, and each request's own handling time with its waits \
-        (calls, back-off sleeps, queueing for a worker) taken out; the driver times its confirms \
-        and subtracts the booking service's own time (its Server-Timing header). Each hop's \
-        one-way delay and each service's handling time are fitted to the scenario format's \
-        distribution and written, with the rest of the scenario file unchanged, to --output. \
-        Then the calibrated scenario is simulated and its latency percentiles and 503 mix \
-        printed beside the calibration runs'. `overbook real OUTPUT --runs N` then shows real \
-        and calibrated-simulated side by side in its report.
+        every service timing its calls to Redis, PostgreSQL and the inventory and its own \
+        handling with every wait taken out (`serve --record-timings`); fits each hop's one-way \
+        delay and each service's handling time to the scenario format's distributions and \
+        writes them, the rest of the file unchanged, to --output. Then simulates the calibrated \
+        scenario and prints its latency percentiles and 503 mix beside the real runs'.
 
         Examples:
           overbook calibrate scenarios/seed-gunicorn.yaml --output seed-gunicorn.calibrated.yaml

@@ -61,11 +61,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Keep searching after the first violation (exhaustive always explores to the end).")
     var all = false
 
-    @Flag(help: "Do not shrink the counterexample.")
-    var noShrink = false
-
-    @Option(help: "Where schedule files go.")
-    var scheduleDir = "reports/schedules"
+    @OptionGroup var shrinkOptions: ShrinkOptions
 
     @Flag(help: "Write no HTML replay report for the counterexamples.")
     var noReport = false
@@ -74,9 +70,7 @@ struct CheckCommand: ParsableCommand {
     var junit: String?
 
     mutating func validate() throws {
-        if let problem = CheckPlan.problem(users: users, maxFaults: maxFaults, preemptions: preemptions, maxDepth: maxDepth, depth: depth, budget: budget) {
-            throw ValidationError(problem)
-        }
+        try refuse(CheckPlan.problem(users: users, maxFaults: maxFaults, preemptions: preemptions, maxDepth: maxDepth, depth: depth, budget: budget))
     }
 
     func run() throws {
@@ -90,9 +84,9 @@ struct CheckCommand: ParsableCommand {
             .effective(for: plan.scenario)
         let suite = options.selection.suiteName(base) + " (\(strategy.rawValue), \(plan.users) users, up to \(maxFaults) faults)"
         let found = try exitingWithStatus2(describing: Counterexamples.describe) {
-            try options.counterexamples(in: scheduleDir, writeReports: !noReport)
+            try options.counterexamples(in: shrinkOptions.scheduleDir, writeReports: !noReport)
                 .check(plan, strategy: strategy, bounds: bounds, depth: depth, seed: seed, maxRuns: runs, budget: budget, stopAtFirst: !all,
-                       swarm: options.swarm, shrink: !noShrink, junit: junit.map { ($0, suite) })
+                       swarm: options.swarm, shrinkBudget: shrinkOptions.noShrink ? nil : shrinkOptions.shrinkBudget, junit: junit.map { ($0, suite) })
         }
         if found { throw ExitCode(1) }
     }

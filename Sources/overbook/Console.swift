@@ -70,3 +70,8 @@ func withRealStack<T: Sendable>(_ locations: BackendLocations, scenarios: [Scena
 func realSession<T>(_ command: String, _ session: (_ progress: @escaping @Sendable (String) -> Void) throws -> T) throws -> T {
     try exitingWithStatus2(on: RealModeError.self) { try session { Console.progress("overbook \(command): \($0)\n") } }
 }
+
+/// A usage error (the usage is shown, exit status 64) when the library names a problem with the options.
+func refuse(_ problem: String?) throws {
+    if let problem { throw ValidationError(problem) }
+}

@@ -32,7 +32,7 @@ struct MigrateCommand: ParsableCommand {
     var wait: Double = 60
 
     func validate() throws {
-        if let problem = DatabaseSetup.problem(targets(), seedData: seedData, wait: wait) { throw ValidationError(problem) }
+        try refuse(DatabaseSetup.problem(targets(), seedData: seedData, wait: wait))
     }
 
     func targets() -> [(database: DatabaseSetup.Database, url: String)] {

@@ -48,9 +48,7 @@ struct LoadCommand: ParsableCommand {
     var p95Limit: Double = 1.5
 
     func validate() throws {
-        if let problem = LoadReport.problem(users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: timeout) {
-            throw ValidationError(problem)
-        }
+        try refuse(LoadReport.problem(users: users, room: roomId, checkIn: checkIn, checkOut: checkOut, timeout: timeout))
     }
 
     func run() throws {

@@ -29,7 +29,7 @@ struct ScenarioOptions: ParsableArguments {
 
     mutating func validate() throws {
         if let variant { _ = try VariantOption.parse(variant) }
-        if let problem = selection.problem { throw ValidationError(problem) }
+        try refuse(selection.problem)
     }
 
     var selection: RunSelection {
@@ -84,16 +84,16 @@ struct ReportOptions: ParsableArguments {
     var publisher: ReportPublisher { ReportPublisher(path: report, wanted: !noReport, output: Console.output) }
 }
 
-/// `--no-shrink`, `--shrink-budget`, `--schedule-dir`: how `sweep` and `merge` shrink the first
-/// seed that broke a safety invariant.
+/// `--no-shrink`, `--shrink-budget`, `--schedule-dir`: how `check`, `sweep` and `merge` shrink a
+/// counterexample (for a sweep, the first seed that broke a safety invariant).
 struct ShrinkOptions: ParsableArguments {
-    @Flag(help: "Do not shrink the first failing seed to a minimal schedule.")
+    @Flag(help: "Do not shrink a counterexample to a minimal schedule.")
     var noShrink = false
 
     @Option(help: "Seconds (wall time) the automatic shrink may take.")
     var shrinkBudget: Double = 60
 
-    @Option(help: "Where the shrunk schedule file goes.")
+    @Option(help: "Where schedule files go (a counterexample's, and its shrunk one).")
     var scheduleDir = "reports/schedules"
 
     func shrink(_ options: ScenarioOptions, _ reportOptions: ReportOptions) -> (counterexamples: Counterexamples, budget: Double)? {
@@ -117,7 +117,7 @@ struct BackendOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let problem = locations.problem { throw ValidationError(problem) }
+        try refuse(locations.problem)
     }
 }
 
@@ -129,7 +129,7 @@ enum VariantOption {
     static var overrideHelp: ArgumentHelp { "Run this variant instead of the scenario's: \(registry.syntax)." }
 
     static func parse(_ name: String, option: String = "--variant") throws -> Variant {
-        if let problem = registry.problem(name, option: option) { throw ValidationError(problem) }
+        try refuse(registry.problem(name, option: option))
         return registry.variant(named: name)!
     }
 }

@@ -8,42 +8,26 @@ struct RealCommand: ParsableCommand {
         abstract: "Run a scenario against real Redis, PostgreSQL and the HTTP services.",
         discussion: """
         Starts a throwaway Redis and PostgreSQL (loopback, free ports, a temporary directory) \
-        unless all three backend URLs are given; creates, migrates and seeds inventory_db and \
-        booking_db; starts the inventory service and the scenario's booking replicas as child \
-        processes (`overbook serve ...`); sends every user's confirm over HTTP at its arrival \
-        time (round-robin over the replicas); then checks the same invariants as `overbook run` \
-        against the real databases and Redis and prints the same summary, with wall-clock \
-        latencies. Everything it started is stopped at the end, and on Ctrl-C. Exits 1 if any run \
-        violates an invariant or misses the seed's criteria.
+        unless all three backend URLs are given; migrates and seeds inventory_db and booking_db; \
+        starts the inventory service and the scenario's booking replicas (`overbook serve ...`); \
+        sends every user's confirm over HTTP at its arrival time (round-robin over the replicas); \
+        then checks the same invariants as `overbook run` against the real databases and Redis. \
+        Everything it started is stopped at the end, and on Ctrl-C. Exits 1 if any run violates \
+        an invariant or misses the seed's criteria.
 
-        A scenario with faults runs every service hop (booking to Redis, to booking_db and to \
-        inventory; inventory to inventory_db) through a loopback fault proxy and carries the \
-        faults out for real, each printed as it fires: pause = SIGSTOP/SIGCONT of the replica, \
-        crash = SIGKILL and a fresh process on the same port, latency-spike / request-loss / \
-        reply-loss / partition in the proxies, redis-restart = the throwaway redis-server killed \
-        and restarted empty, connection-loss = pg_terminate_backend of the target's backends, \
-        per-statement postgres-abort / connection-loss / statement-timeout (a ratio) = drawn per \
-        SQL statement in the target service's pool and carried out by PostgreSQL in that \
-        statement's session (RAISE ... ERRCODE 40001/40P01, the backend terminating itself, \
-        statement_timeout for that statement), \
-        client-retry = the driver re-sends the same body, redis-failover = a second \
-        redis-server, fed through a link that holds replication back by the fault's duration, \
-        promoted and the replicas' Redis proxies redirected to it, redis-clock-jump = an \
-        emulation (every key's TTL shortened by the jump at once); a pause, crash, failover or \
-        clock jump at a fault point is armed through the service's --fault-control (it stops \
-        itself, exits, or waits, there), as are a connection-loss (its backends are terminated \
-        while it waits) and a postgres-abort (its next statement in a transaction aborts). Faults it cannot carry out faithfully (per-call pauses \
-        and crashes) are listed as not injected, with why. \
-        --swarm draws each run's fault mix from its number, as the simulator's --swarm does \
-        from a seed (real run N meets the faults of `overbook replay SCENARIO --swarm --seed N`); \
-        --profile NAME applies a named fault profile the same way. A run that breaks a \
-        safety invariant keeps its answers, rows, faults and the services' logs in \
-        reports/real-evidence/<scenario>-run-N/; --run N --runs K plays run N's draws K times.
+        A scenario with faults (or --swarm, or --profile NAME: each run's fault mix drawn from \
+        its number, as the simulator draws it from a seed) runs every service hop through a \
+        loopback fault proxy and carries the faults out for real, each printed with its \
+        mechanism as it fires (SIGSTOP, SIGKILL, drops and delays in the proxies, \
+        pg_terminate_backend, a promoted Redis replica...: README.md, "Real mode", has them all); \
+        those it cannot carry out faithfully are listed as not injected, with why. A run that \
+        breaks a safety invariant keeps its evidence in reports/real-evidence/<scenario>-run-N/; \
+        --run N --runs K plays run N's draws K times. --schedule FILE follows a simulated \
+        counterexample's story on the real stack and says whether its violation is reproduced.
 
-        Then simulates the same scenario for seeds 1..N (as `overbook run SCENARIO --seed 1 \
-        --runs N` does) and writes an HTML report with the real runs and both latency \
-        distributions side by side (reports/real-<scenario>-runs-N.html, listed in \
-        reports/index.html; --report PATH to choose the file, --no-report for none).
+        Then simulates the same scenario for seeds 1..N and writes an HTML report with the real \
+        runs and both latency distributions side by side (reports/real-<scenario>-runs-N.html, \
+        listed in reports/index.html).
 
         Examples:
           overbook real scenarios/seed-experiment.yaml
@@ -85,10 +69,8 @@ struct RealCommand: ParsableCommand {
     @OptionGroup var reportOptions: ReportOptions
 
     func validate() throws {
-        if let problem = RealExperiment.problem(runs: runs, replicas: replicas, variant: variant, variants: VariantOption.registry, repeatedRun: repeatedRun,
-                                                schedule: schedule != nil, swarm: swarm, profile: profile) {
-            throw ValidationError(problem)
-        }
+        try refuse(RealExperiment.problem(runs: runs, replicas: replicas, variant: variant, variants: VariantOption.registry, repeatedRun: repeatedRun,
+                                                schedule: schedule != nil, swarm: swarm, profile: profile))
     }
 
     func run() throws {

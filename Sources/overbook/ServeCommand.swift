@@ -54,7 +54,7 @@ struct ServeOptions: ParsableArguments {
 
     /// What both services check before they start: `port`, these options, then the variant.
     func validate(port: Int) throws {
-        if let problem = settings.problem(port: port) { throw ValidationError(problem) }
+        try refuse(settings.problem(port: port))
         _ = try parsedVariant()
     }
 }
@@ -125,10 +125,8 @@ struct ServeBookingCommand: ParsableCommand {
 
     func validate() throws {
         try options.validate(port: port)
-        if let problem = BookingServerOptions.problem(lockTTLMs: lockTTLMs, lockBackoffMs: lockBackoffMs, inventoryTimeoutMs: inventoryTimeoutMs,
-                                                      redisConnections: redisConnections, inventoryConnections: inventoryConnections) {
-            throw ValidationError(problem)
-        }
+        try refuse(BookingServerOptions.problem(lockTTLMs: lockTTLMs, lockBackoffMs: lockBackoffMs, inventoryTimeoutMs: inventoryTimeoutMs,
+                                                      redisConnections: redisConnections, inventoryConnections: inventoryConnections))
     }
 
     func run() throws {

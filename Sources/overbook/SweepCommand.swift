@@ -68,7 +68,7 @@ struct SweepCommand: ParsableCommand {
     mutating func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         _ = try sliceToRun()
-        if let problem = Invariant.problem(list: stopOn, option: "--stop-on") { throw ValidationError(problem) }
+        try refuse(Invariant.problem(list: stopOn, option: "--stop-on"))
     }
 
     var stopSet: Set<Invariant> { stopOnFailure ? Set(Invariant.allCases) : Invariant.set(list: stopOn) }

@@ -34,7 +34,7 @@ struct ValidateCommand: ParsableCommand {
     var expectedBookings = 1
 
     func validate() throws {
-        if let problem = DatabaseValidation.problem(room: roomId, checkIn: checkIn) { throw ValidationError(problem) }
+        try refuse(DatabaseValidation.problem(room: roomId, checkIn: checkIn))
     }
 
     func run() throws {
