@@ -30,10 +30,12 @@ enum RealMechanism: Sendable {
     case redisFailover
     /// An emulation: every key's TTL shortened by the jump at once (no real clock shift).
     case redisClockJump
-    /// Armed at the point on the target's `/_overbook/faults`: a pause is the process stopping
-    /// itself there (SIGSTOP), continued after the duration; a crash is `_exit` there, then a
-    /// fresh process on the same port after the duration.
-    case atPoint(AlgorithmPoint, ProcessSelector)
+    /// Armed at the points on the target's `/_overbook/faults` (one point for a fault at a
+    /// point; every booking point for a pause or crash with a ratio, which the simulator draws
+    /// at each point a replica reaches): a pause is the process stopping itself there
+    /// (SIGSTOP), continued after the duration; a crash is `_exit` there, then a fresh process
+    /// on the same port after the duration.
+    case atPoints([AlgorithmPoint], ProcessSelector)
     /// Per SQL statement of the target's (`nil`: every service's) PostgreSQL pool, drawn in the
     /// service and carried out by the server (`StatementFaultDriver`).
     case perStatement(ProcessSelector?, StatementFaultKind)
@@ -106,12 +108,12 @@ public final class RealFaultInjector: Sendable {
         if case .point(let point, _) = spec.trigger {
             if spec.kind == .redisClockJump {
                 guard !point.isInventoryPoint else { return no("a redis-clock-jump at an inventory point: the booking replicas are the ones that talk to Redis") }
-                return .success(.atPoint(point, .booking(nil)))
+                return .success(.atPoints([point], .booking(nil)))
             }
             if spec.kind == .redisFailover {
                 guard capabilities.ownsRedis else { return no("Redis was given by --redis-url; a failover needs the throwaway redis-server and a replica of it") }
                 guard !point.isInventoryPoint else { return no("a redis-failover at an inventory point: the booking replicas are the ones that talk to Redis") }
-                return .success(.atPoint(point, .booking(nil)))
+                return .success(.atPoints([point], .booking(nil)))
             }
             guard [.pause, .crash, .connectionLoss, .postgresAbort].contains(spec.kind) else {
                 return no("a \(spec.kind.rawValue) at \(point.rawValue): real mode arms only pauses, crashes, connection-losses, "
@@ -123,15 +125,19 @@ public final class RealFaultInjector: Sendable {
             guard target == reachedBy || (point.isInventoryPoint == false && target != .inventory) else {
                 return no("\(target) never reaches \(point.rawValue), so it never fires (nor does it in the simulator)")
             }
-            return .success(.atPoint(point, target))
+            return .success(.atPoints([point], target))
         }
         switch spec.kind {
         case .connectionLoss where !timed:
             return perStatement(.connectionLoss)
-        case .pause, .crash, .connectionLoss:
-            guard timed else {
-                return no("a per-call \(spec.kind.rawValue) fires at the points the algorithm reaches inside a service, which the real harness cannot see yet; only `at:` is carried out")
+        case .pause where !timed, .crash where !timed:
+            // As the simulator draws it: at every fault point a booking replica reaches.
+            if spec.target == .inventory {
+                return no("a \(spec.kind.rawValue) with a ratio fires at the booking replicas' fault points, which the inventory never reaches, so it never fires (nor does it in the simulator)")
             }
+            if let problem = service(spec.target) { return no(problem) }
+            return .success(.atPoints(AlgorithmPoint.bookingPoints, spec.target ?? .booking(nil)))
+        case .pause, .crash, .connectionLoss:
             if let problem = service(spec.target) { return no(problem) }
             let target = spec.target ?? .booking(nil)
             switch spec.kind {
@@ -276,8 +282,8 @@ public final class RealFaultInjector: Sendable {
                 }
             case .clientRetry, .perStatement:
                 break
-            case .atPoint(let point, let selector):
-                let task = Task { await self.watch(point, for: index, fault.spec, on: selector) }
+            case .atPoints(let points, let selector):
+                let task = Task { await self.watch(points, for: index, fault.spec, on: selector) }
                 state.withLock { $0.tasks.append(task) }
             default:
                 guard case .at(let time) = fault.spec.trigger else { continue }
@@ -405,10 +411,12 @@ public final class RealFaultInjector: Sendable {
         return ConfirmLoad.nanoseconds(origin.duration(to: .now))
     }
 
-    private func record(_ kind: FaultKind, _ mechanism: String, index: Int? = nil) {
+    private func record(_ kind: FaultKind, _ mechanism: String, index: Int? = nil, at time: Int64? = nil) {
         let line: String? = state.withLock { state in
-            let at = now(state)
-            state.fired.append(FiredFault(kind: kind, at: at, mechanism: mechanism))
+            let at = time ?? now(state)
+            // A firing recorded once it has run its course goes where it began.
+            let place = state.fired.lastIndex { $0.at <= at }.map { $0 + 1 } ?? 0
+            state.fired.insert(FiredFault(kind: kind, at: at, mechanism: mechanism), at: place)
             if let index {
                 state.announced[index, default: 0] += 1
                 let count = state.announced[index]!
@@ -481,7 +489,7 @@ public final class RealFaultInjector: Sendable {
             await failOver()
         case .redisClockJump:
             await jumpClock(by: spec.duration)
-        case .perCall, .clientRetry, .atPoint, .perStatement:
+        case .perCall, .clientRetry, .atPoints, .perStatement:
             break
         }
     }
@@ -541,11 +549,18 @@ public final class RealFaultInjector: Sendable {
 
     // MARK: At a point
 
-    /// Arms `point` on every process `selector` names, each to act after a seeded number of
-    /// passes (the trigger's ratio, drawn as a run of misses), waits until one acts, carries
-    /// the fault out, and arms again while the fault's limit allows, until the load is over.
-    private func watch(_ point: AlgorithmPoint, for index: Int, _ spec: FaultSpec, on selector: ProcessSelector) async {
-        guard case .point(_, let ratio) = spec.trigger else { return }
+    /// Arms `points` on every process `selector` names, each point to act after a seeded number
+    /// of passes (the trigger's ratio, drawn as a run of misses: every pass fires with the
+    /// ratio, as the simulator draws at each point a process reaches), waits until one acts,
+    /// carries the fault out, and arms again while the fault's limit and window allow, until
+    /// the load is over.
+    private func watch(_ points: [AlgorithmPoint], for index: Int, _ spec: FaultSpec, on selector: ProcessSelector) async {
+        let (ratio, from, until): (Ratio, Duration?, Duration?)
+        switch spec.trigger {
+        case .point(_, let drawn): (ratio, from, until) = (drawn, nil, nil)
+        case .ratio(let drawn, let start, let end): (ratio, from, until) = (drawn, start, end)
+        case .at: return
+        }
         let names: [String] = switch selector {
         case .booking(let replica?): ["booking-\(replica)"]
         case .booking(nil): stack.replicas.map(\.name)
@@ -556,30 +571,41 @@ public final class RealFaultInjector: Sendable {
         case .crash: .crash
         default: .park
         }
+        let origin = state.withLock { $0.origin } ?? .now
+        if let from { try? await ContinuousClock().sleep(until: origin.advanced(by: from)) }
+        let deadline = until.map { origin.advanced(by: $0) }
+        let lasting = formatSeconds(spec.duration.nanoseconds)
+        // The fault acts at one of its points at a time: the others go with it.
+        let group = points.count > 1 ? "fault-\(index)" : nil
         defer { continueStopped(names) }
         while !Task.isCancelled, !state.withLock({ $0.pointsClosed }), state.withLock({ $0.armed[index].firings < spec.maxFirings }) {
-            for name in names {
+            arming: for name in names {
                 guard let child = stack.child(named: name) else { continue }
-                let skip = state.withLock { state in
-                    var misses = 0
-                    while misses < 100_000, !Self.draw(ratio, &state.random) { misses += 1 }
-                    return misses
-                }
-                do {
-                    _ = try await control(child).arm(point, action, skip: skip)
-                } catch {
-                    return problem("\(spec.kind.rawValue) \(name) at \(point.rawValue): could not arm the point: \(error)")
+                for point in points {
+                    let skip = state.withLock { state in
+                        var misses = 0
+                        while misses < 100_000, !Self.draw(ratio, &state.random) { misses += 1 }
+                        return misses
+                    }
+                    do {
+                        _ = try await control(child).arm(point, action, skip: skip, group: group)
+                    } catch {
+                        // A point armed a moment ago may already have stopped or ended the
+                        // process (the load runs while its points are armed): that is the firing.
+                        if action != .park, await Self.hasActed(child) { break arming }
+                        return problem("\(spec.kind.rawValue) \(name) at \(point.rawValue): could not arm the point: \(error)")
+                    }
                 }
             }
-            guard let hit = await firstToAct(names, action: action, at: point) else { break }
-            guard claimFiring(index) else { break }
+            guard let hit = await firstToAct(names, action: action, at: points, until: deadline) else { break }
+            let claimed = claimFiring(index)
             for name in names where name != hit.name {
-                if let child = stack.child(named: name) { try? await control(child).disarm(point) }
+                if let child = stack.child(named: name) { await disarm(points, on: child) }
             }
-            let lasting = formatSeconds(spec.duration.nanoseconds)
             let pid = hit.process.processIdentifier
             if action == .park {
                 // The request waits at the point while Redis fails over (or its clock jumps) under it.
+                let point = points[0]
                 switch spec.kind {
                 case .redisClockJump: await jumpClock(by: spec.duration)
                 // As the simulator's connection-loss at a point: the connections of the process
@@ -591,11 +617,19 @@ public final class RealFaultInjector: Sendable {
                 }
                 _ = try? await control(hit).release(point)
             } else if action == .stopProcess {
-                record(.pause, "pause \(hit.name) at \(point.rawValue): it stopped itself there (SIGSTOP, pid \(pid)), continued after \(lasting)")
+                // Past the limit (two processes stopped at once): the second one goes on at once.
+                guard claimed else { kill(pid, SIGCONT); break }
+                let stoppedAt = state.withLock { now($0) }
                 try? await Task.sleep(for: spec.duration)
                 kill(pid, SIGCONT)
+                let point = points.count == 1 ? points[0] : await actedPoint(of: hit, group: group)
+                record(.pause, "pause \(hit.name) at \(point?.rawValue ?? "one of its fault points")\(drawnPerPoint(points, ratio)): it stopped itself there "
+                       + "(SIGSTOP, pid \(pid)), continued after \(lasting)", at: stoppedAt)
+                await disarm(points, on: hit)
             } else {
-                record(.crash, "crash \(hit.name) at \(point.rawValue): _exit there (pid \(pid)), restarted on port \(hit.port) after \(lasting)")
+                let at = points.count == 1 ? points[0].rawValue : "one of its fault points\(drawnPerPoint(points, ratio)); its log names which"
+                record(.crash, "crash \(hit.name) at \(at): _exit there (pid \(pid)), restarted on port \(hit.port) after \(lasting)"
+                       + (claimed ? "" : " (past the fault's limit of \(spec.maxFirings): two processes reached armed points at once)"))
                 do {
                     _ = try await stack.crashAndRestart(hit.name, downtime: spec.duration)
                     await statements?.restarted(hit.name)
@@ -603,15 +637,39 @@ public final class RealFaultInjector: Sendable {
                     if !Task.isCancelled { problem("crash \(hit.name): the restart failed: \(error)") }
                     return
                 }
+                if !claimed { break }
             }
         }
         for name in names {
-            if let child = stack.child(named: name), child.process.isRunning, !Self.isStopped(child.process.processIdentifier) {
-                try? await control(child).disarm(point)
+            guard let child = stack.child(named: name) else { continue }
+            if child.process.isRunning, !Self.isStopped(child.process.processIdentifier) {
+                await disarm(points, on: child)
                 // A request still parked there (the run ended first) goes on.
-                if action == .park { _ = try? await control(child).release(point) }
+                if action == .park { _ = try? await control(child).release(nil) }
+            } else if action == .crash, !child.process.isRunning {
+                // It crashed itself at an armed point as the watch ended (the load over, or the
+                // limit reached by another process at the same moment): started again, as any
+                // crash is.
+                record(.crash, "crash \(name) at one of its fault points as the fault's watch ended: _exit there, restarted on port \(child.port) after \(lasting)")
+                _ = try? await stack.crashAndRestart(name, downtime: spec.duration)
+                await statements?.restarted(name)
             }
         }
+    }
+
+    /// " (drawn at each of N points a replica reaches, 1 in K)" for a ratio over several points.
+    private func drawnPerPoint(_ points: [AlgorithmPoint], _ ratio: Ratio) -> String {
+        points.count == 1 ? "" : " (drawn at each of the \(points.count) points a replica reaches, \(ratio.numerator) in \(ratio.denominator))"
+    }
+
+    private func disarm(_ points: [AlgorithmPoint], on child: RealStack.Child) async {
+        for point in points { try? await control(child).disarm(point) }
+    }
+
+    /// Where `child` acted for arming `group` (it stopped there), read once it runs again.
+    private func actedPoint(of child: RealStack.Child, group: String?) async -> AlgorithmPoint? {
+        guard let group, let acted = try? await control(child).snapshot().groupActedAt?[group] else { return nil }
+        return AlgorithmPoint(rawValue: acted)
     }
 
     private func control(_ child: RealStack.Child) -> FaultControlClient {
@@ -620,19 +678,21 @@ public final class RealFaultInjector: Sendable {
 
     /// The first of `names` whose armed point acted (stopped, or exited); `nil` once the load
     /// is over or the run is cancelled first.
-    private func firstToAct(_ names: [String], action: PointAction, at point: AlgorithmPoint) async -> RealStack.Child? {
+    private func firstToAct(_ names: [String], action: PointAction, at points: [AlgorithmPoint], until deadline: ContinuousClock.Instant?) async -> RealStack.Child? {
         var lastLook = false
         while !Task.isCancelled {
             for name in names {
                 guard let child = stack.child(named: name) else { continue }
                 let acted = switch action {
                 case .stopProcess: Self.isStopped(child.process.processIdentifier)
-                case .park: (try? await control(child).snapshot())?.parked(at: point) ?? 0 > 0
+                case .park: (try? await control(child).snapshot()).map { snapshot in points.contains { snapshot.parked(at: $0) > 0 } } ?? false
                 default: !child.process.isRunning
                 }
                 if acted { return child }
             }
             if lastLook { return nil }
+            // The fault's window (`until`) is over: a process that acted by now was seen above.
+            if let deadline, deadline < .now { lastLook = true }
             // A crash at a point can end the load (its client sees the connection drop) before
             // the exit is seen here: one more look, after the exit has had time to be reaped.
             if state.withLock({ $0.pointsClosed }) { lastLook = true }
@@ -646,6 +706,16 @@ public final class RealFaultInjector: Sendable {
         for name in names {
             if let child = stack.child(named: name), Self.isStopped(child.process.processIdentifier) { kill(child.process.processIdentifier, SIGCONT) }
         }
+    }
+
+    /// Whether `child` has stopped or ended itself (a request of it reached an armed point),
+    /// looked at for up to half a second: an exit is seen once the process has been reaped.
+    static func hasActed(_ child: RealStack.Child) async -> Bool {
+        for _ in 0..<50 {
+            if !child.process.isRunning || isStopped(child.process.processIdentifier) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     /// Whether the process is stopped (state `T` in `/proc/PID/stat`).

@@ -80,6 +80,10 @@ public final class ControlledFaultPoints: FaultPoints {
         var skip: Int
         /// Only requests of this `FaultOrigin` (any request: `nil`).
         var origin: String?
+        /// Armings of one group act once between them: when one begins its action, the
+        /// others are disarmed in the same step (a fault drawn at each of several points fires
+        /// at one of them, and the process it stops or ends cannot be disarmed after).
+        var group: String?
     }
 
     struct Parked {
@@ -95,6 +99,8 @@ public final class ControlledFaultPoints: FaultPoints {
         /// Bumped by each release of a point, so a request that decided to park just before a
         /// release does not park after it and wait forever.
         var releases: [AlgorithmPoint: Int] = [:]
+        /// Per group, the point where its arming last acted.
+        var groupActedAt: [String: AlgorithmPoint] = [:]
     }
 
     /// The points this service reaches; arming another is refused.
@@ -113,14 +119,15 @@ public final class ControlledFaultPoints: FaultPoints {
     }
 
     /// Arms `point` for the `count` requests (of `origin` only, if given) that reach it after
-    /// the next `skip`.
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil) throws(InputProblem) {
+    /// the next `skip`; armings of one `group` act once between them (see `Armed.group`).
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil,
+                    group: String? = nil) throws(InputProblem) {
         guard points.contains(point) else {
             throw .badRequest("this service does not reach \(point.rawValue); its points are \(points.map(\.rawValue).joined(separator: ", "))")
         }
         guard count >= 1 else { throw .badRequest("count must be at least 1") }
         guard skip >= 0 else { throw .badRequest("skip must be 0 or more") }
-        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count, skip: skip, origin: origin)) }
+        state.withLock { $0.armed.append(Armed(point: point, action: action, remaining: count, skip: skip, origin: origin, group: group)) }
     }
 
     /// Lets the requests parked at `point` (every point: `nil`; of `origin` only, if given) go
@@ -167,6 +174,11 @@ public final class ControlledFaultPoints: FaultPoints {
                 return nil
             }
             let action = state.armed[index].action
+            if let group = state.armed[index].group {
+                state.groupActedAt[group] = point
+                state.armed.removeAll { $0.group == group }
+                return (action, state.releases[point, default: 0])
+            }
             state.armed[index].remaining -= 1
             if state.armed[index].remaining == 0 { state.armed.remove(at: index) }
             return (action, state.releases[point, default: 0])
@@ -220,6 +232,8 @@ public final class ControlledFaultPoints: FaultPoints {
         public var armed: [ArmedPoint]
         /// The service's API requests being served now (the control routes not counted).
         public var inFlight: Int?
+        /// Per arming group, the point where it last acted.
+        public var groupActedAt: [String: String]?
 
         public func parked(at point: AlgorithmPoint) -> Int { parked[point.rawValue] ?? 0 }
         /// Whether a request of `origin` is parked at `point`.
@@ -235,7 +249,8 @@ public final class ControlledFaultPoints: FaultPoints {
                      parked: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.count) }),
                      parkedOrigins: Dictionary(uniqueKeysWithValues: state.parked.map { ($0.key.rawValue, $0.value.compactMap(\.origin).sorted()) }),
                      armed: state.armed.map { .init(point: $0.point.rawValue, action: $0.action.description, remaining: $0.remaining) },
-                     inFlight: inFlight.load(ordering: .relaxed))
+                     inFlight: inFlight.load(ordering: .relaxed),
+                     groupActedAt: state.groupActedAt.isEmpty ? nil : Dictionary(uniqueKeysWithValues: state.groupActedAt.map { ($0.key, $0.value.rawValue) }))
         }
     }
 }
@@ -254,7 +269,7 @@ public struct StatementFaultsSnapshot: Codable, Sendable {
 /// | endpoint | does |
 /// |---|---|
 /// | `GET /_overbook/faults` | the `Snapshot` |
-/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?, "origin"?}` | arms a point (for one origin's requests only, with `origin`) |
+/// | `POST /_overbook/faults/arm` `{"point", "action": "park"/"hold"/"stop"/"crash", "duration_ms"?, "count"?, "skip"?, "origin"?, "group"?}` | arms a point (for one origin's requests only, with `origin`; once between the armings of a `group`) |
 /// | `POST /_overbook/faults/release` `{"point"?, "origin"?, "then"?: "go"/"hold"/"stop"/"crash", "duration_ms"?}` | releases the requests parked there (everywhere without a point; one origin's only with `origin`), each doing `then` first |
 /// | `POST /_overbook/faults/disarm` `{"point"}` | disarms that point only |
 /// | `POST /_overbook/faults/statements` `{"seed", "rules": [{"kind", "numerator", "denominator", "limit"?, "timeout_ms"?, "from_ms"?, "until_ms"?}]}` | arms the per-statement database faults (replacing any), `StatementFaults` |
@@ -271,9 +286,10 @@ enum FaultControlHTTP {
         var count: Int?
         var skip: Int?
         var origin: String?
+        var group: String?
 
         enum CodingKeys: String, CodingKey {
-            case point, action, count, skip, origin
+            case point, action, count, skip, origin, group
             case durationMs = "duration_ms"
         }
     }
@@ -322,7 +338,7 @@ enum FaultControlHTTP {
                 guard let action = try self.action(body.action, durationMs: body.durationMs) else {
                     throw InputProblem.badRequest("arming needs an action of park, hold, stop or crash")
                 }
-                try points.arm(point, action, count: body.count ?? 1, skip: body.skip ?? 0, origin: try origin(body.origin))
+                try points.arm(point, action, count: body.count ?? 1, skip: body.skip ?? 0, origin: try origin(body.origin), group: try origin(body.group, "a group"))
                 return json(points.snapshot())
             },
             .init(method: .post, path: "\(root)/release") { request, _ in
@@ -377,9 +393,9 @@ enum FaultControlHTTP {
         }
     }
 
-    static func origin(_ text: String?) throws(InputProblem) -> String? {
+    static func origin(_ text: String?, _ what: String = "an origin") throws(InputProblem) -> String? {
         guard let text else { return nil }
-        guard !text.isEmpty, text.count <= 64 else { throw .badRequest("an origin is 1 to 64 characters") }
+        guard !text.isEmpty, text.count <= 64 else { throw .badRequest("\(what) is 1 to 64 characters") }
         return text
     }
 
@@ -424,9 +440,10 @@ public struct FaultControlClient: Sendable {
         self.client = client
     }
 
-    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil) async throws -> ControlledFaultPoints.Snapshot {
+    public func arm(_ point: AlgorithmPoint, _ action: PointAction, count: Int = 1, skip: Int = 0, origin: String? = nil,
+                    group: String? = nil) async throws -> ControlledFaultPoints.Snapshot {
         let (name, durationMs) = Self.wire(action)
-        let body = FaultControlHTTP.ArmBody(point: point.rawValue, action: name, durationMs: durationMs, count: count, skip: skip, origin: origin)
+        let body = FaultControlHTTP.ArmBody(point: point.rawValue, action: name, durationMs: durationMs, count: count, skip: skip, origin: origin, group: group)
         return try await send("/arm", body: try JSONEncoder().encode(body))
     }
 

@@ -87,6 +87,41 @@ import Testing
         }
     }
 
+    /// pause with a ratio: drawn at every fault point booking-1 reaches, as the simulator draws
+    /// it; with 1/1 the first point (after-lock-acquired) stops it past the 400 ms TTL, and
+    /// user_2 on booking-2 books, as with the pause at that point.
+    @Test func aPauseWithARatioStopsTheReplicaAtAPointItReaches() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms", "count: 1, arrival: 900ms"], replicas: 2,
+                                         lockTTL: "400ms", faults: ["{kind: pause, target: booking-1, ratio: 1/1, duration: 1500ms, limit: 1}"])
+        try await Self.runGiven(scenario, redis: 10) { result, _, bookings in
+            #expect(result.output.contains("pause booking-1 at after-lock-acquired (drawn at each of the 6 points a replica reaches, 1 in 1): it stopped itself there (SIGSTOP, pid "),
+                    "\(result.output)\(result.error)")
+            #expect(result.output.contains("faults fired on the real stack: pause 1"), "\(result.output)")
+            #expect(!result.output.contains("not injected"), "\(result.output)")
+            let confirmed = try Self.confirmedUsers(bookings)
+            #expect(confirmed == "user_2", "\(result.output)")
+        }
+    }
+
+    /// crash with a ratio: booking-1 ends (`_exit`) at the first point it reaches, holding the
+    /// lock; it is restarted, and the run's one user gets no booking.
+    @Test func aCrashWithARatioEndsTheReplicaAtAPointItReaches() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let scenario = try Self.scenario(in: scratch, users: ["count: 1, arrival: 0ms"], replicas: 1, lockTTL: "1s", clientTimeout: "3s",
+                                         faults: ["{kind: crash, target: booking, ratio: 1/1, duration: 300ms, limit: 1}"])
+        try await Self.runGiven(scenario, redis: 11) { result, inventory, bookings in
+            #expect(result.output.contains("crash booking-1 at one of its fault points (drawn at each of the 6 points a replica reaches, 1 in 1); its log names which: _exit there (pid "),
+                    "\(result.output)\(result.error)")
+            #expect(result.output.contains("faults fired on the real stack: crash 1"), "\(result.output)")
+            let (available, confirmed) = (try Self.available(inventory), try Self.confirmedUsers(bookings))
+            #expect(available == "1", "nothing reserved before the first point: \(result.output)")
+            #expect(confirmed == "")
+        }
+    }
+
     /// crash at a point: booking-1 ends (`_exit`) before its COMMIT, after the inventory
     /// committed the reserve: the room is gone in inventory_db and no booking holds it, the
     /// seed's split between the two databases, on real PostgreSQL.

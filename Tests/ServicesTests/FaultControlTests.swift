@@ -117,6 +117,25 @@ import Testing
         }
     }
 
+    /// Armings of one group act once between them: the first point a request reaches acts,
+    /// and the group's other points are disarmed in the same step (over HTTP, as the driver
+    /// arms a fault drawn at every point).
+    @Test func armingsOfOneGroupActOnceBetweenThem() async throws {
+        try await ServiceFixture.with(try Self.armed) { fixture in
+            let control = FaultControlClient(serviceURL: fixture.bookingURL, client: fixture.client)
+            _ = try await control.arm(.lockAcquired, .hold(.milliseconds(200)), group: "fault-1")
+            _ = try await control.arm(.beforeCommit, .hold(.seconds(30)), group: "fault-1")
+            _ = try await control.arm(.beforeRelease, .hold(.milliseconds(1)))
+            let clock = ContinuousClock()
+            let started = clock.now
+            #expect(try await fixture.booking(.POST, "/bookings/confirm", body: Self.confirm(user: 1)).status == 201)
+            #expect(clock.now - started < .seconds(20), "before-commit was disarmed when after-lock-acquired acted")
+            let snapshot = try await control.snapshot()
+            #expect(snapshot.groupActedAt == ["fault-1": AlgorithmPoint.lockAcquired.rawValue])
+            #expect(snapshot.armed.isEmpty, "the ungrouped arming acted on its own: \(snapshot.armed)")
+        }
+    }
+
     @Test func badArmingIsRefusedWithWhatToDo() async throws {
         try await ServiceFixture.with(try Self.armed) { fixture in
             let wrongService = try await fixture.request(.POST, fixture.inventoryURL.replacingOccurrences(of: "/api", with: "") + "/_overbook/faults/arm",
