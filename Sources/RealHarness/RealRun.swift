@@ -107,12 +107,13 @@ public struct RealRun: Sendable {
             let outcome = try await once(run: run)
             let verdict = outcome.verdict(outcome.scenario)
             if let evidenceRoot, verdict.violations.contains(where: { safetyInvariants.contains($0.invariant) }) {
-                let evidence = RunEvidence(directory: RunEvidence.directory(scenario: scenario.name, run: run, under: evidenceRoot))
                 do {
+                    let evidence = RunEvidence(directory: try RunEvidence.directory(scenario: scenario.name, variant: outcome.scenario.variant.rawValue,
+                                                                                    run: run, under: evidenceRoot))
                     try evidence.write(outcome, verdict: verdict, logs: stack.workDirectory.appendingPathComponent("logs"))
                     announce("run \(run) broke safety: its answers, rows, faults and service logs are kept in \(evidence.directory.path)")
                 } catch {
-                    announce("run \(run) broke safety; its evidence could not be written to \(evidence.directory.path): \(error)")
+                    announce("run \(run) broke safety; its evidence could not be written under \(evidenceRoot)/real-evidence: \(error)")
                 }
             }
             finished(run, verdict, outcome.duration)

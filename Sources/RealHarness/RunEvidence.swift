@@ -3,6 +3,9 @@ import Checking
 import Foundation
 import Reports
 import RunObservation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a real run that broke a safety invariant leaves behind for a person to read: a real
 /// run cannot be replayed to the byte as a seed can, so its answers, the rows the databases
@@ -15,14 +18,18 @@ public struct RunEvidence: Sendable {
         self.directory = directory
     }
 
-    /// The directory the evidence of run `run` goes to, beside the real-mode reports; a second
-    /// failure of the same run number (`--run N --runs K`) gets its own.
-    public static func directory(scenario: String, run: UInt64, under root: String) -> URL {
-        let base = URL(fileURLWithPath: root).appendingPathComponent("real-evidence")
-            .appendingPathComponent("\(ReportPaths.slug(scenario))-run-\(run)")
+    /// The directory the evidence of run `run` of `variant` goes to, beside the real-mode
+    /// reports, created empty here: a second failure of the same run (`--run N --runs K`, or
+    /// another `overbook real` at the same moment) gets its own.
+    public static func directory(scenario: String, variant: String, run: UInt64, under root: String) throws -> URL {
+        let parent = URL(fileURLWithPath: root).appendingPathComponent("real-evidence")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        let base = parent.appendingPathComponent("\(ReportPaths.slug(scenario))-\(ReportPaths.slug(variant))-run-\(run)")
         var candidate = base
         var attempt = 1
-        while FileManager.default.fileExists(atPath: candidate.path) {
+        // mkdir is the claim: it fails when the directory exists, whoever made it.
+        while mkdir(candidate.path, 0o755) != 0 {
+            guard errno == EEXIST, attempt < 10_000 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: candidate.path]) }
             attempt += 1
             candidate = base.appendingPathExtension("\(attempt)")
         }

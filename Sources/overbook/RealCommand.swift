@@ -21,7 +21,7 @@ struct RealCommand: ParsableCommand {
         mechanism as it fires (SIGSTOP, SIGKILL, drops and delays in the proxies, \
         pg_terminate_backend, a promoted Redis replica...: README.md, "Real mode", has them all); \
         those it cannot carry out faithfully are listed as not injected, with why. A run that \
-        breaks a safety invariant keeps its evidence in reports/real-evidence/<scenario>-run-N/; \
+        breaks a safety invariant keeps its evidence in reports/real-evidence/<scenario>-<variant>-run-N/; \
         --run N --runs K plays run N's draws K times. --schedule FILE follows a simulated \
         counterexample's story on the real stack and says whether its violation is reproduced.
 

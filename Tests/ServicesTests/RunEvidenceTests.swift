@@ -37,8 +37,8 @@ import Testing
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         try "answered 503: booking database: 40001\n".write(to: logs.appendingPathComponent("booking-2.log"), atomically: true, encoding: .utf8)
 
-        let directory = RunEvidence.directory(scenario: scenario.name, run: 7, under: root.path)
-        #expect(directory.lastPathComponent == "evidence-test-run-7")
+        let directory = try RunEvidence.directory(scenario: scenario.name, variant: "atomic+crash-safe", run: 7, under: root.path)
+        #expect(directory.lastPathComponent == "evidence-test-atomic-crash-safe-run-7")
         try RunEvidence(directory: directory).write(outcome, verdict: verdict, logs: logs)
         func read(_ name: String) throws -> String { try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) }
         #expect(try read("violations.txt").contains("run7-req-1 was answered 503 (nothing written)"))
@@ -51,6 +51,7 @@ import Testing
         #expect(try read("bookings.txt").contains("2 run7-req-1 user_1 room 1"))
         #expect(try read("logs/booking-2.log").contains("40001"))
         // A second failure of the same run number does not overwrite the first's evidence.
-        #expect(RunEvidence.directory(scenario: scenario.name, run: 7, under: root.path).lastPathComponent == "evidence-test-run-7.2")
+        #expect(try RunEvidence.directory(scenario: scenario.name, variant: "atomic+crash-safe", run: 7, under: root.path).lastPathComponent
+                == "evidence-test-atomic-crash-safe-run-7.2")
     }
 }
