@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BookingCore
+import RunObservation
 import Foundation
 import Services
 
@@ -16,7 +17,7 @@ public struct PlannedConfirm: Hashable, Sendable {
 }
 
 /// What one user saw, in wall-clock nanoseconds from the start of the load.
-public struct ConfirmResult: Hashable, Sendable {
+public struct ConfirmResult: ConfirmAnswerRecord, Hashable, Sendable {
     public var user: UserID
     public var stay: Stay
     /// Which booking replica (index into the load's targets) got the request.
@@ -104,10 +105,7 @@ public struct ConfirmLoad: Sendable {
                         (result.error, result.timedOut, result.outcomeUnknown) = (nil, false, false)
                         do throws(NetworkError) {
                             let answer = try await target.call(.confirm(planned.body), timeout: impatient?.wait ?? timeout)
-                            result.status = answer.status
-                            result.error = answer.body.errorMessage
-                            result.outcomeUnknown = answer.saysOutcomeUnknown
-                            if case .booking(let booking) = answer.body { result.booking = booking }
+                            result.record(answer)
                         } catch {
                             result.error = error.description
                             result.timedOut = error == .timeout

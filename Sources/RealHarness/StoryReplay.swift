@@ -110,7 +110,14 @@ private final class ReplaySession: Sendable {
     let start: ContinuousClock.Instant
 
     /// What an attempt was answered, and when (nanoseconds since the replay began).
-    typealias Answer = (status: Int?, booking: Booking?, error: String?, outcomeUnknown: Bool, at: Int64)
+    struct Answer: ConfirmAnswerRecord {
+        var status: Int?
+        var booking: Booking?
+        var error: String?
+        var outcomeUnknown = false
+        /// When it came (or the client stopped waiting), since the replay's start.
+        var at: Int64 = 0
+    }
 
     struct Attempt {
         var sentAt: Int64
@@ -278,7 +285,7 @@ private final class ReplaySession: Sendable {
         state.withLock { $0.attempts[actor] = Attempt(sentAt: sentAt) }
         let (client, timeout, url) = (stack.client, replay.scenario.clientTimeout, child.baseURL)
         let task = Task {
-            var answer: Answer = (nil, nil, nil, false, 0)
+            var answer = Answer()
             let sent: Result<APIResponse, NetworkError>
             if let target = try? HTTPRemoteService<BookingRequest>(baseURL: url, client: client) {
                 sent = await FaultOrigin.$label.withValue(actor.origin) { () async -> Result<APIResponse, NetworkError> in
@@ -289,10 +296,7 @@ private final class ReplaySession: Sendable {
             }
             switch sent {
             case .success(let response):
-                answer.status = response.status
-                answer.error = response.body.errorMessage
-                answer.outcomeUnknown = response.saysOutcomeUnknown
-                if case .booking(let booking) = response.body { answer.booking = booking }
+                answer.record(response)
             case .failure(let error):
                 answer.error = error.description
             }

@@ -252,7 +252,7 @@ public final class ThrowawayServers: Sendable {
             let url = "redis://127.0.0.1:\(port)"
             let lock = try RedisLockService(url: url, connectTimeout: .milliseconds(500), commandTimeout: .seconds(1), connections: 1)
             for _ in 0..<100 where process.isRunning {
-                if await ping(lock) {
+                if await answers(lock, asProcess: process.processIdentifier) {
                     await lock.close()
                     return (process, url)
                 }
@@ -265,13 +265,12 @@ public final class ThrowawayServers: Sendable {
         throw RealModeError("redis-server did not start; its log ends with:\n\(lastLog.suffix(1500))")
     }
 
-    private static func ping(_ lock: RedisLockService) async -> Bool {
-        do {
-            _ = try await lock.holder(of: "overbook:startup-probe")
-            return true
-        } catch {
-            return false
-        }
+    /// Whether the redis-server answering at `lock`'s address is process `pid`: on a fixed
+    /// port (a restart), another test's server may have taken the port while ours was down, and
+    /// ours then exits at once, unable to bind, while the other one answers.
+    private static func answers(_ lock: RedisLockService, asProcess pid: Int32) async -> Bool {
+        guard let info = try? await lock.administer(["INFO", "server"]) else { return false }
+        return info.split(whereSeparator: \.isNewline).contains { $0.trimmingCharacters(in: .whitespaces) == "process_id:\(pid)" }
     }
 
     static func startPostgres(tools: ServerTools, directory: URL) async throws -> (Process, String) {
@@ -321,7 +320,10 @@ public final class ThrowawayServers: Sendable {
         ], log: log, user: user, deathSignal: "INT")
         let pool = try PostgresPool(url: "postgresql://overbook@127.0.0.1:\(port)/postgres", poolSize: 1)
         for _ in 0..<attempts where process.isRunning {
-            if (try? await pool.execute("SELECT 1")) != nil {
+            // Ours, not a server of another test that took the port while ours was down (a
+            // restart on a fixed port): that one would answer while ours exits, unable to bind.
+            if let shown = (try? await pool.execute("SHOW data_directory"))?.rows.first?.first ?? nil,
+               URL(fileURLWithPath: shown).standardizedFileURL.path == data.standardizedFileURL.path {
                 await pool.close()
                 return (process, "")
             }

@@ -1,8 +1,28 @@
 import BookingCore
 
+/// What a client of either world keeps of a confirm's answer; `record` takes it from the
+/// response, the same way in the simulator, the real load and the real story replay.
+public protocol ConfirmAnswerRecord {
+    var status: Int? { get set }
+    var booking: Booking? { get set }
+    var error: String? { get set }
+    var outcomeUnknown: Bool { get set }
+}
+
+extension ConfirmAnswerRecord {
+    /// The answer's status, error message, whether it says the outcome is unknown, and its
+    /// booking if it carries one (a booking kept from an earlier attempt stays otherwise).
+    public mutating func record(_ response: APIResponse) {
+        status = response.status
+        error = response.body.errorMessage
+        outcomeUnknown = response.saysOutcomeUnknown
+        if case .booking(let booking) = response.body { self.booking = booking }
+    }
+}
+
 /// What one user saw of its confirm request, in either world: the simulator's virtual clients
 /// and real mode's HTTP clients both describe their requests this way.
-public struct ClientOutcome: Hashable, Sendable {
+public struct ClientOutcome: ConfirmAnswerRecord, Hashable, Sendable {
     public var user: UserID
     public var process: ProcessID
     public var stay: Stay

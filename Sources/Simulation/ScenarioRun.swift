@@ -220,10 +220,7 @@ struct SimClient: Sendable {
                 }
                 let response = try sent.get()
                 guard !world.simulator.sealed else { return }
-                outcomes.value![index].status = response.status
-                outcomes.value![index].error = response.body.errorMessage
-                outcomes.value![index].outcomeUnknown = response.saysOutcomeUnknown
-                if case .booking(let booking) = response.body { outcomes.value![index].booking = booking }
+                outcomes.value![index].record(response)
             } catch {
                 guard !world.simulator.sealed else { return }
                 outcomes.value![index].error = error.description

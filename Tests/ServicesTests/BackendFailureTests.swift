@@ -45,8 +45,11 @@ import Testing
                 try await Task.sleep(for: .milliseconds(200))
                 try await servers.restartPostgres(downtime: .milliseconds(500))
             }
-            let outcome = try await RealRun(stack: stack, scenario: scenario).once(run: 1)
+            let run: Result<RealRun.Outcome, any Error>
+            do { run = .success(try await RealRun(stack: stack, scenario: scenario).once(run: 1)) } catch { run = .failure(error) }
+            // A restart that failed is the cause of whatever the run then met: said first.
             try await restarts.value
+            let outcome = try run.get()
 
             let statuses = Dictionary(grouping: outcome.confirms, by: { $0.status.map(String.init) ?? "none" }).mapValues(\.count)
             print("backend failures under load: answers by status \(statuses.sorted { $0.key < $1.key })")
